@@ -1,0 +1,132 @@
+"""The ``mldock`` command: thin wrappers over the stage modules.
+
+Each stage module exposes a click command named ``cli``; this group loads it lazily so
+``mldock --help`` stays fast and one stage's heavy imports never slow another.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from .errors import MldockError
+
+# command name -> (module, one-line help)
+STAGES: dict[str, tuple[str, str]] = {
+    "ingest": ("pipeline.ingest", "Read the EASE 2022 replication package into interim tables."),
+    "collect": ("pipeline.collect.cli", "Mine GitHub and Docker Hub for ML projects that use Docker."),
+    "parse": ("pipeline.parse", "Parse Dockerfiles and compose files into tidy tables."),
+    "classify": ("pipeline.classify", "Classify projects (6 categories) and Docker purposes (21)."),
+    "images": ("pipeline.images", "Analyse Docker images through the registry HTTP API."),
+    "report": ("pipeline.report", "Draw the paper's tables and figures and the reproduction report."),
+    "publish": ("pipeline.publish", "Write the published CSV datasets and their data dictionary."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(STAGES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in STAGES:
+            return None
+        module_name, short = STAGES[cmd_name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("pipeline"):
+
+                @click.command(cmd_name, help=f"{short} (not available yet)")
+                def _missing() -> None:
+                    raise click.ClickException(f"stage {cmd_name!r} is not implemented yet")
+
+                return _missing
+            raise
+        cmd: click.Command = module.cli
+        cmd.name = cmd_name
+        if not cmd.short_help:
+            cmd.short_help = short
+        return cmd
+
+
+def setup_logging(verbosity: int) -> None:
+    level = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}[max(-1, min(1, verbosity))]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("pipeline")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Project root holding data/, taxonomy/, reports/ (default: $MLDOCK_HOME or the checkout).",
+)
+@click.version_option(package_name="mldock")
+@click.pass_context
+def group(ctx: click.Context, quiet: bool, verbose: bool, root: str | None) -> None:
+    """mldock: how do machine-learning projects use Docker?
+
+    A re-runnable reproduction of Openja et al., "Studying the Practices of Deploying
+    Machine Learning Projects on Docker" (EASE 2022). Typical order:
+    ingest (or collect) -> parse -> classify -> images -> report -> publish.
+    """
+    from .config import paths
+
+    setup_logging(-1 if quiet else (1 if verbose else 0))
+    ctx.obj = {"quiet": quiet, "paths": paths(root)}
+
+
+def progress_disabled(ctx: click.Context | None = None) -> bool:
+    """True when progress bars should be hidden (``--quiet``)."""
+    ctx = ctx or click.get_current_context(silent=True)
+    while ctx is not None:
+        if isinstance(ctx.obj, dict) and "quiet" in ctx.obj:
+            return bool(ctx.obj["quiet"])
+        ctx = ctx.parent
+    return False
+
+
+def ctx_paths(ctx: click.Context | None = None) -> Any:
+    """The :class:`pipeline.config.Paths` chosen by the top-level ``--root`` option."""
+    from .config import paths
+
+    ctx = ctx or click.get_current_context(silent=True)
+    while ctx is not None:
+        if isinstance(ctx.obj, dict) and "paths" in ctx.obj:
+            return ctx.obj["paths"]
+        ctx = ctx.parent
+    return paths()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        group.main(args=argv, prog_name="mldock", standalone_mode=False)
+    except MldockError as exc:
+        click.echo(f"mldock: error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.Abort:
+        click.echo("mldock: interrupted; rerun the same command to resume", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("mldock: interrupted; rerun the same command to resume", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Named exceptions.  Each carries a one-line message that says what to do.
+
+The CLI prints ``str(exc)`` on one line and exits non-zero; library callers can catch
+:class:`MldockError` or a subclass.
+"""
+
+from __future__ import annotations
+
+
+class MldockError(Exception):
+    """Base class: ``str(exc)`` is a complete one-line, actionable message."""
+
+    exit_code = 1
+
+
+class SourceNotFound(MldockError):
+    """No replication package could be located."""
+
+    def __init__(self, tried: list[str] | None = None, detail: str = "") -> None:
+        where = f" (looked in: {', '.join(tried)})" if tried else ""
+        msg = (
+            "replication package not found"
+            f"{where}{'; ' + detail if detail else ''}; download "
+            "https://github.com/openjamoses/EASE2022 and run "
+            "`mldock ingest --from <Datasets folder or zip>` or set MLDOCK_REPLICATION"
+        )
+        super().__init__(msg)
+
+
+class SourceInvalid(MldockError):
+    """The source exists but is not a usable replication package."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(
+            f"{source}: {problem}; point --from at the package's Datasets/ folder, "
+            "a folder containing it, or the EASE2022-main zip"
+        )
+
+
+class StageInputMissing(MldockError):
+    """A stage needs a table an earlier stage writes."""
+
+    def __init__(self, what: str, run: str) -> None:
+        super().__init__(f"missing input {what}; run `{run}` first")
+
+
+class SchemaError(MldockError):
+    """A table does not match its declared schema."""
+
+    def __init__(self, table: str, problem: str) -> None:
+        super().__init__(f"table {table!r} does not match pipeline/schemas.py: {problem}")
+
+
+class TaxonomyError(MldockError):
+    """A taxonomy YAML file is invalid."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}; fix the taxonomy file and rerun")
+
+
+class ParseError(MldockError):
+    """A single input file could not be parsed (recorded, never fatal for a stage)."""
+
+
+class NetworkError(MldockError):
+    """A remote service failed after retries."""
+
+
+class RateLimited(MldockError):
+    """A rate limit stops the run; rerunning resumes where it stopped."""
+
+    def __init__(self, service: str, reset: str) -> None:
+        super().__init__(f"{service} rate limit reached; resets at {reset}; rerun to resume")
+
+
+class RegistryError(MldockError):
+    """A container-registry request failed."""
