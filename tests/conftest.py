@@ -1,0 +1,53 @@
+"""Shared fixtures: the replication package beside the project and an ingested project root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Paths
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _shared_package() -> Path:
+    env = os.environ.get("MLDOCK_REPLICATION")
+    if env:
+        return Path(env)
+    return REPO_ROOT.parent / "shared" / "ease2022"
+
+
+@pytest.fixture(scope="session")
+def shared_package() -> Path:
+    """The study's replication data (``../shared/ease2022``); required, never skipped."""
+    p = _shared_package()
+    assert (p / "RQ1" / "manual-labeling.csv").exists(), f"replication package missing at {p}"
+    return p
+
+
+def make_project(root: Path) -> Paths:
+    """An empty project root whose taxonomy/ and notebooks/ point at the checkout's."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("taxonomy", "notebooks"):
+        link = root / name
+        if not link.exists():
+            link.symlink_to(REPO_ROOT / name, target_is_directory=True)
+    (root / "pyproject.toml").touch()
+    (root / "pipeline").mkdir(exist_ok=True)
+    return Paths(root)
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory: pytest.TempPathFactory, shared_package: Path) -> Paths:
+    """A project root where ``mldock ingest`` has run on the shared package (session-wide).
+
+    Treat it as read-only; stages that write should use their own root (``make_project``).
+    """
+    from pipeline import ingest
+
+    p = make_project(tmp_path_factory.mktemp("ingested"))
+    ingest.run(str(shared_package), p, progress=False)
+    return p
