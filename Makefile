@@ -70,9 +70,9 @@ reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv 
 		pipeline/report.py pipeline/figures.py $(wildcard notebooks/*.ipynb) $(CORE)
 	$(MLDOCK) report
 
-publish: $(PROCESSED)/datapackage.json ## Published CSVs with datapackage.json, provenance and CITATION
+publish: data/published/datapackage.json ## Published CSVs with datapackage.json, provenance and CITATION
 
-$(PROCESSED)/datapackage.json: reports/reproduction.md pipeline/publish.py $(CORE)
+data/published/datapackage.json: reports/reproduction.md pipeline/publish.py $(CORE)
 	$(MLDOCK) publish
 
 search: $(STAMP) ## collect step 1-2: keyword search on GitHub (needs network; GITHUB_TOKEN)
