@@ -75,3 +75,12 @@ class RateLimited(MldockError):
 
 class RegistryError(MldockError):
     """A container-registry request failed."""
+
+
+class CollectWouldOverwrite(MldockError):
+    """``mldock collect extract`` would replace interim tables another source wrote."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what}; rerun with `mldock collect extract --force` to replace them with the collected data"
+        )

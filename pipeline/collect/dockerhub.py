@@ -1,0 +1,128 @@
+"""Step 6: match Docker Hub images to a GitHub repository, with evidence and a score.
+
+For each repository: search Docker Hub for images named like it; for the best-named
+candidates read the image's description and (when Docker Hub has one) its Dockerfile.  An
+image is *confirmed* when its description links to the GitHub repository or its
+Dockerfile equals one of the repository's Dockerfiles (study.md §1.6, original-rules.md
+§2.8).  The score adds the name evidence to the confirming evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import NetworkError
+from .github import HttpClient
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = {"name": 0.2, "namespace": 0.2, "link": 0.6, "dockerfile": 0.6}
+
+
+def norm_name(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", s.lower())
+
+
+def normalise_dockerfile(text: str) -> str:
+    """Dockerfile text without comments, blank lines and trailing spaces (for comparison)."""
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n")]
+    return "\n".join(ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+
+
+def dockerfile_digest(text: str) -> str:
+    return hashlib.sha256(normalise_dockerfile(text).encode("utf-8")).hexdigest()
+
+
+def links_to(repo: str, text: str) -> bool:
+    """True if ``text`` contains a link to ``github.com/<owner>/<repo>`` (case-insensitive)."""
+    pat = r"github\.com/" + re.escape(repo.lower()) + r"(?![a-z0-9_.-])"
+    return re.search(pat, (text or "").lower()) is not None
+
+
+def split_image(repo_name: str) -> tuple[str, str]:
+    """Docker Hub ``repo_name`` -> (namespace, name); official images are ``library``."""
+    if "/" in repo_name:
+        ns, name = repo_name.split("/", 1)
+        return ns, name
+    return "library", repo_name
+
+
+def score_match(
+    repo: str, image: str, description: str, dockerfile: str | None, repo_dockerfiles: set[str]
+) -> tuple[float, list[str], bool]:
+    """(score, evidence, confirmed) for one image against one repository.  Pure."""
+    owner, name = repo.split("/", 1)
+    ns, iname = split_image(image)
+    evidence: list[str] = []
+    if norm_name(iname) == norm_name(name):
+        evidence.append("name")
+    if norm_name(ns) == norm_name(owner):
+        evidence.append("namespace")
+    if links_to(repo, description):
+        evidence.append("link")
+    if dockerfile and dockerfile_digest(dockerfile) in repo_dockerfiles:
+        evidence.append("dockerfile")
+    score = round(min(1.0, sum(WEIGHTS[e] for e in evidence)), 2)
+    confirmed = "link" in evidence or "dockerfile" in evidence
+    return score, evidence, confirmed
+
+
+def image_ref(image: str) -> str:
+    ns, name = split_image(image)
+    return f"{name}:latest" if ns == "library" else f"{ns}/{name}:latest"
+
+
+def match_repo(
+    hub: HttpClient, repo: str, repo_dockerfiles: set[str], max_candidates: int = 5
+) -> list[dict[str, Any]]:
+    """All examined candidates for ``repo`` with their score and evidence."""
+    owner, name = repo.split("/", 1)
+    r = hub.get("v2/search/repositories/", {"query": name, "page_size": 25})
+    results = (r.data or {}).get("results") or [] if isinstance(r.data, dict) else []
+    named = []
+    for res in results:
+        image = res.get("repo_name") or ""
+        ns, iname = split_image(image)
+        if norm_name(iname) == norm_name(name) or norm_name(ns) == norm_name(owner):
+            named.append(image)
+    out = []
+    for image in named[:max_candidates]:
+        ns, iname = split_image(image)
+        d = hub.get(f"v2/repositories/{ns}/{iname}/")
+        info = d.data if isinstance(d.data, dict) and d.status == 200 else {}
+        text = f"{info.get('description') or ''}\n{info.get('full_description') or ''}"
+        dockerfile = None
+        if not links_to(repo, text) and repo_dockerfiles:
+            df = hub.get(f"v2/repositories/{ns}/{iname}/dockerfile/")
+            if df.status == 200 and isinstance(df.data, dict):
+                dockerfile = df.data.get("contents")
+        score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles)
+        out.append({
+            "repo": repo,
+            "image": image_ref(image),
+            "score": score,
+            "evidence": ",".join(evidence),
+            "confirmed": confirmed,
+        })
+    return out
+
+
+def match_all(
+    hub: HttpClient,
+    repos: dict[str, set[str]],
+    on_error: Callable[[str, BaseException | str, str], None],
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for repo in sorted(repos):
+        try:
+            rows.extend(match_repo(hub, repo, repos[repo]))
+        except NetworkError as exc:
+            on_error(repo, exc, f"{repo}: Docker Hub matching failed: {exc}")
+        if progress:
+            progress(1)
+    return rows

@@ -1,0 +1,125 @@
+"""Step 5: list the tree at the pinned commit, pick Docker files by name, download blobs.
+
+One request lists the whole tree (``git/trees/<sha>?recursive=1``); each candidate file is
+one blob request, cached by its content SHA.  A blob whose git SHA does not match its
+bytes is rejected (a truncated or corrupted download never reaches the tables).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from ..errors import NetworkError
+from .github import HttpClient
+
+log = logging.getLogger(__name__)
+
+
+def name_match(path: str) -> str | None:
+    """Why a path is a Docker-file candidate by its name, or None.
+
+    ``dockerfile``: the name contains "dockerfile" (the study's rule, case-insensitive);
+    ``compose``: ``docker-compose*`` or ``compose.y(a)ml``; everything else is ignored.
+    """
+    name = PurePosixPath(path).name.lower()
+    if "dockerfile" in name:
+        return "dockerfile"
+    if "docker-compose" in name or name in ("compose.yml", "compose.yaml"):
+        return "compose"
+    return None
+
+
+def safe_path(path: str) -> bool:
+    """A repository-relative path that cannot escape the copy directory."""
+    p = PurePosixPath(path)
+    return bool(path) and not p.is_absolute() and ".." not in p.parts and "\\" not in path
+
+
+def git_blob_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@dataclass
+class FileRecord:
+    repo: str
+    path: str
+    blob_sha: str
+    size: int
+    name_match: str
+    data: bytes
+
+
+class BadBlob(Exception):
+    pass
+
+
+def list_candidates(client: HttpClient, repo: str, sha: str) -> tuple[list[dict[str, Any]], bool]:
+    """Blob entries whose names make them Docker-file candidates; and whether truncated."""
+    r = client.get(f"repos/{repo}/git/trees/{sha}", {"recursive": 1})
+    data = r.data if isinstance(r.data, dict) else {}
+    if r.status != 200:
+        raise BadBlob(f"tree {sha} not found (HTTP {r.status})")
+    out = []
+    for e in data.get("tree") or []:
+        if e.get("type") != "blob" or not e.get("path"):
+            continue
+        nm = name_match(e["path"])
+        if nm:
+            out.append({**e, "name_match": nm})
+    return out, bool(data.get("truncated"))
+
+
+def fetch_blob(client: HttpClient, repo: str, sha: str) -> bytes:
+    r = client.get(f"repos/{repo}/git/blobs/{sha}")
+    d = r.data if isinstance(r.data, dict) else {}
+    if r.status != 200 or "content" not in d:
+        raise BadBlob(f"blob {sha}: HTTP {r.status}")
+    if d.get("encoding") == "base64":
+        data = base64.b64decode(d["content"])
+    else:
+        data = str(d["content"]).encode("utf-8")
+    if git_blob_sha(data) != sha:
+        raise BadBlob(f"blob {sha}: content does not match its SHA (corrupted download)")
+    return data
+
+
+def collect_files(
+    client: HttpClient,
+    repos: list[tuple[str, str]],
+    on_error: Callable[[str, BaseException | str, str], None],
+    progress: Callable[[int], None] | None = None,
+) -> list[FileRecord]:
+    """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step."""
+    out: list[FileRecord] = []
+    step = client.step
+    for repo, sha in repos:
+        client.step = f"{step}:tree" if step else "tree"
+        try:
+            entries, truncated = list_candidates(client, repo, sha)
+            if truncated:
+                on_error(repo, "TreeTruncated", f"{repo}: tree at {sha} was truncated by GitHub; some files may be missing")
+        except (NetworkError, BadBlob, ValueError) as exc:  # one repository never stops the step
+            on_error(repo, exc, f"{repo}: cannot list files at {sha}: {exc}")
+            entries = []
+        for e in entries:
+            item = f"{repo}/{e['path']}"
+            if not safe_path(e["path"]):
+                on_error(item, "UnsafePath", f"{item}: path escapes the repository; skipped")
+                continue
+            client.step = f"{step}:blobs" if step else "blobs"
+            try:
+                data = fetch_blob(client, repo, e["sha"])
+            except (NetworkError, BadBlob, ValueError) as exc:
+                on_error(item, exc, f"{item}: {exc}")
+                continue
+            out.append(FileRecord(repo, e["path"], e["sha"], len(data), e["name_match"], data))
+        if progress:
+            progress(1)
+    client.step = step
+    return out

@@ -1,0 +1,273 @@
+"""HTTP client for the GitHub REST/GraphQL APIs and Docker Hub: cache, rate limits, retries.
+
+Every successful response is cached on disk by request (method, URL with sorted query,
+body), without any request header, so a rerun replays what it already has and requests
+nothing twice.  The token is only ever placed in the ``Authorization`` header of requests
+to the GitHub API base URL: never in a cache key, a cached file, a log line or an error.
+
+Waiting is done through an injectable ``sleep``/``clock`` pair so tests can check that the
+wait for a rate-limit reset is computed from the ``x-ratelimit-reset`` header without
+actually sleeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from ..errors import NetworkError, RateLimited
+from ..tables import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+_LINK_RE = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
+CACHEABLE = (200, 404, 409, 451)  # 404/409/451: missing, empty, blocked: final answers
+
+
+def parse_link(header: str | None) -> dict[str, str]:
+    """``Link`` header -> {rel: url}."""
+    return {rel: url for url, rel in _LINK_RE.findall(header or "")}
+
+
+def last_page(header: str | None) -> int | None:
+    """The ``page`` number of the ``last`` link, or None when there is no ``last`` link."""
+    url = parse_link(header).get("last")
+    if not url:
+        return None
+    q = dict(parse_qsl(urlsplit(url).query))
+    try:
+        return int(q["page"])
+    except (KeyError, ValueError):
+        return None
+
+
+def canonical_url(url: str, params: dict[str, Any] | None = None) -> str:
+    """URL with the query merged with ``params`` and sorted (a stable cache key)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for k, v in (params or {}).items():
+        query[k] = str(v)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(sorted(query.items())), ""))
+
+
+@dataclass
+class Response:
+    """A JSON response: status, the headers we keep, and the decoded body."""
+
+    status: int
+    headers: dict[str, str]
+    data: Any
+    cached: bool = False
+
+    @property
+    def link(self) -> str | None:
+        return self.headers.get("link")
+
+
+KEPT_HEADERS = ("link", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-limit", "etag")
+
+
+@dataclass
+class Stats:
+    """Request counts per step: network requests and cache hits."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    cache_hits: Counter[str] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+    waited: float = 0.0
+    waits: list[float] = field(default_factory=list)
+
+
+class HttpClient:
+    """A small JSON client with an on-disk cache, retries and rate-limit handling."""
+
+    def __init__(
+        self,
+        base_url: str,
+        cache_dir: Path,
+        token: str | None = None,
+        *,
+        service: str = "GitHub",
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        backoff: float = 1.0,
+        retries: int = 6,
+        max_wait: float = 3700.0,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        stats: Stats | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.cache_dir = cache_dir
+        self._token = token
+        self.service = service
+        self.sleep = sleep
+        self.clock = clock
+        self.backoff = backoff
+        self.retries = retries
+        self.max_wait = max_wait
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.stats = stats or Stats()
+        self.step = "other"
+
+    @property
+    def authenticated(self) -> bool:
+        return self._token is not None
+
+    # -- cache ------------------------------------------------------------------------
+    def _key(self, method: str, url: str, body: str | None) -> str:
+        h = hashlib.sha256(f"{method}\n{url}\n{body or ''}".encode())
+        return h.hexdigest()
+
+    def _cache_file(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.json"
+
+    def _cache_get(self, key: str) -> Response | None:
+        f = self._cache_file(key)
+        if not f.exists():
+            return None
+        try:
+            rec = json.loads(f.read_text(encoding="utf-8"))
+            return Response(rec["status"], rec["headers"], rec["data"], cached=True)
+        except (OSError, ValueError, KeyError):
+            log.warning("ignoring unreadable cache entry %s", f)
+            return None
+
+    def _cache_put(self, key: str, method: str, url: str, body: str | None, resp: Response) -> None:
+        rec = {
+            "method": method,
+            "url": url,
+            "body": body,
+            "status": resp.status,
+            "headers": resp.headers,
+            "data": resp.data,
+            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        atomic_write_text(self._cache_file(key), json.dumps(rec, sort_keys=True))
+
+    # -- requests ---------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Response:
+        return self.request("GET", self.url(path), params=params)
+
+    def post_json(self, path: str, payload: dict[str, Any]) -> Response:
+        return self.request("POST", self.url(path), body=json.dumps(payload, sort_keys=True))
+
+    def request(
+        self, method: str, url: str, params: dict[str, Any] | None = None, body: str | None = None
+    ) -> Response:
+        full = canonical_url(url, params)
+        key = self._key(method, full, body)
+        hit = self._cache_get(key)
+        if hit is not None:
+            self.stats.cache_hits[self.step] += 1
+            return hit
+        resp = self._fetch(method, full, body)
+        if resp.status in CACHEABLE:
+            self._cache_put(key, method, full, body, resp)
+        return resp
+
+    def _headers(self, url: str) -> dict[str, str]:
+        h = {"Accept": "application/vnd.github+json", "User-Agent": "mldock"}
+        if self._token and url.startswith(self.base_url):
+            h["Authorization"] = f"Bearer {self._token}"
+        return h
+
+    def _wait(self, seconds: float, why: str) -> None:
+        seconds = max(0.0, seconds)
+        if seconds > self.max_wait:
+            until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
+            raise RateLimited(self.service, until)
+        if seconds >= 1:
+            until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
+            log.warning("%s: %s; waiting %.0f s (until %s)", self.service, why, seconds, until)
+        self.stats.waited += seconds
+        self.stats.waits.append(seconds)
+        self.sleep(seconds)
+
+    def _reset_wait(self, headers: Any) -> float | None:
+        reset = headers.get("x-ratelimit-reset")
+        if reset is None:
+            return None
+        try:
+            return float(reset) - self.clock() + 1.0
+        except ValueError:
+            return None
+
+    def _fetch(self, method: str, url: str, body: str | None) -> Response:
+        attempt = 0
+        shown = re.sub(r"\?.*", "", url)
+        while True:
+            attempt += 1
+            self.stats.requests[self.step] += 1
+            problem: str
+            try:
+                r = self.session.request(
+                    method, url, data=body, headers=self._headers(url), timeout=self.timeout
+                )
+                status = r.status_code
+                if status in (403, 429):
+                    retry_after = r.headers.get("retry-after")
+                    remaining = r.headers.get("x-ratelimit-remaining")
+                    if retry_after is not None:
+                        self._wait(float(retry_after), f"secondary rate limit on {shown}")
+                        self.stats.retries[self.step] += 1
+                        continue
+                    if remaining == "0":
+                        wait = self._reset_wait(r.headers)
+                        self._wait(wait if wait is not None else 60.0, "primary rate limit reached")
+                        self.stats.retries[self.step] += 1
+                        continue
+                if status >= 500:
+                    problem = f"HTTP {status}"
+                elif status in CACHEABLE or 200 <= status < 300:
+                    try:
+                        data = r.json() if r.content else None
+                    except ValueError:
+                        problem = "truncated or invalid JSON"
+                    else:
+                        headers = {k: r.headers[k] for k in KEPT_HEADERS if k in r.headers}
+                        if r.headers.get("x-ratelimit-remaining") == "0":
+                            wait = self._reset_wait(r.headers)
+                            if wait is not None:
+                                self._wait(wait, "primary rate limit used up")
+                        return Response(status, headers, data)
+                else:
+                    raise NetworkError(f"{self.service}: HTTP {status} for {shown}; check the URL and token")
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = type(exc).__name__
+            except requests.exceptions.ChunkedEncodingError as exc:
+                problem = type(exc).__name__
+            if attempt > self.retries:
+                raise NetworkError(f"{self.service}: {problem} for {shown} after {attempt} attempts; rerun to resume")
+            self.stats.retries[self.step] += 1
+            self._wait(self.backoff * 2 ** (attempt - 1), f"{problem} on {shown}, retrying")
+
+
+def github_client(
+    base_url: str, cache_root: Path, token: str | None, **kw: Any
+) -> HttpClient:
+    """A client for the GitHub API, caching under ``cache_root/github``."""
+    if token is None:
+        log.warning("GITHUB_TOKEN is not set: working anonymously (60 requests/hour, no GraphQL)")
+    return HttpClient(base_url, cache_root / "github", token, service="GitHub", **kw)
+
+
+def dockerhub_client(base_url: str, cache_root: Path, **kw: Any) -> HttpClient:
+    """A client for Docker Hub (never given the GitHub token), caching under ``cache_root/dockerhub``."""
+    return HttpClient(base_url, cache_root / "dockerhub", None, service="Docker Hub", **kw)

@@ -1,0 +1,175 @@
+"""Step 3: metadata per candidate repository, pinned to the default branch's head commit.
+
+With a token, one GraphQL query covers ``batch`` repositories (commit, release, issue and
+pull-request ``totalCount``, head SHA, stars, forks, archived, ...).  Anonymously (GitHub
+serves no GraphQL without a token), each count is one REST request with ``per_page=1``:
+the ``last`` page of the ``Link`` header is the count.  Contributors are always one REST
+request (``per_page=1&anon=1``): GraphQL has no contributor count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..errors import NetworkError
+from .github import HttpClient, last_page
+
+log = logging.getLogger(__name__)
+
+_FIELDS = """
+    nameWithOwner
+    defaultBranchRef { name target { ... on Commit { oid history { totalCount } } } }
+    releases { totalCount }
+    issues { totalCount }
+    pullRequests { totalCount }
+    stargazerCount
+    forkCount
+    isArchived
+    isFork
+    diskUsage
+    primaryLanguage { name }
+    repositoryTopics(first: 50) { nodes { topic { name } } }
+    description
+    homepageUrl
+    createdAt
+    pushedAt
+"""
+
+
+def graphql_query(repos: list[str]) -> str:
+    """One query with an alias ``r<i>`` per repository (deterministic text: cacheable)."""
+    parts = []
+    for i, full in enumerate(repos):
+        owner, name = full.split("/", 1)
+        parts.append(f"  r{i}: repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) {{{_FIELDS}  }}")
+    return "query {\n" + "\n".join(parts) + "\n}"
+
+
+def from_graphql(node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("defaultBranchRef") or {}
+    target = ref.get("target") or {}
+    topics = [n["topic"]["name"] for n in (node.get("repositoryTopics") or {}).get("nodes", [])]
+    return {
+        "commits": ((target.get("history") or {}).get("totalCount")) if ref else 0,
+        "releases": (node.get("releases") or {}).get("totalCount"),
+        "issues": (node.get("issues") or {}).get("totalCount"),
+        "pulls": (node.get("pullRequests") or {}).get("totalCount"),
+        "stars": node.get("stargazerCount"),
+        "forks": node.get("forkCount"),
+        "archived": node.get("isArchived"),
+        "size_kb": node.get("diskUsage"),
+        "language": (node.get("primaryLanguage") or {}).get("name"),
+        "topics": json.dumps(topics),
+        "description": node.get("description"),
+        "homepage": node.get("homepageUrl"),
+        "created_at": node.get("createdAt"),
+        "pushed_at": node.get("pushedAt"),
+        "default_branch": ref.get("name"),
+        "head_sha": target.get("oid"),
+    }
+
+
+def from_search_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields the search item already carries (REST mode)."""
+    return {
+        "stars": item.get("stargazers_count"),
+        "forks": item.get("forks_count", item.get("forks")),
+        "archived": item.get("archived"),
+        "size_kb": item.get("size"),
+        "language": item.get("language"),
+        "topics": json.dumps(item.get("topics") or []),
+        "description": item.get("description"),
+        "homepage": item.get("homepage"),
+        "created_at": item.get("created_at"),
+        "pushed_at": item.get("pushed_at"),
+        "default_branch": item.get("default_branch"),
+        "open_issues": item.get("open_issues_count"),
+    }
+
+
+def count(client: HttpClient, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+    """Count a listing in one request: ``per_page=1``, then the ``last`` page number."""
+    r = client.get(path, {**params, "per_page": 1})
+    if r.status in (404, 409):  # 409: empty repository
+        return 0, None
+    n = last_page(r.link)
+    if n is None:
+        n = len(r.data) if isinstance(r.data, list) else 0
+    return n, r.data
+
+
+def contributors(client: HttpClient, repo: str) -> int:
+    n, _ = count(client, f"repos/{repo}/contributors", {"anon": 1})
+    return n
+
+
+def rest_metadata(client: HttpClient, repo: str, item: dict[str, Any]) -> dict[str, Any]:
+    """Metadata from the search item plus three counting requests."""
+    row = from_search_item(item)
+    branch = row["default_branch"]
+    params = {"sha": branch} if branch else {}
+    row["commits"], data = count(client, f"repos/{repo}/commits", params)
+    row["head_sha"] = data[0]["sha"] if isinstance(data, list) and data else None
+    row["releases"], _ = count(client, f"repos/{repo}/releases", {})
+    row["issues"] = None
+    row["pulls"] = None
+    return row
+
+
+def collect_metadata(
+    client: HttpClient,
+    candidates: list[tuple[str, dict[str, Any]]],
+    *,
+    use_graphql: bool,
+    batch: int = 25,
+    on_error: Callable[[str, BaseException | str, str], None],
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per candidate that could be read; failures go to ``on_error``."""
+    rows: list[dict[str, Any]] = []
+    names = [c[0] for c in candidates]
+    items = dict(candidates)
+    base: dict[str, dict[str, Any]] = {}
+    if use_graphql:
+        for start in range(0, len(names), batch):
+            chunk = names[start : start + batch]
+            try:
+                r = client.post_json("graphql", {"query": graphql_query(chunk)})
+            except NetworkError as exc:
+                for n in chunk:
+                    on_error(n, exc, str(exc))
+                continue
+            data = (r.data or {}).get("data") or {}
+            for i, n in enumerate(chunk):
+                node = data.get(f"r{i}")
+                if not node:
+                    on_error(n, "NotFound", f"{n}: repository not found or not readable (GraphQL)")
+                    continue
+                row = from_graphql(node)
+                row["open_issues"] = items[n].get("open_issues_count")
+                base[n] = row
+    else:
+        for n in names:
+            try:
+                base[n] = rest_metadata(client, n, items[n])
+            except NetworkError as exc:
+                on_error(n, exc, str(exc))
+    for n in names:
+        if n in base:
+            row = base[n]
+            try:
+                row["contributors"] = contributors(client, n)
+            except NetworkError as exc:
+                on_error(n, exc, str(exc))
+                row["contributors"] = None
+            rows.append({"repo": n, **row})
+        if progress:
+            progress(1)
+    return rows
+
+
+def fetched_names(rows: Iterable[dict[str, Any]]) -> set[str]:
+    return {r["repo"] for r in rows}

@@ -1,0 +1,369 @@
+"""Orchestration of the collect steps: search, filter, extract (with step 7, normalise).
+
+Each step reads the previous step's tables under ``data/interim/collect/`` and writes its
+own there; HTTP responses are cached under ``data/cache/github`` and
+``data/cache/dockerhub``.  A rerun after a crash replays the cache and requests nothing it
+already has.  Only step 7 (:func:`normalise`) writes the shared interim tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from ..config import Paths, dockerhub_url, github_api_url, github_token
+from ..errors import CollectWouldOverwrite, StageInputMissing
+from ..schemas import TABLES
+from ..tables import ErrorLog, atomic_write_text, read_table, write_table
+from . import criteria as crit
+from . import dockerhub, files, metadata, search
+from .github import HttpClient, Stats, dockerhub_client, github_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    api_url: str = field(default_factory=github_api_url)
+    hub_url: str = field(default_factory=dockerhub_url)
+    token: str | None = field(default_factory=github_token)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    backoff: float = 1.0
+    retries: int = 6
+    max_wait: float = 3700.0
+    graphql: bool = True
+    batch: int = 25
+    progress: bool = True
+    criteria_file: Path | None = None
+    keywords_file: Path | None = None
+
+
+class Collector:
+    """The collect stage over one project root."""
+
+    def __init__(self, p: Paths, settings: Settings | None = None) -> None:
+        self.p = p
+        self.s = settings or Settings()
+        self.dir = p.interim / "collect"
+        self.stats = Stats()
+        kw: dict[str, Any] = {
+            "sleep": self.s.sleep, "clock": self.s.clock, "backoff": self.s.backoff,
+            "retries": self.s.retries, "max_wait": self.s.max_wait, "stats": self.stats,
+        }
+        self.gh: HttpClient = github_client(self.s.api_url, p.cache, self.s.token, **kw)
+        self.hub: HttpClient = dockerhub_client(self.s.hub_url, p.cache, **kw)
+        self.errors = ErrorLog("collect")
+        self.summary: list[str] = []
+
+    # -- helpers ----------------------------------------------------------------------
+    def config(self) -> crit.CollectConfig:
+        return crit.load_config(self.s.criteria_file or self.p.taxonomy / "inclusion_criteria.yaml")
+
+    def keywords(self) -> crit.Keywords:
+        return crit.load_keywords(self.s.keywords_file or self.p.taxonomy / "search_keywords.yaml")
+
+    def path(self, name: str) -> Path:
+        return self.dir / f"{name.removeprefix('collect_')}.csv"
+
+    def write(self, df: pd.DataFrame, name: str) -> None:
+        write_table(df, name, self.p, path=self.path(name), extra_meta={"api_url": self.s.api_url})
+
+    def read(self, name: str, run: str) -> pd.DataFrame:
+        f = self.path(name)
+        if not f.exists():
+            raise StageInputMissing(str(f), run)
+        return read_table(name, self.p, path=f)
+
+    def on_error(self, item: str, exc: BaseException | str, message: str) -> None:
+        self.errors.add(item, exc, message)
+
+    def bar(self, total: int, desc: str) -> tqdm:
+        return tqdm(total=total, desc=desc, unit="repo", disable=not self.s.progress, leave=False)
+
+    def state(self) -> dict[str, Any]:
+        """The pinned run state: the search end date stays fixed across resumes."""
+        f = self.dir / "run.json"
+        if f.exists():
+            st: dict[str, Any] = json.loads(f.read_text(encoding="utf-8"))
+            return st
+        st = {"until": datetime.now(UTC).date().isoformat(), "api_url": self.s.api_url,
+              "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write_text(f, json.dumps(st, indent=2) + "\n")
+        return st
+
+    @contextmanager
+    def step(self, name: str, items: Callable[[], int], parts: tuple[str, ...] = ()) -> Iterator[None]:
+        """Count this step's requests; record them in ``collect_requests`` at the end.
+
+        ``parts``: sub-step names the library code switches ``client.step`` to.
+        """
+        self.gh.step = self.hub.step = name
+        names = (name, *parts)
+        before = {n: (self.stats.requests[n], self.stats.cache_hits[n], self.stats.retries[n]) for n in names}
+        yield
+        n_items = items()
+        rows = [(n, self.stats.requests[n] - b[0], self.stats.cache_hits[n] - b[1],
+                 self.stats.retries[n] - b[2], n_items) for n, b in before.items()]
+        if parts:  # the step's own row is the sum of its parts
+            tot = [sum(int(r[i]) for r in rows[1:]) for i in (1, 2, 3)]
+            rows[0] = (name, tot[0], tot[1], tot[2], n_items)
+        self.record_requests(rows)
+
+    def record_requests(self, rows: list[tuple[str, int, int, int, int]]) -> None:
+        f = self.path("collect_requests")
+        old = read_table("collect_requests", self.p, path=f) if f.exists() else None
+        new = pd.DataFrame(
+            [{"step": s, "requests": r, "cache_hits": h, "retries": t, "items": n,
+              "per_item": round((r - t + h) / n, 3) if n else 0.0} for s, r, h, t, n in rows]
+        )
+        if old is not None and len(old):
+            old = old[~old["step"].isin(new["step"])]
+            new = pd.concat([old, new], ignore_index=True)
+        self.write(new, "collect_requests")
+        for s, r, h, t, n in rows:
+            per = f"{(r - t + h) / n:.2f}" if n else "-"
+            line = f"{s}: {r} requests ({h} from cache, {t} retries) for {n} items = {per} per item"
+            self.summary.append(line)
+
+    def finish(self) -> None:
+        if len(self.errors) or (self.p.interim / "collect_errors.csv").exists():
+            self.errors.write(self.p)
+
+    # -- steps 1-2 --------------------------------------------------------------------
+    def run_search(self, keywords: str | None = None, propose: bool = True,
+                   pages: int = 3, top: int = 30) -> pd.DataFrame:
+        st = self.state()
+        until = date.fromisoformat(st["until"])
+        kws = self.keywords()
+        cfg = self.config()
+        if propose:
+            proposal: list[dict[str, Any]] = []
+            with self.step("keywords", lambda: len(kws.seeds)):
+                proposal = search.propose_keywords(self.gh, kws.seeds, pages=pages, top=top)
+            paper, data = set(kws.sets.get("paper", ())), set(kws.sets.get("data", ()))
+            kdf = pd.DataFrame(proposal, columns=["keyword", "count", "seeds", "proposed"])
+            kdf["in_paper"] = kdf["keyword"].isin(paper)
+            kdf["in_data"] = kdf["keyword"].isin(data)
+            self.write(kdf, "collect_keywords")
+            if keywords == "proposed":
+                keywords = ",".join(kdf.loc[kdf["proposed"], "keyword"])
+        elif keywords == "proposed":
+            keywords = ",".join(self.read("collect_keywords", "mldock collect search").query("proposed")["keyword"])
+        words = kws.resolve(keywords)
+        result = search.SearchResult()
+        with self.step("search", lambda: len(words)):
+            for kw in tqdm(words, desc="search", unit="keyword", disable=not self.s.progress, leave=False):
+                search.search_keyword(self.gh, kw, cfg.search_qualifiers, until, result)
+                self.write(pd.DataFrame(result.slices, columns=TABLES["collect_slices"].column_names),
+                           "collect_slices")
+        items = result.items
+        cand = pd.DataFrame(
+            [{"repo": n, "search_topic": result.found_by[n][0], "keywords": json.dumps(result.found_by[n]),
+              "created_at": it.get("created_at"), "stars": it.get("stargazers_count"),
+              "forks": it.get("forks_count", it.get("forks"))} for n, it in sorted(items.items())],
+            columns=TABLES["collect_candidates"].column_names,
+        )
+        atomic_write_text(self.dir / "items.json", json.dumps(items, sort_keys=True))
+        self.write(cand, "collect_candidates")
+        self.summary.insert(0, f"search: {len(words)} keywords, {len(result.slices)} slices, "
+                               f"{len(cand)} unique candidate repositories")
+        self.finish()
+        return cand
+
+    # -- steps 3-4 --------------------------------------------------------------------
+    def run_filter(self) -> pd.DataFrame:
+        cand = self.read("collect_candidates", "mldock collect search")
+        items_f = self.dir / "items.json"
+        items: dict[str, Any] = json.loads(items_f.read_text(encoding="utf-8")) if items_f.exists() else {}
+        cfg = self.config()
+        use_graphql = self.s.graphql and self.gh.authenticated
+        if self.s.graphql and not self.gh.authenticated:
+            log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (3 requests per repository)")
+        names = list(cand["repo"])
+        with self.step("metadata", lambda: len(names)):
+            bar = self.bar(len(names), "metadata")
+            rows = metadata.collect_metadata(
+                self.gh, [(n, items.get(n, {})) for n in names], use_graphql=use_graphql,
+                batch=self.s.batch, on_error=self.on_error, progress=bar.update,
+            )
+            bar.close()
+        topic = dict(zip(cand["repo"], cand["search_topic"], strict=True))
+        cols = TABLES["collect_metadata"].column_names
+        md = pd.DataFrame([{**r, "search_topic": topic[r["repo"]]} for r in rows])
+        for c in cols:
+            if c not in md.columns:
+                md[c] = None
+        kept, funnel_rows = crit.apply_criteria(md, cfg.criteria)
+        md["included"] = md["repo"].isin(set(kept["repo"]))
+        excluded_by: dict[str, str] = {}
+        left = md
+        for cr in cfg.criteria:
+            m = cr.mask(left)
+            for r in left.loc[~m, "repo"]:
+                excluded_by[r] = cr.id
+            left = left[m]
+        md["excluded_by"] = md["repo"].map(excluded_by)
+        self.write(md[cols], "collect_metadata")
+        funnel: list[dict[str, Any]] = [
+            {"step": "search", "description": "unique non-fork repositories found by the keyword search",
+             "count": len(cand), "removed": None},
+            {"step": "metadata", "description": "repositories whose metadata could be read",
+             "count": len(md), "removed": len(cand) - len(md)},
+            *funnel_rows,
+        ]
+        self.write_funnel(funnel, "collect_funnel_filter")
+        self.summary.append("funnel: " + " -> ".join(f"{r['step']} {r['count']}" for r in funnel))
+        self.finish()
+        return md
+
+    def write_funnel(self, rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
+        df = pd.DataFrame(rows)
+        df.insert(0, "order", range(1, len(df) + 1))
+        df["paper_count"] = None
+        df["source"] = f"github {self.s.api_url}"
+        write_table(df, "funnel", self.p, path=self.dir / f"{name.removeprefix('collect_')}.csv")
+        return df
+
+    # -- steps 5-7 --------------------------------------------------------------------
+    def run_extract(self, force: bool = False) -> None:
+        self.check_overwrite(force)
+        from ..ingest import classify_file
+
+        md = self.read("collect_metadata", "mldock collect filter")
+        inc = md[md["included"] & md["head_sha"].notna()]
+        pairs = list(zip(inc["repo"], inc["head_sha"], strict=True))
+        with self.step("files", lambda: len(pairs), parts=("files:tree", "files:blobs")):
+            bar = self.bar(len(pairs), "files")
+            recs = files.collect_files(self.gh, pairs, self.on_error, progress=bar.update)
+            bar.close()
+        rows = []
+        sha_of = dict(pairs)
+        for f in recs:
+            nm, kind, reason = classify_file(Path(f.path).name, f.data)
+            rows.append({"repo": f.repo, "path": f.path, "head_sha": sha_of[f.repo], "blob_sha": f.blob_sha,
+                         "size": f.size, "sha256": hashlib.sha256(f.data).hexdigest(),
+                         "name_match": f.name_match, "kind": kind, "reason": reason})
+        fdf = pd.DataFrame(rows, columns=TABLES["collect_files"].column_names)
+        self.write(fdf, "collect_files")
+        dockerfiles: dict[str, set[str]] = {}
+        for f, row in zip(recs, rows, strict=True):
+            if row["kind"] == "dockerfile":
+                text = f.data.decode("utf-8", errors="replace")
+                dockerfiles.setdefault(f.repo, set()).add(dockerhub.dockerfile_digest(text))
+        with self.step("dockerhub", lambda: len(dockerfiles)):
+            bar = self.bar(len(dockerfiles), "docker hub")
+            matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update)
+            bar.close()
+        mdf = pd.DataFrame(matches, columns=TABLES["collect_hub_matches"].column_names)
+        mdf = mdf.drop_duplicates(subset=["repo", "image"])
+        self.write(mdf, "collect_hub_matches")
+        self.normalise(md, fdf, mdf, {(f.repo, f.path): f.data for f in recs})
+        self.finish()
+
+    def check_overwrite(self, force: bool) -> None:
+        if force:
+            return
+        rec = self.p.source_record
+        if rec.exists():
+            info = json.loads(rec.read_text(encoding="utf-8"))
+            if info.get("kind") != "github":
+                raise CollectWouldOverwrite(
+                    f"{self.p.interim} holds tables written by ingest ({info.get('kind')}: {info.get('source')})"
+                )
+        elif self.p.table("interim", "repos").exists():
+            raise CollectWouldOverwrite(f"{self.p.table('interim', 'repos')} exists with no source record")
+
+    # -- step 7 -----------------------------------------------------------------------
+    def normalise(self, md: pd.DataFrame, fdf: pd.DataFrame, mdf: pd.DataFrame,
+                  blobs: dict[tuple[str, str], bytes]) -> None:
+        cfg = self.config()
+        inc = md[md["included"]]
+        has_df = set(fdf.loc[fdf["kind"] == "dockerfile", "repo"])
+        conf = mdf[mdf["confirmed"].astype(bool)] if len(mdf) else mdf
+        images = {r: sorted(g["image"]) for r, g in conf.groupby("repo")} if len(conf) else {}
+        with_df = inc[inc["repo"].isin(has_df)]
+        studied = with_df[with_df["repo"].isin(set(images))] if cfg.require_image else with_df
+        repos = pd.DataFrame({
+            "repo": studied["repo"], "in_final_dataset": True, "search_topic": studied["search_topic"],
+            "commits": studied["commits"], "contributors": studied["contributors"],
+            "issues": studied["issues"], "pulls": studied["pulls"], "releases": studied["releases"],
+            "size_kb": studied["size_kb"], "stars": studied["stars"], "forks": studied["forks"],
+            "open_issues": studied["open_issues"], "archived": studied["archived"],
+            "created_at": studied["created_at"], "updated_at": studied["pushed_at"],
+            "language": studied["language"], "homepage": studied["homepage"],
+            "description": studied["description"], "topics": studied["topics"],
+            "default_branch": studied["default_branch"], "head_sha": studied["head_sha"],
+        })
+        by_repo = fdf.groupby("repo")
+        n_named = by_repo["name_match"].apply(lambda s: int((s == "dockerfile").sum())).to_dict() if len(fdf) else {}
+        repos["docker_files_count"] = repos["repo"].map(n_named).fillna(0).astype(int)
+        repos["total_dockerfiles"] = repos["docker_files_count"]
+        repos["raw_label"] = None
+        repos["category"] = None
+        repos["label_source"] = None
+        repos["images"] = repos["repo"].map(lambda r: json.dumps(images.get(r, [])))
+        repos["inspect_ok"] = None
+        repos["source"] = "github"
+        in_study = set(repos["repo"])
+        out_files = fdf[fdf["repo"].isin(set(inc["repo"]))].copy()
+        out_files["raw_path"] = [f"raw/files/{r}/{p_}" for r, p_ in zip(out_files["repo"], out_files["path"], strict=True)]
+        out_files["in_study"] = out_files["repo"].isin(in_study)
+        out_files = out_files[TABLES["files"].column_names]
+        filt = pd.read_csv(self.dir / "funnel_filter.csv", keep_default_na=False)
+        funnel_rows = [
+            {k: (None if v == "" else v) for k, v in r.items() if k in ("step", "description", "count", "removed")}
+            for r in filt.to_dict("records")
+        ]
+        funnel_rows.append({"step": "dockerfile", "description": "included repositories with at least one Dockerfile (by content)",
+                            "count": len(with_df), "removed": len(inc) - len(with_df)})
+        if cfg.require_image:
+            funnel_rows.append({"step": "images", "description": "repositories with a confirmed Docker Hub image",
+                                "count": len(studied), "removed": len(with_df) - len(studied)})
+        funnel = self.write_funnel(funnel_rows, "collect_funnel")
+        # everything computed: now write the shared interim layout
+        record = {"kind": "github", "source": self.s.api_url, "dockerhub": self.s.hub_url,
+                  "date": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write_text(self.p.source_record, json.dumps(record, indent=2) + "\n")
+        self.copy_raw(out_files, blobs)
+        write_table(repos, "repos", self.p)
+        write_table(funnel, "funnel", self.p)
+        write_table(out_files, "files", self.p)
+        self.summary.append(
+            f"extract: {len(out_files)} files of {len(inc)} included repositories; "
+            f"{len(with_df)} with a Dockerfile; {len(repos)} studied (confirmed image: {len(images)})"
+        )
+
+    def copy_raw(self, out_files: pd.DataFrame, blobs: dict[tuple[str, str], bytes]) -> None:
+        """Write the copies into a fresh tree, then swap it in for ``data/raw/files``."""
+        self.p.raw.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".files.", dir=self.p.raw))
+        try:
+            for r, pth in zip(out_files["repo"], out_files["path"], strict=True):
+                dst = tmp / r / pth
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_bytes(blobs[(r, pth)])
+            old = self.p.raw / ".files.old"
+            if old.exists():
+                shutil.rmtree(old)
+            if self.p.raw_files.exists():
+                os.replace(self.p.raw_files, old)
+            os.replace(tmp, self.p.raw_files)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
