@@ -1,0 +1,1164 @@
+"""``mldock report``: the paper's tables and figures, the notebooks, the reproduction report.
+
+Reads only ``data/interim`` and ``data/processed`` (and the taxonomy); never the network.
+
+* :func:`load_inputs` reads every table the report can use; a missing one is ``None``.
+* :func:`draw_all` draws Tables 1-2 and Figures 1-5 under ``reports/figures`` and
+  ``reports/tables``; a figure whose input is missing is skipped with a log line.
+* :func:`reproduction` compares every leaf of ``paper_targets.json`` with our values in
+  paper mode and corrected mode (see :mod:`pipeline.targets` ids below).
+* :func:`run_notebooks` executes ``notebooks/*.ipynb`` headless into ``reports/notebooks``.
+
+Target ids are dotted JSON paths into ``paper_targets.json`` ending at the compared leaf,
+e.g. ``rq1_table1_medians.Model.Size.value``; a key that itself contains a dot is written
+in brackets (``rq4_fig5b_file_size.value.Model.[.a].size_MB``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import figures as F
+from .config import CATEGORIES, Paths
+from .errors import MldockError, StageInputMissing
+from .schemas import TABLES
+from .tables import atomic_write_text, read_table
+
+log = logging.getLogger(__name__)
+
+MODES = ("paper", "corrected")
+TARGETS_ENV = "MLDOCK_PAPER_TARGETS"
+
+INPUT_TABLES = (
+    "repos", "funnel", "files", "purpose_text",
+    "dockerfiles", "instructions", "base_images", "run_commands",
+    "instruction_shares", "run_category_shares",
+    "projects", "purposes",
+    "images_table2", "images_repo_stats", "file_types_by_num", "file_types_by_size",
+)
+
+NOTEBOOKS = (
+    "0-funnel.ipynb",
+    "1-rq1-project-categories.ipynb",
+    "2-rq2-purposes.ipynb",
+    "3-rq3-dockerfiles.ipynb",
+    "4-rq4-images.ipynb",
+)
+
+
+# --------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    """The tables available to the report; ``None`` where a table is missing."""
+
+    paths: Paths
+    tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        return self.tables.get(name)
+
+    def need(self, *names: str) -> list[pd.DataFrame]:
+        """The named tables, or :class:`NotRecomputable` naming the first missing one."""
+        out = []
+        for n in names:
+            df = self.tables.get(n)
+            if df is None:
+                raise NotRecomputable(f"input table {n} missing")
+            out.append(df)
+        return out
+
+    def categories(self) -> pd.DataFrame:
+        (repos,) = self.need("repos")
+        return F.repo_categories(repos, self.get("projects"))
+
+    def mode(self, name: str, mode: str) -> pd.DataFrame:
+        (df,) = self.need(name)
+        if "mode" in df.columns:
+            df = df[df["mode"] == mode]
+            if not len(df):
+                raise NotRecomputable(f"input table {name} has no {mode}-mode rows")
+        return df
+
+
+class NotRecomputable(Exception):
+    """Our value for a target cannot be computed; the message is the one-line reason."""
+
+
+def load_inputs(p: Paths) -> Inputs:
+    """Read every declared input table that exists (interim and processed)."""
+    inp = Inputs(p)
+    for name in INPUT_TABLES:
+        if name not in TABLES:
+            inp.tables[name] = None
+            log.info("table %s is not declared yet; skipped", name)
+            continue
+        try:
+            inp.tables[name] = read_table(name, p)
+        except StageInputMissing:
+            inp.tables[name] = None
+            log.info("input table %s missing; figures and targets that need it are skipped", name)
+        except (MldockError, ValueError, KeyError) as exc:
+            inp.tables[name] = None
+            log.warning("input table %s unreadable (%s); skipped", name, exc)
+    return inp
+
+
+def load_purposes(p: Paths) -> list[dict[str, Any]]:
+    """The purpose taxonomy nodes (``id``, ``name``, ``parent``) from taxonomy/purposes.yaml."""
+    f = p.taxonomy / "purposes.yaml"
+    if not f.exists():
+        raise NotRecomputable("taxonomy/purposes.yaml missing")
+    doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    entries = doc.get("entries") or doc.get("purposes") or []
+    return [
+        {"id": str(e["id"]), "name": str(e.get("name", e["id"])), "parent": e.get("parent")}
+        for e in entries
+    ]
+
+
+def final_repos(inp: Inputs) -> set[str]:
+    (repos,) = inp.need("repos")
+    return set(repos.loc[repos["in_final_dataset"].astype(bool), "repo"])
+
+
+def mode_repos(inp: Inputs, mode: str) -> set[str]:
+    """Repositories a per-category statistic covers: the 405 final set in paper mode
+    (the study's RQ3/RQ4 scripts read final-dataset.csv), all studied ones in corrected."""
+    (repos,) = inp.need("repos")
+    return final_repos(inp) if mode == "paper" else set(repos["repo"])
+
+
+# --------------------------------------------------------------------------------------
+# figures and tables
+# --------------------------------------------------------------------------------------
+
+
+def table1_frame(inp: Inputs, mode: str = "paper") -> pd.DataFrame:
+    """Table 1; Dockerfiles = the study's name-based count (paper) or content-checked
+    Dockerfiles from files.csv (corrected)."""
+    (repos,) = inp.need("repos")
+    cats = inp.categories()
+    dockerfiles = None
+    if mode == "corrected":
+        (files,) = inp.need("files")
+        df = files[files["kind"] == "dockerfile"]
+        dockerfiles = df.groupby("repo").size()
+    return F.table1(repos, cats, dockerfiles)
+
+
+def table1_display(t1: pd.DataFrame) -> pd.DataFrame:
+    out = t1.copy()
+    out["category"] = out["category"].map(F.display)
+    out["share_pct"] = out["share_pct"].round(0).astype("Int64").astype(str) + "%"
+    return out.rename(columns={"category": "Category", "repos": "Repos", "share_pct": "%",
+                               "n_manual": "Manual labels", "n_predicted": "Predicted labels",
+                               **F.TABLE1_COLUMNS})
+
+
+def table2_frame(inp: Inputs, mode: str) -> pd.DataFrame:
+    t2 = inp.mode("images_table2", mode).copy()
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    t2 = t2.sort_values("category", key=lambda s: s.map(order).fillna(99))
+    cols = ["category", "conf_size", "arch", "os", "env", "layers", "rootfs", "files",
+            "max_level", "n_repos", "n_manual", "n_predicted"]
+    out = t2.loc[:, [c for c in cols if c in t2.columns]].copy()
+    out["category"] = out["category"].map(F.display)
+    return out.rename(columns={"category": "Category", "conf_size": "Conf. size (KiB)",
+                               "arch": "Arch", "os": "OS", "env": "Env", "layers": "Layers",
+                               "rootfs": "RootFS", "files": "Files", "max_level": "Max.Level"})
+
+
+def purpose_counts(inp: Inputs) -> dict[str, int]:
+    pur = inp.get("purposes")
+    if pur is None:
+        return {}
+    return {str(k): int(v) for k, v in pur.groupby("purpose")["repo"].nunique().items()}
+
+
+def instruction_frame(inp: Inputs, mode: str) -> pd.DataFrame:
+    sh = inp.mode("instruction_shares", mode)
+    sh = sh[sh["repo"].isin(mode_repos(inp, mode))]
+    return F.with_category(sh, inp.categories())
+
+
+def run_category_frame(inp: Inputs, mode: str) -> pd.DataFrame:
+    sh = inp.mode("run_category_shares", mode)
+    sh = sh[sh["repo"].isin(mode_repos(inp, mode))]
+    return F.with_category(sh, inp.categories())
+
+
+BASE_KEY_COLUMNS = ("keyword", "base_keyword", "image_keyword", "name")
+BASE_TYPE_COLUMNS = ("type", "base_type", "image_type")
+
+
+def _first_col(df: pd.DataFrame, names: tuple[str, ...]) -> str:
+    for n in names:
+        if n in df.columns:
+            return n
+    raise NotRecomputable(f"base_images has none of the columns {list(names)}")
+
+
+def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
+    """Figure 4a (kind='keyword') or 4b (kind='type') shares, % of repos with a FROM."""
+    bi = inp.mode("base_images", mode)
+    bi = bi[bi["repo"].isin(mode_repos(inp, mode))]
+    col = _first_col(bi, BASE_KEY_COLUMNS if kind == "keyword" else BASE_TYPE_COLUMNS)
+    bi = bi.copy()
+    if bi[col].astype(str).str.startswith("[").any():  # json list of types per FROM
+        bi[col] = bi[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else [])
+        bi = bi.explode(col)
+    return F.base_image_shares(bi, inp.categories(), col, top=top)
+
+
+def file_types_num_frame(inp: Inputs, mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    df = inp.mode("file_types_by_num", mode).copy()
+    df = df.sort_values(["category", "rank"])
+    line = (df.groupby(["category", "file_type"], sort=False)["perc_storage"].mean()
+            .rename("value").reset_index())
+    return df, line
+
+
+def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODES) -> dict[str, str]:
+    """Draw every table and figure; returns ``name -> "ok" | "skipped: <reason>"``."""
+    out = out or inp.paths.reports
+    figdir, tabdir = out / "figures", out / "tables"
+    done: dict[str, str] = {}
+
+    def attempt(name: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+            done[name] = "ok"
+        except NotRecomputable as exc:
+            done[name] = f"skipped: {exc}"
+            log.info("%s skipped: %s", name, exc)
+        except (KeyError, ValueError, TypeError) as exc:
+            done[name] = f"skipped: {type(exc).__name__}: {exc}"
+            log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
+
+    def funnel() -> None:
+        (fn,) = inp.need("funnel")
+        F.save_figure(F.fig_funnel(fn), "figure1_funnel", figdir)
+        F.save_table(fn, "figure1_funnel", tabdir)
+
+    def purposes() -> None:
+        nodes = load_purposes(inp.paths)
+        F.save_figure(F.fig_purpose_tree(nodes, purpose_counts(inp)), "figure2_purposes", figdir)
+
+    attempt("figure1_funnel", funnel)
+    attempt("figure2_purposes", purposes)
+    for mode in modes:
+        sfx = f"_{mode}"
+
+        def t1(mode: str = mode, sfx: str = sfx) -> None:
+            t = table1_frame(inp, mode)
+            F.save_table(table1_display(t), "table1" + sfx, tabdir)
+
+        def f3a(mode: str = mode, sfx: str = sfx) -> None:
+            df = instruction_frame(inp, mode)
+            fig = F.fig_category_boxplots(
+                df, "instruction", "percentage", F.INSTRUCTIONS_3A,
+                f"Figure 3a: composition of Docker instructions per repository ({mode} mode)",
+                "Composition (%)")
+            F.save_figure(fig, "figure3a_instructions" + sfx, figdir)
+            F.save_table(F.median_shares(df, inp.categories(), "instruction"),
+                         "figure3a_instructions" + sfx, tabdir)
+
+        def f3b(mode: str = mode, sfx: str = sfx) -> None:
+            df = run_category_frame(inp, mode)
+            fig = F.fig_category_boxplots(
+                df, "category_run" if "category_run" in df else "run_category", "percentage",
+                F.RUN_CATEGORIES,
+                f"Figure 3b: categories of commands in RUN instructions ({mode} mode)",
+                "Percentage (%)")
+            F.save_figure(fig, "figure3b_run_commands" + sfx, figdir)
+
+        def f4a(mode: str = mode, sfx: str = sfx) -> None:
+            sh = base_image_frame(inp, mode, "keyword")
+            n = int(sh["n_repos_with_from"].max()) if len(sh) else 0
+            fig = F.fig_stacked_bars(
+                sh, f"Figure 4a: most used base images, top 10 per category ({mode} mode)",
+                f"% of the {n} repositories with a FROM")
+            F.save_figure(fig, "figure4a_base_images" + sfx, figdir)
+            F.save_table(sh, "figure4a_base_images" + sfx, tabdir)
+
+        def f4b(mode: str = mode, sfx: str = sfx) -> None:
+            sh = base_image_frame(inp, mode, "type", top=None)
+            n = int(sh["n_repos_with_from"].max()) if len(sh) else 0
+            fig = F.fig_grouped_bars(sh, f"Figure 4b: base image types ({mode} mode)",
+                                     f"% of the {n} repositories with a FROM")
+            F.save_figure(fig, "figure4b_base_image_types" + sfx, figdir)
+            F.save_table(sh, "figure4b_base_image_types" + sfx, tabdir)
+
+        def t2(mode: str = mode, sfx: str = sfx) -> None:
+            F.save_table(table2_frame(inp, mode), "table2" + sfx, tabdir)
+
+        def f5a(mode: str = mode, sfx: str = sfx) -> None:
+            df, line = file_types_num_frame(inp, mode)
+            fig = F.fig_category_boxplots(
+                df, "file_type", "perc_number", None,
+                f"Figure 5a: most common file types in the images ({mode} mode); boxes: % of "
+                "files per repository, grey line: mean % of storage", "% of files",
+                line=line, line_label="mean % of storage")
+            F.save_figure(fig, "figure5a_file_types" + sfx, figdir)
+
+        def f5b(mode: str = mode, sfx: str = sfx) -> None:
+            df = inp.mode("file_types_by_size", mode).sort_values(["category", "rank"])
+            fig = F.fig_category_bars(
+                df, "file_type", "size_mb",
+                f"Figure 5b: file types with the largest size ({mode} mode)", "File size (MB)")
+            F.save_figure(fig, "figure5b_file_sizes" + sfx, figdir)
+            F.save_table(df, "figure5b_file_sizes" + sfx, tabdir)
+
+        for name, fn in (("table1", t1), ("figure3a_instructions", f3a),
+                         ("figure3b_run_commands", f3b), ("figure4a_base_images", f4a),
+                         ("figure4b_base_image_types", f4b), ("table2", t2),
+                         ("figure5a_file_types", f5a), ("figure5b_file_sizes", f5b)):
+            attempt(name + sfx, fn)
+    return done
+
+
+# --------------------------------------------------------------------------------------
+# reproduction targets
+# --------------------------------------------------------------------------------------
+
+META_KEYS = {"unit", "location", "data_file", "note", "exact_from_counts", "text_claim",
+             "text_claims", "categories", "seed_keywords", "conventions", "paper"}
+
+
+def key_part(k: str) -> str:
+    return f"[{k}]" if "." in k else k
+
+
+def tid(*parts: str) -> str:
+    return ".".join(key_part(p) for p in parts)
+
+
+@dataclass
+class Leaf:
+    id: str
+    section: str
+    path: tuple[str, ...]
+    value: Any
+    reference: str  # "paper" or "package"
+    unit: str
+
+
+def walk_targets(spec: dict[str, Any]) -> Iterator[Leaf]:
+    """Every compared leaf of ``paper_targets.json`` (``_meta`` excluded).
+
+    A dict with a ``value`` key is a target: its value (or, when the paper prints none,
+    its ``data_value``) is expanded into leaves (dict keys recurse; scalars and lists are
+    leaves).  Dicts without ``value`` recurse; bare numbers inside them are leaves taken
+    from the package (``intermediate_in_data``).
+    """
+
+    def expand(v: Any, path: tuple[str, ...], ref: str, unit: str, section: str) -> Iterator[Leaf]:
+        if isinstance(v, dict):
+            for k, sub in v.items():
+                yield from expand(sub, (*path, str(k)), ref, unit, section)
+        else:
+            yield Leaf(tid(*path), section, path, v, ref, unit)
+
+    def rec(node: Any, path: tuple[str, ...], unit: str) -> Iterator[Leaf]:
+        section = path[0]
+        if isinstance(node, dict) and "value" in node:
+            u = str(node.get("unit", unit))
+            if node["value"] is None and "data_value" in node:
+                yield from expand(node["data_value"], (*path, "data_value"), "package", u, section)
+            else:
+                yield from expand(node["value"], (*path, "value"), "paper", u, section)
+        elif isinstance(node, dict):
+            u = str(node.get("unit", unit))
+            for k, sub in node.items():
+                if k in META_KEYS:
+                    continue
+                yield from rec(sub, (*path, str(k)), u)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            yield Leaf(tid(*path), section, path, node, "package", unit)
+
+    for k, v in spec.items():
+        if k.startswith("_"):
+            continue
+        yield from rec(v, (k,), "")
+
+
+def tolerance(leaf: Leaf) -> float:
+    """The stated tolerance for a numeric leaf (documented in reports/README.md)."""
+    s = leaf.section
+    if s in ("rq1_table1_medians",):
+        return 0.5
+    if s == "rq1_category_share":
+        return 0.5  # printed as whole percentages
+    if s == "rq4_table2":
+        return 0.01 if leaf.path[2] == "conf_size" else 0.5
+    if s == "rq3_instruction_frequency" and leaf.path[1] == "RUN_share_text":
+        return 1.0  # "about 40%"
+    if s in ("rq3_instruction_frequency", "rq3_run_command_categories", "rq3_base_images",
+             "rq3_base_image_types", "rq4_fig5a_file_composition", "rq4_fig5b_file_size"):
+        return 0.01
+    return 0.0
+
+
+class Ours:
+    """Our values per mode, keyed by target id; reasons for what we cannot compute."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, Any]] = {m: {} for m in MODES}
+        self.reasons: dict[str, dict[str, str]] = {m: {} for m in MODES}
+        self.mix: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+
+    def set(self, mode: str, target: str, value: Any) -> None:
+        self.values[mode][target] = value
+
+    def both(self, target: str, value: Any) -> None:
+        for m in MODES:
+            self.values[m][target] = value
+
+    def missing(self, mode: str, prefix: str, reason: str) -> None:
+        self.reasons[mode][prefix] = reason
+
+    def reason_for(self, mode: str, target: str) -> str:
+        best = ""
+        for prefix in self.reasons[mode]:
+            if target.startswith(prefix) and len(prefix) > len(best):
+                best = prefix
+        return self.reasons[mode].get(best, "") if best else ""
+
+
+def _canon(cat: str) -> str:
+    try:
+        return F.canonical_category(cat)
+    except KeyError:
+        return cat
+
+
+FUNNEL_STEPS = {
+    "unique_repos_search_results": "all-search",
+    "repos_with_dockerfile": "initial",
+    "after_inclusion_exclusion": "not_archived",
+    "commits>=100": "commits>=100",
+    "and releases>=1": "releases>=1",
+    "and forks>=1, stars>=1 (no effect)": "forks>=1,stars>=1",
+    "and not archived": "not_archived",
+    "images sheet (manually labelled, image search done)": "images",
+    "filtered (has Docker Hub image)": "filtered",
+    "after removing 16 remove/* labels": "labeling2",
+    "filtered2 (final-dataset.csv)": "filtered2",
+}
+
+TEXT_COLUMNS = {
+    "What": "what", "When": "when", "MLcomponent": "mlcomponent", "Why": "why",
+    "Maincomponent": "maincomponent", "purpose from documentation": "purpose_from_documentation",
+    "Note": "note",
+}
+
+
+def _section(ours: Ours, prefix: str, fn: Callable[[], None]) -> None:
+    """Run one section's computations; a missing input marks the whole prefix."""
+    try:
+        fn()
+    except NotRecomputable as exc:
+        for m in MODES:
+            ours.missing(m, prefix, str(exc))
+    except (KeyError, ValueError, TypeError) as exc:
+        log.warning("targets %s: %s: %s", prefix, type(exc).__name__, exc)
+        for m in MODES:
+            ours.missing(m, prefix, f"error computing: {type(exc).__name__}: {exc}")
+
+
+def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one place per section
+    """Our value for every target we can recompute, per mode."""
+    ours = Ours()
+
+    def funnel() -> None:
+        (fn,) = inp.need("funnel")
+        counts = dict(zip(fn["step"].astype(str), fn["count"].astype(int), strict=True))
+        base = "data_collection_counts"
+        for key, step in FUNNEL_STEPS.items():
+            if step not in counts:
+                continue
+            if key in ("unique_repos_search_results", "repos_with_dockerfile",
+                       "after_inclusion_exclusion"):
+                ours.both(tid(base, key, "value"), counts[step])
+            else:
+                ours.both(tid(base, "intermediate_in_data", key), counts[step])
+        if "initial" in counts and "not_archived" in counts:
+            ours.both(tid(base, "removed_by_inclusion_exclusion", "value"),
+                      counts["initial"] - counts["not_archived"])
+        (repos,) = inp.need("repos")
+        ours.both(tid(base, "final_studied_projects", "value"), len(repos))
+
+    def rq1() -> None:
+        (repos,) = inp.need("repos")
+        cats = inp.categories()
+        mix = F.label_mix(cats)
+        counts = cats["category"].value_counts()
+        total = len(cats)
+        for c in spec.get("rq1_category_counts", {}):
+            if c == "total":
+                ours.both(tid("rq1_category_counts", c, "value"), total)
+                continue
+            cc = _canon(c)
+            ours.both(tid("rq1_category_counts", c, "value"), int(counts.get(cc, 0)))
+            ours.both(tid("rq1_category_share", c, "value"),
+                      round(100.0 * int(counts.get(cc, 0)) / total, 2))
+            for sec in ("rq1_category_counts", "rq1_category_share"):
+                ours.mix[tid(sec, c)] = mix.get(cc, "0 manual / 0 predicted")
+        for mode in MODES:
+            try:
+                t1 = table1_frame(inp, mode).set_index("category")
+            except NotRecomputable as exc:
+                ours.missing(mode, "rq1_table1_medians", str(exc))
+                continue
+            final_mix = F.label_mix(cats, final_repos(inp))
+            for c, cols in spec.get("rq1_table1_medians", {}).items():
+                cc = _canon(c)
+                ours.mix[tid("rq1_table1_medians", c)] = final_mix.get(cc, "")
+                for col in cols:
+                    ours_col = {v: k for k, v in F.TABLE1_COLUMNS.items()}[col]
+                    if cc in t1.index:
+                        ours.set(mode, tid("rq1_table1_medians", c, col, "value"),
+                                 float(t1.loc[cc, ours_col]))
+        raw = repos["raw_label"].fillna("").astype(str)
+        fin = repos["in_final_dataset"].astype(bool)
+        for fname, labels in spec["rq1_raw_label_counts"]["value"].items():
+            sel = raw if "406" in fname else raw[fin]
+            for lab in labels:
+                ours.both(tid("rq1_raw_label_counts", "value", fname, lab), int((sel == lab).sum()))
+        ours.notes["rq1_raw_label_counts"] = (
+            f"{int((raw == '').sum())} labels are blank in this copy of the package")
+
+    def rq2_tax() -> None:
+        nodes = load_purposes(inp.paths)
+        majors = [n for n in nodes if not n["parent"]]
+        subs = [n for n in nodes if n["parent"]]
+        base = ("rq2_purpose_taxonomy", "value")
+        ours.both(tid(*base, "n_major_categories"), len(majors))
+        ours.both(tid(*base, "n_subcategories"), len(subs))
+        ours.both(tid(*base, "major_categories"), [n["name"] for n in majors])
+        names = {n["id"]: n["name"] for n in nodes}
+        for parent in spec["rq2_purpose_taxonomy"]["value"].get("subcategories", {}):
+            pid = next((n["id"] for n in majors if n["name"] == parent), None)
+            ours.both(tid(*base, "subcategories", parent),
+                      [names[n["id"]] for n in subs if n["parent"] == pid])
+
+    def rq2_cov() -> None:
+        (pt,) = inp.need("purpose_text")
+        nonempty = pt[list(TEXT_COLUMNS.values())].fillna("").astype(str).apply(
+            lambda s: s.str.strip() != "")
+        for k, col in TEXT_COLUMNS.items():
+            ours.both(tid("rq2_label_coverage", "value", k), int(nonempty[col].sum()))
+        ours.both(tid("rq2_label_coverage", "value", "any"), int(nonempty.any(axis=1).sum()))
+
+    def rq3_instr(mode: str) -> None:
+        base = "rq3_instruction_frequency"
+        df = instruction_frame(inp, mode)
+        med = F.median_shares(df, inp.categories(), "instruction")
+        mix = F.label_mix(inp.categories(), mode_repos(inp, mode))
+        for c, instrs in spec[base]["per_category_median_pct"]["value"].items():
+            cc = _canon(c)
+            ours.mix[tid(base, "per_category_median_pct", "value", c)] = mix.get(cc, "")
+            m = med[med["category"] == cc].set_index("instruction")["median"]
+            for i in instrs:
+                if i in m.index:
+                    ours.set(mode, tid(base, "per_category_median_pct", "value", c, i),
+                             round(float(m[i]), 2))
+        ours.set(mode, tid(base, "instructions_shown", "value"),
+                 sorted(set(df["instruction"])))
+        ins = inp.mode("instructions", mode) if inp.get("instructions") is not None else None
+        if ins is not None and "instruction" in ins.columns:
+            allowed = mode_repos(inp, mode) | (set(ins["repo"]) if mode == "paper" else set())
+            ins = ins[ins["repo"].isin(allowed)] if mode == "corrected" else ins
+            counts = ins["instruction"].astype(str).str.upper().value_counts()
+            valid = counts[counts.index.isin(DOCKER_INSTRUCTIONS)]
+            if valid.sum():
+                ours.set(mode, tid(base, "RUN_share_text", "value"),
+                         round(100.0 * float(valid.get("RUN", 0)) / float(valid.sum()), 2))
+            shown = set(df["instruction"])
+            ours.set(mode, tid(base, "instructions_excluded_examples", "value"),
+                     sorted(set(valid.index) - shown))
+        else:
+            ours.missing(mode, tid(base, "RUN_share_text"), "input table instructions missing")
+            ours.missing(mode, tid(base, "instructions_excluded_examples"),
+                         "input table instructions missing")
+
+    def rq3_run(mode: str) -> None:
+        base = "rq3_run_command_categories"
+        df = run_category_frame(inp, mode)
+        item = "category_run" if "category_run" in df.columns else "run_category"
+        df = df.rename(columns={item: "run_category"})
+        med = df.groupby(["category", "run_category"])["percentage"].median()
+        mix = F.label_mix(inp.categories(), mode_repos(inp, mode))
+        for c, vals in spec[base]["value"].items():
+            cc = _canon(c)
+            ours.mix[tid(base, "value", c)] = mix.get(cc, "")
+            for k in vals:
+                if (cc, k) in med.index:
+                    ours.set(mode, tid(base, "value", c, k), round(float(med[(cc, k)]), 2))
+        overall = df.groupby("run_category")["percentage"].median()
+        for k in spec[base].get("overall_median", {}):
+            if k in overall.index:
+                ours.set(mode, tid(base, "overall_median", k), round(float(overall[k]), 2))
+
+    def rq3_base(mode: str, kind: str, section: str, total_key: str) -> None:
+        sh = base_image_frame(inp, mode, kind, top=None)
+        sh = sh.assign(key_norm=sh["key"].map(_norm_key))
+        mix = F.label_mix(inp.categories(), mode_repos(inp, mode))
+        for c, vals in spec[section]["value"].items():
+            cc = _canon(c)
+            ours.mix[tid(section, "value", c)] = mix.get(cc, "")
+            g = sh[sh["category"] == cc].set_index("key_norm")["pct"]
+            for k in vals:
+                ours.set(mode, tid(section, "value", c, k), round(float(g.get(_norm_key(k), 0.0)), 2))
+        tot = sh.groupby("key_norm")["pct"].sum()
+        for k in spec[section].get(total_key, {}):
+            ours.set(mode, tid(section, total_key, k), round(float(tot.get(_norm_key(k), 0.0)), 2))
+        if "n_types" in spec[section]:
+            ours.set(mode, tid(section, "n_types"), int(sh["key"].nunique()))
+
+    def rq3_files(mode: str) -> None:
+        base = ("rq3_dockerfiles", "data_value")
+        keys = list(spec["rq3_dockerfiles"]["data_value"])
+        (repos,) = inp.need("repos")
+        if mode == "paper":
+            ours.set(mode, tid(*base, keys[1]), int(repos["total_dockerfiles"].fillna(0).sum()))
+        else:
+            (files,) = inp.need("files")
+            sel = files[(files["kind"] == "dockerfile") & files["in_study"].astype(bool)]
+            ours.set(mode, tid(*base, keys[1]), len(sel))
+        dfs = inp.mode("dockerfiles", mode)
+        ours.set(mode, tid(*base, keys[0]), len(dfs))
+        from_col = next((c for c in ("n_from", "from_count", "stages") if c in dfs.columns), None)
+        if from_col:
+            ours.set(mode, tid(*base, keys[2]), int((dfs[from_col].fillna(0) > 0).sum()))
+        else:
+            ours.missing(mode, tid(*base, keys[2]), "dockerfiles has no FROM count column")
+
+    def rq4_t2(mode: str) -> None:
+        t2 = inp.mode("images_table2", mode).set_index("category")
+        for c, cols in spec["rq4_table2"].items():
+            cc = _canon(c)
+            if cc not in t2.index:
+                continue
+            row = t2.loc[cc]
+            ours.mix[tid("rq4_table2", c)] = (
+                f"{int(row['n_manual'])} manual / {int(row['n_predicted'])} predicted")
+            for col in cols:
+                src = "layers_size" if col == "layers_size_not_printed" else col
+                leaf = "data_value" if col == "layers_size_not_printed" else "value"
+                v = row.get(src)
+                if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+                    ours.missing(mode, tid("rq4_table2", c, col),
+                                 "per-file layer listings are not in the package")
+                    continue
+                ours.set(mode, tid("rq4_table2", c, col, leaf),
+                         v if isinstance(v, str) else float(v))
+        contrib = "rq4_table2_contributing_repos"
+        for c in spec[contrib]["value"].get("config", {}):
+            cc = _canon(c)
+            if cc in t2.index:
+                ours.set(mode, tid(contrib, "value", "config", c), int(t2.loc[cc, "n_repos"]))
+                ours.set(mode, tid(contrib, "value", "manifest_layers", c),
+                         int(t2.loc[cc, "n_layer_repos"]))
+        claims = "rq4_text_claims"
+        ours.set(mode, tid(claims, "median_config_size_about", "value"),
+                 round(float(t2["conf_size"].median()), 2))
+        ours.set(mode, tid(claims, "max_subdirectories_gt", "value"),
+                 float(t2["max_level"].median()) if t2["max_level"].notna().any() else None)
+        ours.set(mode, tid(claims, "env_vars_more_than", "value"), float(t2["env"].min()))
+        if t2["files"].notna().all():
+            ours.set(mode, tid(claims, "doc_minus_model_files", "value"),
+                     float(t2.loc["Documentation", "files"] - t2.loc["Model", "files"]))
+
+    def rq4_5a(mode: str) -> None:
+        sec = "rq4_fig5a_file_composition"
+        df = inp.mode("file_types_by_num", mode)
+        g = df.groupby(["category", "file_type"])
+        mean_num, mean_sto = g["perc_number"].mean(), g["perc_storage"].mean()
+        for c, types in spec[sec]["value"].items():
+            cc = _canon(c)
+            for t, vals in types.items():
+                if (cc, t) not in mean_num.index:
+                    continue
+                ours.set(mode, tid(sec, "value", c, t, "mean_perc_number"),
+                         round(float(mean_num[(cc, t)]), 4))
+                if "mean_perc_storage" in vals and not pd.isna(mean_sto[(cc, t)]):
+                    ours.set(mode, tid(sec, "value", c, t, "mean_perc_storage"),
+                             round(float(mean_sto[(cc, t)]), 4))
+        ft = "file_analysis (files-v2 layers_files)"
+        if df["repo"].notna().any():
+            n = df.groupby("category")["repo"].nunique()
+            for c in spec["rq4_table2_contributing_repos"]["value"].get(ft, {}):
+                ours.set(mode, tid("rq4_table2_contributing_repos", "value", ft, c),
+                         int(n.get(_canon(c), 0)))
+        ours.set(mode, tid("rq4_text_claims", "top_file_types_shown", "value"),
+                 int(df.groupby("category")["file_type"].nunique().max()))
+
+    def rq4_5b(mode: str) -> None:
+        sec = "rq4_fig5b_file_size"
+        df = inp.mode("file_types_by_size", mode)
+        first = df.drop_duplicates(["category", "file_type"]).set_index(["category", "file_type"])
+        for c, types in spec[sec]["value"].items():
+            cc = _canon(c)
+            for t in types:
+                if (cc, t) in first.index:
+                    ours.set(mode, tid(sec, "value", c, t, "size_MB"),
+                             round(float(first.loc[(cc, t), "size_mb"]), 2))
+                    v = first.loc[(cc, t), "perc_size"]
+                    if not pd.isna(v):
+                        ours.set(mode, tid(sec, "value", c, t, "perc_size"), round(float(v), 4))
+
+    def keyword_lists() -> None:
+        f = inp.paths.taxonomy / "run_commands.yaml"
+        if not f.exists():
+            raise NotRecomputable("taxonomy/run_commands.yaml missing")
+        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        entries = doc.get("entries") or doc.get("categories") or []
+        for e in entries:
+            name = str(e.get("name") or e.get("id"))
+            rules = e.get("rules") or e
+            ours.set("paper", tid("rq3_run_command_keyword_lists", "value", name),
+                     list(rules.get("paper_keywords") or []))
+            ours.set("corrected", tid("rq3_run_command_keyword_lists", "value", name),
+                     list(rules.get("commands") or []))
+
+    _section(ours, "data_collection_counts", funnel)
+    _section(ours, "rq1", rq1)
+    _section(ours, "rq2_purpose_taxonomy", rq2_tax)
+    _section(ours, "rq2_label_coverage", rq2_cov)
+    _section(ours, "rq3_run_command_keyword_lists", keyword_lists)
+    for mode in MODES:
+        for prefix, fn in (
+            ("rq3_instruction_frequency", lambda m=mode: rq3_instr(m)),
+            ("rq3_run_command_categories", lambda m=mode: rq3_run(m)),
+            ("rq3_base_images", lambda m=mode: rq3_base(m, "keyword", "rq3_base_images",
+                                                        "stacked_totals")),
+            ("rq3_base_image_types", lambda m=mode: rq3_base(m, "type", "rq3_base_image_types",
+                                                             "totals")),
+            ("rq3_dockerfiles", lambda m=mode: rq3_files(m)),
+            ("rq4_table2", lambda m=mode: rq4_t2(m)),
+            ("rq4_fig5a_file_composition", lambda m=mode: rq4_5a(m)),
+            ("rq4_fig5b_file_size", lambda m=mode: rq4_5b(m)),
+        ):
+            try:
+                fn()
+            except NotRecomputable as exc:
+                ours.missing(mode, prefix, str(exc))
+                if prefix == "rq4_table2":
+                    ours.missing(mode, "rq4_table2_contributing_repos", str(exc))
+                    ours.missing(mode, "rq4_text_claims", str(exc))
+            except (KeyError, ValueError, TypeError) as exc:
+                log.warning("targets %s (%s mode): %s: %s", prefix, mode, type(exc).__name__, exc)
+                ours.missing(mode, prefix, f"error computing: {type(exc).__name__}: {exc}")
+    return ours
+
+
+DOCKER_INSTRUCTIONS = {
+    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+}
+
+STATIC_REASONS = {
+    "data_collection_keywords": "search configuration, not a result: the offline package holds "
+                                "only the search output (see taxonomy/search_keywords.yaml)",
+    "inclusion_criteria": "method parameter, not a result (see taxonomy/inclusion_criteria.yaml)",
+    "rq4_text_claims.files_gt_50000_share": "per-file layer listings are not in the package",
+    "rq4_text_claims.mlops_file_types_share": "per-file layer listings are not in the package",
+    "rq4_text_claims.doc_minus_model_files": "per-file layer listings are not in the package",
+    "rq4_text_claims.max_subdirectories_gt": "per-file layer listings are not in the package",
+}
+
+
+def _norm_key(k: Any) -> str:
+    s = " ".join(str(k).split()).lower()
+    return s[3:] if s.startswith("{}/") else s
+
+
+def _norm_set(v: Any) -> set[str]:
+    if isinstance(v, str):
+        v = v.strip("{}").replace("'", "").split(",")
+    return {" ".join(str(x).split()).lower() for x in v if str(x).strip()}
+
+
+def compare(paper: Any, ours: Any, tol: float, leaf: Leaf) -> tuple[str, Any]:
+    """``(status, difference)`` for one leaf; status ``reproduced`` or ``differs``."""
+    if isinstance(paper, bool) or isinstance(ours, bool):
+        return ("reproduced" if paper == ours else "differs"), None
+    if isinstance(paper, (int, float)) and isinstance(ours, (int, float, np.number)):
+        diff = float(ours) - float(paper)
+        return ("reproduced" if abs(diff) <= tol + 1e-9 else "differs"), round(diff, 4)
+    if leaf.path[-2:] == ("instructions_excluded_examples", "value"):
+        ok = _norm_set(paper) <= _norm_set(ours)
+        return ("reproduced" if ok else "differs"), None
+    ps, os_ = _norm_set(paper), _norm_set(ours)
+    if ps == os_:
+        return "reproduced", None
+    parts: list[str] = []
+    if os_ - ps:
+        parts.append("+" + ", ".join(sorted(os_ - ps)))
+    if ps - os_:
+        parts.append("-" + ", ".join(sorted(ps - os_)))
+    return "differs", "; ".join(parts)
+
+
+def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
+    """One row per target leaf: paper value, ours per mode, difference, status, reason."""
+    rows: list[dict[str, Any]] = []
+    for leaf in walk_targets(spec):
+        tol = tolerance(leaf)
+        row: dict[str, Any] = {
+            "target": leaf.id,
+            "section": leaf.section,
+            "kind": "list" if isinstance(leaf.value, list) else
+                    ("table cell" if len(leaf.path) > 3 else "scalar"),
+            "reference": leaf.reference,
+            "paper_value": _show(leaf.value),
+            "unit": leaf.unit,
+            "tolerance": tol if isinstance(leaf.value, (int, float)) else None,
+        }
+        reasons = []
+        for mode in MODES:
+            has = leaf.id in ours.values[mode] and ours.values[mode][leaf.id] is not None
+            if has:
+                v = ours.values[mode][leaf.id]
+                status, diff = compare(leaf.value, v, tol, leaf)
+                row[f"ours_{mode}"] = _show(v)
+                row[f"diff_{mode}"] = diff
+                row[f"status_{mode}"] = status
+            else:
+                r = _static_reason(leaf.id) or ours.reason_for(mode, leaf.id) or (
+                    "no matching value in our tables")
+                row[f"ours_{mode}"] = None
+                row[f"diff_{mode}"] = None
+                row[f"status_{mode}"] = "not recomputable"
+                reasons.append(f"{mode}: {r}")
+        row["labels"] = _mix_for(ours, leaf.id)
+        row["reason"] = _reason(row, leaf, tol, reasons, ours)
+        rows.append(row)
+    cols = ["target", "section", "kind", "reference", "paper_value", "unit", "tolerance",
+            "ours_paper", "ours_corrected", "diff_paper", "diff_corrected", "status_paper",
+            "status_corrected", "labels", "reason"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _static_reason(target: str) -> str:
+    for prefix, r in STATIC_REASONS.items():
+        if target.startswith(prefix):
+            return r
+    return ""
+
+
+def _mix_for(ours: Ours, target: str) -> str:
+    best = ""
+    for prefix in ours.mix:
+        if (target == prefix or target.startswith(prefix + ".")) and len(prefix) > len(best):
+            best = prefix
+    return ours.mix.get(best, "")
+
+
+def _show(v: Any) -> Any:
+    if isinstance(v, (list, tuple, set)):
+        return ", ".join(str(x) for x in v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], ours: Ours) -> str:
+    sp, sc = row["status_paper"], row["status_corrected"]
+    note = ours.notes.get(leaf.section, "")
+    if sp == sc == "not recomputable":
+        r = reasons[0].split(": ", 1)[1] if reasons else ""
+        return r
+    parts = []
+    if sp == sc == "reproduced":
+        parts.append("both modes within tolerance" + (f" ±{tol:g}" if tol else " (exact)"))
+    else:
+        for mode, s in (("paper", sp), ("corrected", sc)):
+            if s == "differs":
+                d = row[f"diff_{mode}"]
+                parts.append(f"{mode} mode off by {d}" if d is not None else f"{mode} mode differs")
+            elif s == "not recomputable":
+                parts.extend(r for r in reasons if r.startswith(mode))
+            else:
+                parts.append(f"{mode} mode reproduced")
+    if row["labels"] and "predicted" in row["labels"] and not row["labels"].startswith(
+            "0 manual") and " / 0 predicted" not in row["labels"]:
+        parts.append(f"labels {row['labels']}")
+    if note and (sp == "differs" or sc == "differs"):
+        parts.append(note)
+    return "; ".join(parts)
+
+
+def load_spec(p: Paths, path: Path | None = None) -> dict[str, Any]:
+    """``paper_targets.json``: ``path``, ``$MLDOCK_PAPER_TARGETS``, or ../shared/docs."""
+    candidates = [path] if path else []
+    if os.environ.get(TARGETS_ENV):
+        candidates.append(Path(os.environ[TARGETS_ENV]))
+    candidates += [p.root.parent / "shared" / "docs" / "paper_targets.json",
+                   Path(__file__).resolve().parents[2] / "shared" / "docs" / "paper_targets.json"]
+    for c in candidates:
+        if c and c.exists():
+            data: dict[str, Any] = json.loads(c.read_text(encoding="utf-8"))
+            return data
+    raise StageInputMissing(
+        f"paper_targets.json (looked in {', '.join(str(c) for c in candidates if c)})",
+        f"set {TARGETS_ENV}=<path to paper_targets.json> and rerun mldock report")
+
+
+def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
+    """Counts of reproduced / differs / not recomputable per mode."""
+    out = {}
+    for mode in MODES:
+        out[mode] = rep[f"status_{mode}"].value_counts()
+    df = pd.DataFrame(out).reindex(["reproduced", "differs", "not recomputable"]).fillna(0)
+    return df.astype(int)
+
+
+# --------------------------------------------------------------------------------------
+# findings and the Markdown report
+# --------------------------------------------------------------------------------------
+
+
+def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
+    """One computed sentence per figure/table that was drawn (corrected mode)."""
+    out: list[tuple[str, str]] = []
+
+    def add(name: str, fn: Callable[[], str]) -> None:
+        if not any(k.startswith(name) and v == "ok" for k, v in done.items()):
+            reason = next((v for k, v in done.items() if k.startswith(name)), "not drawn")
+            out.append((name, f"not drawn ({reason})"))
+            return
+        try:
+            out.append((name, fn()))
+        except (NotRecomputable, KeyError, ValueError, TypeError, IndexError) as exc:
+            out.append((name, f"drawn; finding not computed ({exc})"))
+
+    def f1() -> str:
+        (fn,) = inp.need("funnel")
+        fn = fn.sort_values("order")
+        return (f"{int(fn['count'].iloc[0]):,} searched repositories narrow to "
+                f"{int(fn['count'].iloc[-2]):,} studied ({int(fn['count'].iloc[-1]):,} in the "
+                "final dataset); the largest cut is the Dockerfile criterion.")
+
+    def t1() -> str:
+        t = table1_frame(inp, "paper").set_index("category")
+        t = t.drop(index=[c for c in ("Total", F.UNLABELLED) if c in t.index])
+        top = t["repos"].idxmax()
+        low = t["dockerfiles"].idxmin()
+        return (f"{F.display(top)} is the largest category ({int(t.loc[top, 'repos'])} repositories,"
+                f" {t.loc[top, 'share_pct']:.0f}%); {F.display(low)} has the fewest Dockerfiles "
+                f"per repository (median {t.loc[low, 'dockerfiles']:g}).")
+
+    def f2() -> str:
+        c = purpose_counts(inp)
+        nodes = {n["id"]: n["name"] for n in load_purposes(inp.paths)}
+        if not c:
+            return f"{len(nodes)} purposes and subcategories drawn from taxonomy/purposes.yaml."
+        top = sorted(c.items(), key=lambda kv: -kv[1])[:3]
+        return "Most frequent purposes: " + ", ".join(
+            f"{nodes.get(k, k)} ({v} repositories)" for k, v in top) + "."
+
+    def f3a() -> str:
+        df = instruction_frame(inp, "corrected")
+        med = df.groupby("instruction")["percentage"].median().sort_values(ascending=False)
+        return (f"{med.index[0]} is the most used instruction (median {med.iloc[0]:.1f}% of a "
+                f"repository's instructions), followed by {med.index[1]} and {med.index[2]}.")
+
+    def f3b() -> str:
+        df = run_category_frame(inp, "corrected")
+        item = "category_run" if "category_run" in df.columns else "run_category"
+        med = df.groupby(item)["percentage"].median().sort_values(ascending=False)
+        return ("RUN commands are mostly " + ", ".join(
+            f"{k} ({v:.1f}%)" for k, v in med.head(3).items()) + " (median share per repository).")
+
+    def f4a() -> str:
+        sh = base_image_frame(inp, "corrected", "keyword", top=None)
+        tot = sh.groupby("key")["pct"].sum().sort_values(ascending=False)
+        return "Most used base images: " + ", ".join(
+            f"{k} ({v:.1f}% of repositories)" for k, v in tot.head(3).items()) + "."
+
+    def f4b() -> str:
+        sh = base_image_frame(inp, "corrected", "type", top=None)
+        tot = sh.groupby("key")["pct"].sum().sort_values(ascending=False)
+        return "Most common base image types: " + ", ".join(
+            f"{' '.join(str(k).split())} ({v:.1f}%)" for k, v in tot.head(3).items()) + "."
+
+    def t2() -> str:
+        t = inp.mode("images_table2", "corrected").set_index("category")
+        return (f"Median config size {t['conf_size'].min():.2f}-{t['conf_size'].max():.2f} KiB; "
+                f"median layers {t['layers'].min():g}-{t['layers'].max():g} per repository; "
+                f"architectures seen: {', '.join(sorted(set(','.join(t['arch']).split(','))))}.")
+
+    def f5a() -> str:
+        df, line = file_types_num_frame(inp, "paper")
+        top = df.groupby("file_type")["perc_number"].median().sort_values(ascending=False)
+        sto = line.groupby("file_type")["value"].mean().sort_values(ascending=False)
+        return (f"By count, {', '.join(top.index[:3])} dominate; by storage, {sto.index[0]} "
+                f"(mean {sto.iloc[0]:.0f}% of bytes).")
+
+    def f5b() -> str:
+        df = inp.mode("file_types_by_size", "paper")
+        r = df.sort_values("size_mb", ascending=False).iloc[0]
+        return (f"The largest file type is {r['file_type']} in {F.display(str(r['category']))} "
+                f"({r['size_mb']:.0f} MB).")
+
+    for name, fn in (("figure1_funnel", f1), ("table1", t1), ("figure2_purposes", f2),
+                     ("figure3a_instructions", f3a), ("figure3b_run_commands", f3b),
+                     ("figure4a_base_images", f4a), ("figure4b_base_image_types", f4b),
+                     ("table2", t2), ("figure5a_file_types", f5a),
+                     ("figure5b_file_sizes", f5b)):
+        add(name, fn)
+    return out
+
+
+def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
+                    found: list[tuple[str, str]], inp: Inputs) -> str:
+    cats = inp.get("projects")
+    lines = [
+        "# Reproduction report",
+        "",
+        "Generated by `mldock report` from `data/interim` and `data/processed`; the paper's",
+        "values are read from `paper_targets.json` only to compare. One row per compared leaf",
+        "of that file (ids are dotted JSON paths; keys containing a dot are bracketed).",
+        "*paper* mode follows the study's rules, quirks included; *corrected* mode is our",
+        "default method. Tolerances: ±0.5 for Table 1/Table 2 medians and whole-percent",
+        "shares, 0.01 for percentages printed with two decimals, ±1 pp for 'about 40%',",
+        "exact for counts and sets.",
+        "",
+        "## Summary",
+        "",
+        F.to_markdown(counts.rename_axis("status").reset_index()).rstrip(),
+        "",
+        f"Total targets: {len(rep)}.",
+        "",
+    ]
+    if cats is None:
+        lines += ["Categories: `projects.csv` missing, so unlabelled repositories are counted",
+                  "as *Unlabelled* (the classify stage predicts them).", ""]
+    lines += ["## Figures and tables", ""]
+    for name, text in found:
+        lines.append(f"- **{name}**: {text}")
+    lines += ["", "## By section", ""]
+    sec = rep.groupby("section").agg(
+        targets=("target", "size"),
+        paper_reproduced=("status_paper", lambda s: int((s == "reproduced").sum())),
+        paper_differs=("status_paper", lambda s: int((s == "differs").sum())),
+        corrected_reproduced=("status_corrected", lambda s: int((s == "reproduced").sum())),
+        corrected_differs=("status_corrected", lambda s: int((s == "differs").sum())),
+        not_recomputable=("status_corrected", lambda s: int((s == "not recomputable").sum())),
+    ).reset_index()
+    lines += [F.to_markdown(sec).rstrip(), "", "## All targets", ""]
+    show = rep[["target", "paper_value", "ours_paper", "ours_corrected", "status_paper",
+                "status_corrected", "reason"]]
+    lines += [F.to_markdown(show).rstrip(), ""]
+    return "\n".join(lines)
+
+
+def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
+                       out: Path | None = None) -> pd.DataFrame:
+    out = out or inp.paths.reports
+    rep = reproduction(spec, compute_ours(inp, spec))
+    counts = status_counts(rep)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "reproduction.csv", rep.to_csv(index=False))
+    atomic_write_text(out / "reproduction.md",
+                      render_markdown(rep, counts, findings(inp, done), inp))
+    log.info("reproduction: %s", counts.to_dict())
+    return rep
+
+
+# --------------------------------------------------------------------------------------
+# notebooks
+# --------------------------------------------------------------------------------------
+
+
+def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 600,
+                  out: Path | None = None) -> dict[str, str]:
+    """Execute the notebooks headless (kernel python3) with MLDOCK_HOME = the project root."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    out = out or p.reports / "notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, str] = {}
+    old = os.environ.get("MLDOCK_HOME")
+    os.environ["MLDOCK_HOME"] = str(p.root)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        for name in names:
+            src = p.notebooks / name
+            if not src.exists():
+                result[name] = "missing"
+                log.warning("notebook %s missing", src)
+                continue
+            nb = nbformat.read(src, as_version=4)
+            client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
+                                    resources={"metadata": {"path": str(p.root)}})
+            try:
+                client.execute()
+                result[name] = "ok"
+            except CellExecutionError as exc:
+                result[name] = f"failed: {str(exc).strip().splitlines()[-1][:200]}"
+                log.error("notebook %s failed: %s", name, result[name])
+            atomic_write_text(out / name, nbformat.writes(nb))
+    finally:
+        if old is None:
+            os.environ.pop("MLDOCK_HOME", None)
+        else:
+            os.environ["MLDOCK_HOME"] = old
+    return result
+
+
+def run(p: Paths, notebooks: bool = True, targets: Path | None = None) -> dict[str, Any]:
+    """Everything ``mldock report`` does; returns a summary."""
+    inp = load_inputs(p)
+    done = draw_all(inp)
+    spec = load_spec(p, targets)
+    rep = write_reproduction(inp, spec, done)
+    nbs = run_notebooks(p) if notebooks else {}
+    return {"drawn": done, "counts": status_counts(rep), "notebooks": nbs}
+
+
+@click.command("report")
+@click.option("--no-notebooks", is_flag=True, help="Skip executing the notebooks.")
+@click.option("--targets", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="paper_targets.json (default: $MLDOCK_PAPER_TARGETS or ../shared/docs/).")
+def cli(no_notebooks: bool, targets: str | None) -> None:
+    """Draw the paper's tables and figures, execute the notebooks, write the reproduction
+    report (reports/reproduction.md and .csv)."""
+    from .cli import ctx_paths
+
+    p: Paths = ctx_paths()
+    res = run(p, notebooks=not no_notebooks, targets=Path(targets) if targets else None)
+    ok = sum(v == "ok" for v in res["drawn"].values())
+    c = res["counts"]
+    click.echo(f"report: {ok}/{len(res['drawn'])} figures/tables drawn under {p.reports}")
+    for mode in MODES:
+        click.echo(f"report: {mode} mode: {c.loc['reproduced', mode]} reproduced, "
+                   f"{c.loc['differs', mode]} differs, "
+                   f"{c.loc['not recomputable', mode]} not recomputable")
+    if res["notebooks"]:
+        bad = {k: v for k, v in res["notebooks"].items() if v != "ok"}
+        click.echo(f"report: notebooks {len(res['notebooks']) - len(bad)}/{len(res['notebooks'])} ok"
+                   + (f"; failed: {bad}" if bad else ""))
+        if bad:
+            raise click.ClickException("some notebooks failed; see reports/notebooks/")
