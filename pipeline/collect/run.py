@@ -234,8 +234,7 @@ class Collector:
     def write_funnel(self, rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
         df = pd.DataFrame(rows)
         df.insert(0, "order", range(1, len(df) + 1))
-        df["paper_count"] = None
-        df["source"] = f"github {self.s.api_url}"
+        df["source"] = "github"
         write_table(df, "funnel", self.p, path=self.dir / f"{name.removeprefix('collect_')}.csv")
         return df
 
