@@ -1,0 +1,455 @@
+"""Parse stage (RQ3): Dockerfiles and compose files into tidy tables, in two modes.
+
+``mldock parse --mode {corrected,paper,both}`` reads ``data/interim/files.csv`` and the
+file copies it points at, and writes (both modes in the same files, tagged by ``mode``):
+``dockerfiles``, ``instructions``, ``base_images``, ``run_commands``, ``compose_services``,
+``instruction_shares`` (Figure 3a inputs) and ``run_category_shares`` (Figure 3b inputs)
+under ``data/processed/``; unreadable files go to ``data/interim/parse_errors.csv``.
+
+File selection per mode:
+- ``corrected``: files whose content was recognised as a Dockerfile or compose file
+  (``files.kind``);
+- ``paper``: the study's name rules (``'dockerfile' in name.lower()`` whatever the content;
+  compose files by ``'docker-compose' in name.lower()``).
+
+The pure core is :mod:`pipeline.dockerfile`; the share formulas (study.md §4.2-4.3) are the
+pure functions :func:`instruction_shares` and :func:`run_category_shares`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+import yaml
+
+from . import dockerfile as df_core
+from .config import Paths
+from .errors import TaxonomyError
+from .tables import ErrorLog, read_table, write_table
+from .taxonomy import load_yaml_rules
+
+log = logging.getLogger(__name__)
+
+STAGE = "parse"
+MODES = ("corrected", "paper")
+OUTPUT_TABLES = ("dockerfiles", "instructions", "base_images", "run_commands",
+                 "compose_services", "instruction_shares", "run_category_shares")
+#: The 12 instructions plotted in Figure 3a (study.md §4.2).
+PLOTTED_INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
+                        "RUN", "USER", "VOLUME", "WORKDIR")
+RUN_CATEGORIES = df_core.RUN_CATEGORY_IDS
+
+MAX_COMPOSE_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 200_000
+MAX_BASHLEX_CHARS = 20_000
+
+
+# ---------------------------------------------------------------------------------------
+# taxonomies
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taxonomies:
+    run: df_core.RunTaxonomy
+    base: df_core.BaseImageTypes
+
+
+def load_taxonomies(taxonomy_dir: Path) -> Taxonomies:
+    """Load and validate ``run_commands.yaml`` and ``base_image_types.yaml``."""
+    run_path = taxonomy_dir / "run_commands.yaml"
+    base_path = taxonomy_dir / "base_image_types.yaml"
+    run_entries = load_yaml_rules(run_path, fields=("paper_keywords", "commands"),
+                                  case_sensitive_fields=("paper_keywords", "commands"))
+    base_entries = load_yaml_rules(base_path, fields=("names", "keywords", "variable_markers"))
+    try:
+        run = df_core.RunTaxonomy.from_entries(run_entries)
+    except df_core.TaxonomyInvalid as exc:
+        raise TaxonomyError(str(run_path), str(exc)) from exc
+    try:
+        base = df_core.BaseImageTypes.from_entries(base_entries)
+    except df_core.TaxonomyInvalid as exc:
+        raise TaxonomyError(str(base_path), str(exc)) from exc
+    return Taxonomies(run, base)
+
+
+# ---------------------------------------------------------------------------------------
+# one file -> rows (pure apart from the taxonomy argument)
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileJob:
+    repo: str
+    path: str
+    sha256: str
+    kind: str  # "dockerfile" or "compose"
+    data: bytes
+
+
+def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[dict[str, Any]]]:
+    """Rows for one Dockerfile in one mode: dockerfiles, instructions, base_images, run_commands."""
+    key = {"mode": mode, "repo": job.repo, "path": job.path}
+    out: dict[str, list[dict[str, Any]]] = {"dockerfiles": [], "instructions": [],
+                                            "base_images": [], "run_commands": [], "errors": []}
+    try:
+        text, problems = df_core.decode(job.data)
+        parsed = df_core.parse_dockerfile(text, mode, tax.run.paper if mode == "paper" else None)
+        parsed.errors[:0] = problems
+        if problems and parsed.status == "ok":
+            parsed.status = "partial"
+    except Exception as exc:  # one bad file never stops the stage
+        msg = f"{job.repo}/{job.path}: {exc}"
+        out["dockerfiles"].append({**key, "sha256": job.sha256, "n_stages": 0,
+                                   "n_instructions": 0, "n_run_commands": 0,
+                                   "parse_status": "error", "error": msg})
+        out["errors"].append({"item": f"{job.repo}/{job.path}", "error_type": type(exc).__name__,
+                              "message": f"[{mode}] {exc}"})
+        return out
+    for i, ins in enumerate(parsed.instructions):
+        out["instructions"].append({**key, "seq": i, "stage": ins.stage, "line": ins.line,
+                                    "instruction": ins.instruction, "value": ins.value,
+                                    "expanded": ins.expanded, "exec_form": ins.exec_form,
+                                    "heredoc": bool(ins.heredocs)})
+    stage_types: dict[int, tuple[str, str]] = {}
+    aliases: dict[str, int] = {}
+    for b in parsed.base_images:
+        if mode == "paper":
+            tid, how = tax.base.classify(b.raw.split(":")[0], "$" in b.raw)
+        elif b.is_stage_reference:
+            tid, how = stage_types.get(aliases.get(b.image.lower(), -1), (df_core.UNKNOWN, "stage"))
+            how = "stage"
+        else:
+            name = b.image.split("@")[0]
+            last = name.rsplit("/", 1)[-1]
+            if ":" in last:
+                name = name[: len(name) - len(last)] + last.split(":")[0]
+            tid, how = tax.base.classify(name, b.is_variable, b.tag)
+        stage_types[b.stage] = (tid, how)
+        if b.alias:
+            aliases[b.alias.lower()] = b.stage
+        out["base_images"].append({
+            **key, "stage": b.stage, "line": b.line, "raw": b.raw, "image": b.image,
+            "registry": b.registry, "namespace": b.namespace, "name": b.name, "tag": b.tag,
+            "digest": b.digest, "alias": b.alias, "platform": b.platform,
+            "is_stage_reference": b.is_stage_reference, "is_variable": b.is_variable,
+            "official": b.official, "base_type": tid,
+            "base_type_label": tax.base.label(tid, paper=mode == "paper"), "type_rule": how,
+        })
+    for i, c in enumerate(parsed.commands):
+        cat = tax.run.paper.get(c.command, df_core.UNKNOWN) if mode == "paper" \
+            else tax.run.category(c.command)
+        out["run_commands"].append({**key, "seq": i, "stage": c.stage, "line": c.line,
+                                    "command": c.command, "first_arg": c.first_arg,
+                                    "category": cat, "method": c.method})
+    out["dockerfiles"].append({**key, "sha256": job.sha256, "n_stages": parsed.n_stages,
+                               "n_instructions": len(parsed.instructions),
+                               "n_run_commands": len(parsed.commands),
+                               "parse_status": parsed.status, "error": parsed.message})
+    if parsed.errors:
+        out["errors"].append({"item": f"{job.repo}/{job.path}", "error_type": "ParseWarning",
+                              "message": f"[{mode}] {parsed.message}"})
+    return out
+
+
+class ComposeError(ValueError):
+    """A compose file cannot be read safely."""
+
+
+def load_compose(data: bytes) -> Any:
+    """``yaml.safe_load`` guarded against huge files, deep nesting and alias bombs."""
+    if len(data) > MAX_COMPOSE_BYTES:
+        raise ComposeError(f"file too large ({len(data)} bytes > {MAX_COMPOSE_BYTES})")
+    if b"\x00" in data[:8192]:
+        raise ComposeError("binary file (NUL bytes)")
+    text = data.decode("utf-8", errors="replace")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for ev in yaml.parse(text, Loader=loader):
+            if isinstance(ev, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise ComposeError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels")
+            elif isinstance(ev, yaml.CollectionEndEvent):
+                depth -= 1
+        doc = yaml.load(text, Loader=loader)  # noqa: S506 -- a safe loader
+    except yaml.YAMLError as exc:
+        raise ComposeError(f"invalid YAML: {' '.join(str(exc).split())}") from exc
+    _expanded_size(doc)
+    return doc
+
+
+def _expanded_size(doc: Any) -> int:
+    """Node count with aliases expanded (memoised on identity); rejects alias bombs."""
+    memo: dict[int, int] = {}
+
+    def size(v: Any) -> int:
+        if not isinstance(v, dict | list):
+            return 1
+        k = id(v)
+        if k in memo:
+            return memo[k]
+        memo[k] = 1  # cycles (recursive anchors) count once
+        children = v.values() if isinstance(v, dict) else v
+        n = 1 + sum(size(c) for c in children)
+        if n > MAX_YAML_NODES:
+            raise ComposeError(f"YAML expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
+        memo[k] = n
+        return n
+
+    return size(doc)
+
+
+def _as_list(v: Any) -> list[Any]:
+    if v is None:
+        return []
+    if isinstance(v, dict):
+        return list(v)
+    if isinstance(v, list):
+        return [x if isinstance(x, str | int | float) else json.dumps(x, default=str) for x in v]
+    return [v]
+
+
+def compose_rows(job: FileJob, mode: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows of ``compose_services`` for one compose file (or an error)."""
+    out: dict[str, list[dict[str, Any]]] = {"compose_services": [], "errors": []}
+    item = f"{job.repo}/{job.path}"
+    try:
+        doc = load_compose(job.data)
+        if not isinstance(doc, dict):
+            raise ComposeError("not a YAML mapping")
+        services = doc.get("services")
+        version = doc.get("version")
+        if services is None:
+            if mode == "paper":
+                raise ComposeError("no 'services' key (the study skipped such files)")
+            # compose v1: services at the top level
+            services = {k: v for k, v in doc.items()
+                        if isinstance(v, dict) and ("image" in v or "build" in v)}
+            version = version or "1"
+        if not isinstance(services, dict):
+            raise ComposeError("'services' is not a mapping")
+    except Exception as exc:
+        out["errors"].append({"item": item, "error_type": type(exc).__name__,
+                              "message": f"[{mode}] {exc}"})
+        return out
+    for name, svc in services.items():
+        svc = svc if isinstance(svc, dict) else {}
+        build = svc.get("build")
+        context = build.get("context", "") if isinstance(build, dict) else (build or "")
+        env = svc.get("environment")
+        out["compose_services"].append({
+            "mode": mode, "repo": job.repo, "path": job.path,
+            "compose_version": "" if version is None else str(version),
+            "service": str(name), "image": str(svc.get("image") or ""),
+            "build_context": str(context),
+            "ports": json.dumps(_as_list(svc.get("ports")), default=str),
+            "networks": json.dumps(_as_list(svc.get("networks")), default=str),
+            "volumes": json.dumps(_as_list(svc.get("volumes")), default=str),
+            "environment_count": len(env) if isinstance(env, dict | list) else 0,
+            "depends_on": json.dumps(_as_list(svc.get("depends_on")), default=str),
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# shares (Figure 3a / 3b), pure functions over the tables
+# ---------------------------------------------------------------------------------------
+
+
+def instruction_shares(instructions: pd.DataFrame,
+                       kept: Iterable[str] = PLOTTED_INSTRUCTIONS) -> pd.DataFrame:
+    """Per (mode, repo, instruction): count, all-instruction total, percentage (study.md §4.2).
+
+    ``percentage = 100 * count / total`` where ``total`` counts every instruction of every
+    file of the repository (the study's denominator).  Only ``kept`` instructions with a
+    non-zero count get a row.
+    """
+    cols = ["mode", "repo", "instruction", "count", "total", "percentage"]
+    if instructions.empty:
+        return pd.DataFrame(columns=cols)
+    total = instructions.groupby(["mode", "repo"]).size().rename("total")
+    counts = (instructions[instructions["instruction"].isin(list(kept))]
+              .groupby(["mode", "repo", "instruction"]).size().rename("count").reset_index())
+    out = counts.join(total, on=["mode", "repo"])
+    out["percentage"] = 100.0 * out["count"] / out["total"]
+    return out[cols].sort_values(["mode", "repo", "instruction"]).reset_index(drop=True)
+
+
+def run_category_shares(run_commands: pd.DataFrame) -> pd.DataFrame:
+    """Per (mode, repo, category): count, total over known categories, percentage (§4.3).
+
+    Commands of category ``unknown`` are left out of both count and total, as in the study.
+    """
+    cols = ["mode", "repo", "category", "count", "total", "percentage"]
+    known = run_commands[run_commands["category"].isin(RUN_CATEGORIES)] if not run_commands.empty \
+        else run_commands
+    if known.empty:
+        return pd.DataFrame(columns=cols)
+    counts = known.groupby(["mode", "repo", "category"]).size().rename("count").reset_index()
+    total = known.groupby(["mode", "repo"]).size().rename("total")
+    out = counts.join(total, on=["mode", "repo"])
+    out["percentage"] = 100.0 * out["count"] / out["total"]
+    return out[cols].sort_values(["mode", "repo", "category"]).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------
+# orchestration
+# ---------------------------------------------------------------------------------------
+
+
+def select_files(files: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """The files parsed in ``mode`` with a ``parse_as`` column (dockerfile / compose)."""
+    base = files["path"].str.rsplit("/", n=1).str[-1].str.lower()
+    if mode == "paper":
+        as_df = base.str.contains("dockerfile", regex=False)
+        as_compose = base.str.contains("docker-compose", regex=False) & ~as_df
+    else:
+        as_df = files["kind"] == "dockerfile"
+        as_compose = files["kind"] == "compose"
+    out = files[as_df | as_compose].copy()
+    out["parse_as"] = "dockerfile"
+    out.loc[as_compose[as_df | as_compose].values, "parse_as"] = "compose"
+    return out
+
+
+_WORKER_TAX: Taxonomies | None = None
+
+
+def _init_worker(taxonomy_dir: str) -> None:
+    global _WORKER_TAX
+    _WORKER_TAX = load_taxonomies(Path(taxonomy_dir))
+
+
+def _work(args: tuple[FileJob, str, str]) -> dict[str, list[dict[str, Any]]]:
+    job, mode, parse_as = args
+    assert _WORKER_TAX is not None
+    if parse_as == "compose":
+        return compose_rows(job, mode)
+    return dockerfile_rows(job, mode, _WORKER_TAX)
+
+
+def parse_jobs(jobs: Iterable[tuple[FileJob, str, str]], taxonomy_dir: Path, workers: int = 2,
+               progress: bool = False, total: int | None = None
+               ) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Parse (job, mode, parse_as) triples, in ``workers`` processes when > 1, in order."""
+    from tqdm import tqdm
+
+    it: Iterable[Any]
+    if workers <= 1:
+        _init_worker(str(taxonomy_dir))
+        it = map(_work, jobs)
+        yield from tqdm(it, total=total, disable=not progress, desc="parse", unit="file")
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_worker,
+                             initargs=(str(taxonomy_dir),)) as ex:
+        it = ex.map(_work, jobs, chunksize=64)
+        yield from tqdm(it, total=total, disable=not progress, desc="parse", unit="file")
+
+
+def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    h.update(",".join(modes).encode())
+    t = p.table("interim", "files")
+    if t.exists():
+        h.update(t.read_bytes())
+    for name in ("run_commands.yaml", "base_image_types.yaml"):
+        y = p.taxonomy / name
+        if y.exists():
+            h.update(y.read_bytes())
+    for mod in (df_core.__file__, __file__):
+        h.update(Path(mod).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 2,
+        progress: bool = False, force: bool = False) -> dict[str, int]:
+    """Run the stage; returns counts (files in, rows out, errors)."""
+    modes = tuple(m for m in MODES if m in set(modes))
+    tax_dir = p.taxonomy
+    load_taxonomies(tax_dir)  # fail fast with a clear message
+    files = read_table("files", p)
+    fp = _fingerprint(p, modes)
+    meta = p.table("processed", "dockerfiles").with_name("dockerfiles.csv.meta.json")
+    if not force and meta.exists() and all(p.table("processed", t).exists() for t in OUTPUT_TABLES):
+        try:
+            if json.loads(meta.read_text()).get("inputs_fingerprint") == fp:
+                log.info("parse: inputs unchanged; nothing to do (use --force to rerun)")
+                return {"files": 0, "skipped": 1}
+        except (OSError, ValueError):
+            pass
+
+    triples: list[tuple[FileJob, str, str]] = []
+    errors = ErrorLog(STAGE)
+    for mode in modes:
+        sel = select_files(files, mode)
+        for r in sel.itertuples(index=False):
+            src = p.data / str(r.raw_path)
+            try:
+                data = src.read_bytes()
+            except OSError as exc:
+                errors.add(f"{r.repo}/{r.path}", exc, f"[{mode}] cannot read {src}: {exc}")
+                continue
+            triples.append((FileJob(str(r.repo), str(r.path), str(r.sha256), str(r.parse_as), data),
+                            mode, str(r.parse_as)))
+
+    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in OUTPUT_TABLES[:5]}
+    for res in parse_jobs(triples, tax_dir, workers, progress, total=len(triples)):
+        for k, v in res.items():
+            if k == "errors":
+                for e in v:
+                    errors.add(e["item"], e["error_type"], e["message"])
+            else:
+                rows[k].extend(v)
+
+    frames = {k: _frame(k, v) for k, v in rows.items()}
+    frames["instruction_shares"] = instruction_shares(frames["instructions"])
+    frames["run_category_shares"] = run_category_shares(frames["run_commands"])
+    for name in OUTPUT_TABLES:
+        new = frames[name]
+        target = p.table("processed", name)
+        if target.exists() and set(modes) != set(MODES):
+            old = read_table(name, p)
+            new = pd.concat([old[~old["mode"].isin(modes)], new], ignore_index=True)
+        write_table(new, name, p, extra_meta={"inputs_fingerprint": fp, "modes": list(modes)}
+                    if name == "dockerfiles" and set(modes) == set(MODES) else {"modes": list(modes)})
+    errors.write(p)
+    counts = {"files": len(triples), "errors": len(errors),
+              **{name: len(frames[name]) for name in OUTPUT_TABLES}}
+    log.info("parse: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    from .schemas import TABLES
+
+    cols = TABLES[name].column_names
+    return pd.DataFrame(rows, columns=cols)
+
+
+@click.command("parse")
+@click.option("--mode", type=click.Choice(["corrected", "paper", "both"]), default="corrected",
+              show_default=True,
+              help="corrected: real Dockerfile semantics; paper: the study's rules; both.")
+@click.option("--jobs", "-j", type=int, default=min(2, os.cpu_count() or 1), show_default=True,
+              help="Worker processes.")
+@click.option("--force", is_flag=True, help="Rerun even if inputs are unchanged.")
+def cli(mode: str, jobs: int, force: bool) -> None:
+    """Parse Dockerfiles and compose files into data/processed/ tables (RQ3)."""
+    from .cli import ctx_paths, progress_disabled
+
+    modes = MODES if mode == "both" else (mode,)
+    counts = run(ctx_paths(), modes, workers=jobs, progress=not progress_disabled(), force=force)
+    click.echo("parse: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)
