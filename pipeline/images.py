@@ -1,0 +1,740 @@
+"""Images stage (RQ4): Table 2 and Figure 5 inputs.
+
+Two sources:
+
+* **live** (``mldock images --image REF`` or ``--from-repos``): manifests, configs and layers
+  through the registry HTTP API (:mod:`pipeline.registry`), layers scanned as streams
+  (:mod:`pipeline.layers`); writes ``images``, ``layers`` and ``image_file_types``.
+* **replication package** (``mldock images --replication``): Table 2 from
+  ``raw-data/DockerImage/layers/Manifest_*.csv`` (study.md 5.3) in ``paper`` mode (the
+  study's computation, quirks included) and ``corrected`` mode; Figure 5 inputs from
+  ``RQ4/files-v2/``.  Writes ``images_repo_stats``, ``images_table2``,
+  ``file_types_by_num`` and ``file_types_by_size``.
+
+Categories come from ``data/processed/projects.csv`` when it exists, else from
+``data/interim/repos.csv``; unlabelled repositories are left out (logged).
+:func:`table2` accepts an explicit repo -> category mapping.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import logging
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from .config import CATEGORIES, Paths
+from .errors import MldockError, RegistryError, StageInputMissing
+from .layers import (
+    DEFAULT_MAX_UNCOMPRESSED,
+    FileTypes,
+    LayerError,
+    LayerScan,
+    corrected_type_counts,
+    load_file_types,
+    merge_layers,
+    paper_type_counts,
+    scan_layer,
+)
+from .registry import CONFIG_TYPES, LAYER_TYPES, RegistryClient, parse_reference
+from .tables import ErrorLog, read_table, write_table
+
+log = logging.getLogger(__name__)
+
+STAGE = "images"
+MODES = ("paper", "corrected")
+
+# the paper's spellings (general/Docker_images_statistics_.csv, RQ4 files) -> canonical
+PAPER_CATEGORY = {
+    "Application System": "Application System",
+    "MLOps/ AIOps": "MLOps/AIOps",
+    "MLOps": "MLOps/AIOps",
+    "Toolkit": "Toolkit",
+    "DL Framwork": "DL Framework",
+    "Model": "Model",
+    "Documentation": "Documentation",
+}
+
+
+# ======================================================================================
+# categories
+# ======================================================================================
+
+
+def load_categories(p: Paths) -> dict[str, tuple[str, str]]:
+    """repo -> (category, source) from projects.csv, else repos.csv; unlabelled left out."""
+    proc = p.table("processed", "projects")
+    out: dict[str, tuple[str, str]] = {}
+    if proc.exists():
+        df = pd.read_csv(proc, dtype=str, keep_default_na=False)
+        src_col = "category_source" if "category_source" in df.columns else None
+        for _, r in df.iterrows():
+            cat = (r.get("category") or "").strip()
+            if cat:
+                out[r["repo"]] = (cat, (r[src_col] if src_col else "") or "")
+        origin = str(proc)
+        total = len(df)
+    else:
+        repos = p.table("interim", "repos")
+        if not repos.exists():
+            raise StageInputMissing(str(repos), "mldock ingest")
+        df = pd.read_csv(repos, dtype=str, keep_default_na=False)
+        for _, r in df.iterrows():
+            cat = (r.get("category") or "").strip()
+            if cat:
+                src = "manual" if (r.get("label_source") or "") == "manual" else (r.get("label_source") or "")
+                out[r["repo"]] = (cat, src)
+        origin = str(repos)
+        total = len(df)
+    if total - len(out):
+        log.info("categories from %s: %d labelled, %d unlabelled repositories left out",
+                 origin, len(out), total - len(out))
+    return out
+
+
+# ======================================================================================
+# replication-package mode: Table 2 (study.md 5.3)
+# ======================================================================================
+
+
+def _read_raw_csv(path: Path) -> list[dict[str, str]]:
+    """Rows of a package CSV by header name; short rows (the 39/38 shift) are padded."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rd = csv.reader(fh)
+        header = next(rd, [])
+        rows = []
+        for vals in rd:
+            if not any(v.strip() for v in vals):
+                continue
+            rows.append(dict(zip(header, vals, strict=False)))
+    return rows
+
+
+@dataclass
+class ManifestData:
+    """The package's Manifest_Config_info*.csv and Manifest_details*.csv rows (raw)."""
+
+    config: list[dict[str, str]] = field(default_factory=list)
+    details: list[dict[str, str]] = field(default_factory=list)
+
+
+def load_manifest_csvs(package_dir: Path) -> ManifestData:
+    """Read every ``Manifest_Config_info*.csv`` and ``Manifest_details*.csv`` (sorted names).
+
+    ``Manifest_Config_info`` rows carry 38 values under 39 headers: the column named
+    ``rootfs_layers_count`` holds the ``/``-joined diff_ids (study.md 5.2).
+    """
+    d = package_dir / "raw-data" / "DockerImage" / "layers"
+    if not d.is_dir():
+        raise StageInputMissing(str(d), "mldock ingest --from <the package's Datasets folder>")
+    md = ManifestData()
+    for f in sorted(d.glob("Manifest_Config_info*.csv")):
+        for r in _read_raw_csv(f):
+            md.config.append({
+                "Image": r.get("Image", ""), "RepoTag": r.get("RepoTag", ""),
+                "config_size": r.get("config_size", ""), "config_digest": r.get("config_digest", ""),
+                "architecture": r.get("architecture", ""), "os": r.get("os", ""),
+                "config_env_count": r.get("config_env_count", ""),
+                "diff_ids": r.get("rootfs_layers_count", ""), "file": f.name,
+            })
+    for f in sorted(d.glob("Manifest_details*.csv")):
+        for r in _read_raw_csv(f):
+            md.details.append({
+                "Image": r.get("Image", ""), "RepoTag": r.get("RepoTag", ""),
+                "layers_size": r.get("layers_size", ""), "layers_digest": r.get("layers_digest", ""),
+                "config_digest": r.get("config_digest", ""), "file": f.name,
+            })
+    if not md.config or not md.details:
+        raise StageInputMissing(f"Manifest_Config_info*.csv / Manifest_details*.csv in {d}", "mldock ingest")
+    return md
+
+
+def image_repo_map(package_dir: Path) -> dict[str, list[str]]:
+    """image name (tag stripped) -> repositories listing it, in ``final-dataset.csv`` order.
+
+    The paper uses only the first repository (``list.index``); the corrected mode uses all.
+    """
+    f = package_dir / "RQ1" / "final-dataset.csv"
+    if not f.exists():
+        raise StageInputMissing(str(f), "mldock ingest --from <the package's Datasets folder>")
+    out: dict[str, list[str]] = {}
+    for r in _read_raw_csv(f):
+        repo = (r.get("Repos") or "").strip()
+        raw = (r.get("latest_image") or "").strip()
+        if not repo or not raw:
+            continue
+        try:
+            images = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            images = [x.strip(" '\"") for x in raw.strip("[]").split(",")]
+        for img in images:
+            name = str(img).split(":")[0].strip()
+            if name:
+                lst = out.setdefault(name, [])
+                if repo not in lst:
+                    lst.append(repo)
+    return out
+
+
+def _int(v: str) -> int:
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return 0
+
+
+def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) -> pd.DataFrame:
+    """Per-repository values behind Table 2 (one row per repository with config or layer data).
+
+    paper: image -> first repository; every config row (duplicates included) summed;
+    RootFS = Σ len(diff_ids.split('/')) (+1 per image).  corrected: image -> every
+    repository listing it; duplicate image:tag rows dropped; per-image means; RootFS =
+    number of diff_ids.
+    """
+    if mode not in MODES:
+        raise ValueError(mode)
+
+    def repos_of(image: str) -> list[str]:
+        rs = img2repos.get(image, [])
+        return rs[:1] if mode == "paper" else list(rs)
+
+    cfg_rows: dict[str, list[dict[str, str]]] = defaultdict(list)
+    seen: set[tuple[str, str, str]] = set()
+    for c in md.config:
+        for repo in repos_of(c["Image"]):
+            key = (repo, c["Image"], c["RepoTag"])
+            if mode == "corrected":
+                if key in seen:
+                    continue
+                seen.add(key)
+            cfg_rows[repo].append(c)
+    det_rows: dict[str, list[dict[str, str]]] = defaultdict(list)
+    seen_l: set[tuple[str, str, str, str]] = set()
+    for d in md.details:
+        for repo in repos_of(d["Image"]):
+            if mode == "corrected":
+                # a repeated crawl of the same image:tag repeats its layer rows
+                k = (repo, d["Image"], d["RepoTag"], d["layers_digest"] + "|" + d["config_digest"])
+                if k in seen_l:
+                    continue
+                seen_l.add(k)
+            det_rows[repo].append(d)
+    images_of: dict[str, set[str]] = defaultdict(set)
+    for img, rs in img2repos.items():
+        for repo in (rs[:1] if mode == "paper" else rs):
+            images_of[repo].add(img)
+    out = []
+    for repo in sorted(set(cfg_rows) | set(det_rows)):
+        cr = cfg_rows.get(repo, [])
+        dr = det_rows.get(repo, [])
+        sizes = [_int(c["config_size"]) for c in cr]
+        envs = [_int(c["config_env_count"]) for c in cr]
+        if mode == "paper":
+            rootfs = [len(c["diff_ids"].split("/")) for c in cr]
+            conf = float(sum(sizes)) if cr else None
+            env = float(sum(envs)) if cr else None
+            rfs = float(sum(rootfs)) if cr else None
+        else:
+            rootfs = [len([x for x in c["diff_ids"].split("/") if x.strip()]) for c in cr]
+            conf = statistics.fmean(sizes) if cr else None
+            env = statistics.fmean(envs) if cr else None
+            rfs = statistics.fmean(rootfs) if cr else None
+        per_image: dict[tuple[str, str], int] = defaultdict(int)
+        for d in dr:
+            per_image[(d["Image"], d["RepoTag"])] += _int(d["layers_size"])
+        out.append({
+            "mode": mode,
+            "repo": repo,
+            "images": json.dumps(sorted(images_of.get(repo, set()))),
+            "config_rows": len(cr),
+            "manifest_images": len(per_image),
+            "conf_size": conf,
+            "env": env,
+            "layers": len({d["layers_digest"] for d in dr}) if dr else None,
+            "rootfs": rfs,
+            "layers_size": statistics.fmean(per_image.values()) if per_image else None,
+            "architectures": json.dumps(sorted({c["architecture"] for c in cr if c["architecture"]})),
+            "oses": json.dumps(sorted({c["os"] for c in cr if c["os"]})),
+        })
+    return pd.DataFrame(out)
+
+
+def convert_size(size_bytes: float) -> float:
+    """The study's ``convert_size``: divide by 1024^floor(log1024 x), round 2, drop the unit."""
+    if size_bytes <= 0:
+        return 0.0
+    i = int(math.floor(math.log(size_bytes, 1024)))
+    return round(size_bytes / math.pow(1024, i), 2)
+
+
+def size_text(size_bytes: float) -> str:
+    """``11635`` -> ``'11.36 KiB'`` (binary units, kept)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    if size_bytes <= 0:
+        return "0 B"
+    i = min(int(math.floor(math.log(size_bytes, 1024))), len(units) - 1)
+    return f"{round(size_bytes / 1024**i, 2)} {units[i]}"
+
+
+def _median(vals: Iterable[Any]) -> float | None:
+    v = [float(x) for x in vals if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    return float(statistics.median(v)) if v else None
+
+
+def table2(
+    stats: pd.DataFrame,
+    categories: Mapping[str, str],
+    sources: Mapping[str, str] | None = None,
+    mode: str | None = None,
+) -> pd.DataFrame:
+    """Table 2 per category from :func:`repo_stats` rows and an explicit repo -> category map.
+
+    Repositories without a category in ``categories`` are left out.  ``mode`` defaults to
+    the ``mode`` column of ``stats`` (one mode per call).
+    """
+    sources = sources or {}
+    rows = []
+    for m in ([mode] if mode else sorted(stats["mode"].unique()) if len(stats) else []):
+        st = stats[stats["mode"] == m] if "mode" in stats.columns else stats
+        st = st.assign(category=st["repo"].map(lambda r: categories.get(r, "")))
+        st = st[st["category"] != ""]
+        order = [c for c in CATEGORIES if c in set(st["category"])]
+        order += sorted(set(st["category"]) - set(order))
+        for cat in order:
+            g = st[st["category"] == cat]
+            gc = g[g["config_rows"] > 0]
+            gl = g[g["layers"].notna()]
+            med_conf = _median(gc["conf_size"])
+            archs = sorted({a for v in gc["architectures"] for a in json.loads(v)})
+            oses = sorted({a for v in gc["oses"] for a in json.loads(v)})
+            srcs = [sources.get(r, "") for r in gc["repo"]]
+            if med_conf is None:
+                conf = None
+            elif m == "paper":
+                conf = convert_size(med_conf)
+            else:
+                conf = round(med_conf / 1024, 2)
+            rows.append({
+                "mode": m,
+                "category": cat,
+                "conf_size": conf,
+                "conf_size_bytes": med_conf,
+                "conf_size_text": size_text(med_conf) if med_conf is not None else None,
+                "arch": ", ".join(archs),
+                "os": ", ".join(oses),
+                "env": _median(gc["env"]),
+                "layers": _median(gl["layers"]),
+                "rootfs": _median(gc["rootfs"]),
+                "layers_size": _median(gl["layers_size"]),
+                "files": None,
+                "max_level": None,
+                "n_repos": len(gc),
+                "n_layer_repos": len(gl),
+                "n_manual": sum(1 for s in srcs if s == "manual"),
+                "n_predicted": sum(1 for s in srcs if s == "predicted"),
+            })
+    return pd.DataFrame(rows)
+
+
+def table2_from_mapping(package_dir: Path, categories: Mapping[str, str], mode: str = "paper") -> pd.DataFrame:
+    """Table 2 straight from the package for an explicit repo -> category mapping."""
+    md = load_manifest_csvs(package_dir)
+    stats = repo_stats(md, image_repo_map(package_dir), mode)
+    return table2(stats, categories, mode=mode)
+
+
+# ======================================================================================
+# replication-package mode: Figure 5 inputs (RQ4/files-v2)
+# ======================================================================================
+
+
+def _canon(cat: str) -> str:
+    return PAPER_CATEGORY.get(cat.strip(), cat.strip())
+
+
+def _num(v: str) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def figure5_inputs(
+    package_dir: Path, categories: Mapping[str, str], top: int = 12
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(file_types_by_num, file_types_by_size) in both modes.
+
+    paper: the published box values and bars of ``Top10_files_by_num(_1).csv`` and
+    ``Top10_files_by_size.csv`` (mean perc_size from the ``_1`` file as published), with
+    the paper's own categories.  corrected: from the per-repository rows of
+    ``layers_files_*.csv`` with exact duplicate rows dropped, the repositories' categories
+    taken from ``categories``, and the top types chosen by the **median** per-repository
+    share (the paper says median; its code used the mean).
+    """
+    d = package_dir / "RQ4" / "files-v2"
+    if not d.is_dir():
+        raise StageInputMissing(str(d), "mldock ingest --from <the package's Datasets folder>")
+    by_num: list[dict[str, Any]] = []
+    agg = _read_raw_csv(d / "Top10_files_by_num.csv")
+    rank: dict[tuple[str, str], int] = {}
+    storage: dict[tuple[str, str], float | None] = {}
+    counters: dict[str, int] = defaultdict(int)
+    for r in agg:
+        cat = _canon(r["Category"])
+        counters[cat] += 1
+        rank[(cat, r["file_type"])] = counters[cat]
+        storage[(cat, r["file_type"])] = _num(r.get("perc_storage", ""))
+    for r in _read_raw_csv(d / "Top10_files_by_num_1.csv"):
+        cat = _canon(r["Category"])
+        key = (cat, r["file_type"])
+        if key not in rank:
+            continue
+        by_num.append({
+            "mode": "paper", "category": cat, "file_type": r["file_type"], "rank": rank[key],
+            "repo": None, "perc_number": _num(r["perc_number"]), "perc_storage": storage[key],
+        })
+    by_size: list[dict[str, Any]] = []
+    counters = defaultdict(int)
+    for r in _read_raw_csv(d / "Top10_files_by_size.csv"):
+        cat = _canon(r["Category"])
+        counters[cat] += 1
+        by_size.append({
+            "mode": "paper", "category": cat, "file_type": r["file_type"], "rank": counters[cat],
+            "size_mb": _num(r["size"]), "perc_size": _num(r["perc_size"]), "n_repos": None,
+        })
+
+    # corrected: per-repository rows, deduplicated, our categories
+    seen_rows: set[tuple[str, ...]] = set()
+    per: dict[tuple[str, str], dict[str, float]] = {}
+    for f in sorted(d.glob("layers_files_*.csv")):
+        for r in _read_raw_csv(f):
+            row_key = tuple(
+                r.get(k, "")
+                for k in ("Repos", "file_type", "total_size", "total_number", "perc_size", "perc_num")
+            )
+            if row_key in seen_rows:
+                continue
+            seen_rows.add(row_key)
+            repo = r.get("Repos", "")
+            acc = per.setdefault((repo, r["file_type"]), {"num": 0.0, "size": 0.0, "bytes": 0.0})
+            acc["num"] += _num(r["perc_num"]) or 0.0
+            acc["size"] += _num(r["perc_size"]) or 0.0
+            acc["bytes"] += _num(r["total_size"]) or 0.0
+    by_cat: dict[str, dict[str, list[tuple[str, dict[str, float]]]]] = defaultdict(lambda: defaultdict(list))
+    for (repo, ftype), acc in per.items():
+        cat = categories.get(repo, "")
+        if cat:
+            by_cat[cat][ftype].append((repo, acc))
+    for cat in [c for c in CATEGORIES if c in by_cat] + sorted(set(by_cat) - set(CATEGORIES)):
+        types = by_cat[cat]
+        ranked = sorted(types, key=lambda t: (-statistics.median(a["num"] for _, a in types[t]), t))[:top]
+        for i, t in enumerate(ranked, 1):
+            mean_storage = statistics.fmean(a["size"] for _, a in types[t])
+            for repo, a in sorted(types[t]):
+                by_num.append({
+                    "mode": "corrected", "category": cat, "file_type": t, "rank": i, "repo": repo,
+                    "perc_number": round(a["num"], 6), "perc_storage": round(mean_storage, 6),
+                })
+        ranked_s = sorted(types, key=lambda t: (-statistics.median(a["bytes"] for _, a in types[t]), t))[:top]
+        for i, t in enumerate(ranked_s, 1):
+            by_size.append({
+                "mode": "corrected", "category": cat, "file_type": t, "rank": i,
+                "size_mb": round(statistics.median(a["bytes"] for _, a in types[t]) / 1024**2, 4),
+                "perc_size": round(statistics.fmean(a["size"] for _, a in types[t]), 6),
+                "n_repos": len(types[t]),
+            })
+    return pd.DataFrame(by_num), pd.DataFrame(by_size)
+
+
+def run_replication(p: Paths, package_dir: Path | None = None) -> dict[str, int]:
+    """Replication-package mode: write images_repo_stats, images_table2 and Figure 5 inputs."""
+    package_dir = package_dir or p.package_dir()
+    cats = load_categories(p)
+    cat_map = {r: c for r, (c, _) in cats.items()}
+    src_map = {r: s for r, (_, s) in cats.items()}
+    md = load_manifest_csvs(package_dir)
+    img2repos = image_repo_map(package_dir)
+    stats = pd.concat([repo_stats(md, img2repos, m) for m in MODES], ignore_index=True)
+    t2 = pd.concat([table2(stats, cat_map, src_map, mode=m) for m in MODES], ignore_index=True)
+    stats["category"] = stats["repo"].map(lambda r: cat_map.get(r, ""))
+    stats["category_source"] = stats["repo"].map(lambda r: src_map.get(r, ""))
+    unlabelled = stats[(stats["mode"] == "paper") & (stats["category"] == "")]
+    if len(unlabelled):
+        log.info("%d repositories with image data have no category and are left out of Table 2",
+                 len(unlabelled))
+    by_num, by_size = figure5_inputs(package_dir, cat_map)
+    extra = {"package_dir": str(package_dir)}
+    write_table(stats, "images_repo_stats", p, extra)
+    write_table(t2, "images_table2", p, extra)
+    write_table(by_num, "file_types_by_num", p, extra)
+    write_table(by_size, "file_types_by_size", p, extra)
+    return {"repos": int((stats["mode"] == "paper").sum()), "table2_rows": len(t2),
+            "by_num": len(by_num), "by_size": len(by_size)}
+
+
+# ======================================================================================
+# live mode: registry + stream scan
+# ======================================================================================
+
+
+@dataclass
+class ImageResult:
+    images: list[dict[str, Any]] = field(default_factory=list)
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    file_types: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _config_summary(raw: bytes) -> dict[str, Any]:
+    doc = json.loads(raw)
+    cfg = doc.get("config") or {}
+    rootfs = doc.get("rootfs") or {}
+    return {
+        "architecture": doc.get("architecture") or "",
+        "os": doc.get("os") or "",
+        "variant": doc.get("variant") or "",
+        "env_count": len(cfg.get("Env") or []),
+        "rootfs_diff_ids": len(rootfs.get("diff_ids") or []),
+    }
+
+
+def _type_rows(mode: str, view: str, ref: str, platform: str, counts: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    n = sum(c for c, _ in counts.values())
+    b = sum(s for _, s in counts.values())
+    return [
+        {
+            "mode": mode, "view": view, "reference": ref, "platform": platform, "file_type": t,
+            "files": c, "bytes": s,
+            "perc_number": round(100 * c / n, 6) if n else 0.0,
+            "perc_size": round(100 * s / b, 6) if b else 0.0,
+        }
+        for t, (c, s) in sorted(counts.items())
+    ]
+
+
+def analyse_image(
+    client: RegistryClient,
+    reference: str,
+    ft: FileTypes,
+    errors: ErrorLog,
+    *,
+    platform: str = "linux/amd64",
+    max_layer_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
+    repo: str = "",
+    scan: bool = True,
+) -> ImageResult:
+    """Fetch one reference (every selected platform), scan its layers, summarise.
+
+    Problems become error rows and a ``status`` value; they never raise.
+    """
+    res = ImageResult()
+    try:
+        ref = parse_reference(reference)
+        resolved = client.resolve(ref, platform)
+    except (MldockError, ValueError) as exc:
+        errors.add(reference, exc)
+        return res
+    for man, desc, index_digest in resolved:
+        plat = desc.platform if desc is not None and desc.platform else ""
+        row: dict[str, Any] = {
+            "reference": str(ref), "repo": repo, "registry": ref.registry,
+            "repository": ref.repository, "tag": ref.tag, "index_digest": index_digest or None,
+            "digest": man.digest, "media_type": man.media_type, "status": "ok",
+        }
+        item = f"{ref}@{man.digest}"
+        cfg: dict[str, Any] = {}
+        assert man.config is not None
+        try:
+            if man.config.media_type not in CONFIG_TYPES:
+                raise RegistryError(f"config media type {man.config.media_type!r} is not an image config")
+            cfg = _config_summary(client.get_blob_bytes(ref, man.config.digest))
+        except (MldockError, ValueError) as exc:
+            errors.add(item, exc)
+            row["status"] = type(exc).__name__
+        if not plat:
+            plat = f"{cfg.get('os') or 'unknown'}/{cfg.get('architecture') or 'unknown'}"
+            if cfg.get("variant"):
+                plat += f"/{cfg['variant']}"
+        row.update({
+            "platform": plat, "config_digest": man.config.digest, "config_size": man.config.size,
+            "architecture": cfg.get("architecture"), "os": cfg.get("os"),
+            "env_count": cfg.get("env_count"), "layers": len(man.layers),
+            "rootfs_diff_ids": cfg.get("rootfs_diff_ids"),
+            "compressed_size": sum(d.size for d in man.layers),
+        })
+        scans: list[LayerScan] = []
+        for i, d in enumerate(man.layers):
+            lrow: dict[str, Any] = {
+                "reference": str(ref), "platform": plat, "index": i, "digest": d.digest,
+                "media_type": d.media_type, "compressed_size": d.size, "status": "ok",
+            }
+            res.layers.append(lrow)
+            if not scan:
+                lrow["status"] = "not_scanned"
+                continue
+            try:
+                if d.media_type not in LAYER_TYPES:
+                    raise LayerError(f"layer media type {d.media_type!r} is not a known layer type")
+                with client.open_blob(ref, d.digest) as stream:
+                    s = scan_layer(stream, max_uncompressed=max_layer_bytes, expected_digest=d.digest)
+            except LayerError as exc:
+                code = getattr(exc, "code", "layer_error")
+                if type(exc) is LayerError:
+                    code = "unsupported_media_type"
+                errors.add(f"{item} layer {i} {d.digest}", code, str(exc))
+                lrow["status"] = code
+                row["status"] = row["status"] if row["status"] != "ok" else code
+                continue
+            except MldockError as exc:
+                errors.add(f"{item} layer {i} {d.digest}", exc)
+                lrow["status"] = type(exc).__name__
+                row["status"] = row["status"] if row["status"] != "ok" else lrow["status"]
+                continue
+            c = s.counts()
+            lrow.update({
+                "compression": s.compression, "uncompressed_size": s.uncompressed_size,
+                "entries": len(s.entries), "files": c["file"], "dirs": c["dir"],
+                "symlinks": c["symlink"], "hardlinks": c["hardlink"], "devices": c["device"],
+                "whiteouts": len(s.whiteouts), "opaque_dirs": len(s.opaque_dirs),
+                "file_bytes": s.file_bytes, "max_depth": s.max_depth,
+            })
+            scans.append(s)
+        if scan and scans:
+            final = merge_layers(scans)
+            all_entries = [e for s in scans for e in s.entries]
+            ok = len(scans) == len(man.layers)
+            row.update({
+                "uncompressed_size": sum(s.uncompressed_size for s in scans) if ok else None,
+                "files": len(all_entries),
+                "final_files": len(final),
+                "final_size": sum(e.size for e in final.values() if e.kind == "file"),
+                "max_depth": max((e.depth for e in final.values()), default=0),
+            })
+            ref_s = str(ref)
+            res.file_types += _type_rows("paper", "layers", ref_s, plat, paper_type_counts(all_entries, ft))
+            res.file_types += _type_rows("paper", "final", ref_s, plat, paper_type_counts(final.values(), ft))
+            res.file_types += _type_rows("corrected", "layers", ref_s, plat, corrected_type_counts(all_entries, ft))
+            res.file_types += _type_rows("corrected", "final", ref_s, plat, corrected_type_counts(final.values(), ft))
+        res.images.append(row)
+    return res
+
+
+IMAGE_COLUMNS = [
+    "reference", "repo", "registry", "repository", "tag", "index_digest", "digest", "platform",
+    "media_type", "config_digest", "config_size", "architecture", "os", "env_count", "layers",
+    "rootfs_diff_ids", "compressed_size", "uncompressed_size", "files", "final_files",
+    "final_size", "max_depth", "status",
+]
+LAYER_COLUMNS = [
+    "reference", "platform", "index", "digest", "media_type", "compressed_size", "compression",
+    "uncompressed_size", "entries", "files", "dirs", "symlinks", "hardlinks", "devices",
+    "whiteouts", "opaque_dirs", "file_bytes", "max_depth", "status",
+]
+
+
+def run_live(
+    p: Paths,
+    references: list[tuple[str, str]],
+    client: RegistryClient,
+    *,
+    platform: str = "linux/amd64",
+    max_layer_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types."""
+    from tqdm import tqdm
+
+    ft = load_file_types(p.taxonomy / "file_types.yaml")
+    errors = ErrorLog(STAGE)
+    total = ImageResult()
+    for ref, repo in tqdm(references, desc="images", unit="image", disable=not progress):
+        r = analyse_image(client, ref, ft, errors, platform=platform,
+                          max_layer_bytes=max_layer_bytes, repo=repo)
+        total.images += r.images
+        total.layers += r.layers
+        total.file_types += r.file_types
+    images = pd.DataFrame(total.images).reindex(columns=IMAGE_COLUMNS)
+    images = images.drop_duplicates(subset=["reference", "platform"], keep="first")
+    layers = pd.DataFrame(total.layers).reindex(columns=LAYER_COLUMNS)
+    layers = layers.drop_duplicates(subset=["reference", "platform", "index"], keep="first")
+    ftypes = pd.DataFrame(total.file_types).reindex(
+        columns=["mode", "view", "reference", "platform", "file_type", "files", "bytes",
+                 "perc_number", "perc_size"])
+    ftypes = ftypes.drop_duplicates(subset=["mode", "view", "reference", "platform", "file_type"])
+    write_table(images, "images", p)
+    write_table(layers, "layers", p)
+    write_table(ftypes, "image_file_types", p)
+    errors.write(p)
+    log.info("images: %d references in, %d image rows, %d layers, %d errors",
+             len(references), len(images), len(layers), len(errors))
+    return {"references": len(references), "images": len(images), "layers": len(layers),
+            "errors": len(errors)}
+
+
+def references_from_repos(p: Paths) -> list[tuple[str, str]]:
+    """(image:tag, repo) pairs from ``repos.csv`` ``images`` (first repository per image)."""
+    df = read_table("repos", p)
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for repo, imgs in zip(df["repo"], df["images"], strict=False):
+        if not isinstance(imgs, str) or not imgs.strip():
+            continue
+        try:
+            lst = json.loads(imgs)
+        except ValueError:
+            continue
+        for img in lst:
+            if img and img not in seen:
+                seen.add(img)
+                out.append((str(img), str(repo)))
+    return out
+
+
+# ======================================================================================
+# CLI
+# ======================================================================================
+
+
+@click.command("images")
+@click.option("--replication", is_flag=True,
+              help="Replication-package mode: Table 2 and Figure 5 inputs from the package's CSVs (no network).")
+@click.option("--image", "images", multiple=True, metavar="REF",
+              help="Image reference to analyse through the registry API (repeatable).")
+@click.option("--from-repos", is_flag=True, help="Analyse every image matched in data/interim/repos.csv.")
+@click.option("--platform", default="linux/amd64", show_default=True,
+              help="Platform to select from multi-platform images, or 'all'.")
+@click.option("--registry-url", default=None,
+              help="Use this registry endpoint for every reference (e.g. http://127.0.0.1:5000).")
+@click.option("--max-layer-bytes", type=int, default=DEFAULT_MAX_UNCOMPRESSED, show_default=True,
+              help="Stop scanning a layer past this many uncompressed bytes (error row).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Content-addressed blob cache (default: data/cache/registry).")
+def cli(replication: bool, images: tuple[str, ...], from_repos: bool, platform: str,
+        registry_url: str | None, max_layer_bytes: int, cache_dir: str | None) -> None:
+    """Docker image characteristics (RQ4: Table 2, Figure 5)."""
+    from .cli import ctx_paths, progress_disabled
+
+    p = ctx_paths()
+    if replication:
+        counts = run_replication(p)
+        click.echo(f"images: Table 2 from the replication package: {counts}", err=True)
+        if not images and not from_repos:
+            return
+    refs = [(r, "") for r in images]
+    if from_repos:
+        refs += references_from_repos(p)
+    if not refs:
+        raise click.UsageError("give --replication, --image REF or --from-repos")
+    client = RegistryClient(endpoint=registry_url, cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry")
+    counts = run_live(p, refs, client, platform=platform, max_layer_bytes=max_layer_bytes,
+                      progress=not progress_disabled())
+    click.echo(f"images: {counts}", err=True)

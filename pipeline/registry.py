@@ -1,0 +1,625 @@
+"""A small client for the container-registry HTTP API (distribution spec v2), no Docker daemon.
+
+* :func:`parse_reference` resolves an image reference with Docker Hub's defaults
+  (``docker.io``, ``library/``, ``latest``); a digest wins over a tag.
+* :class:`RegistryClient` fetches manifests of every media type (Docker v2, OCI manifest,
+  Docker manifest list, OCI index), selects platforms, fetches config blobs and streams
+  layer blobs.  It follows the ``WWW-Authenticate`` challenge (anonymous bearer token, or
+  basic auth from ``MLDOCK_REGISTRY_USER`` / ``MLDOCK_REGISTRY_PASSWORD``), retries 429,
+  5xx and connection resets with backoff, reads the rate-limit headers and waits when the
+  registry asks, and keeps a content-addressed cache: a blob is never fetched twice and
+  every digest is verified before it enters the cache.
+
+Credentials and tokens live only in memory; they are never logged or written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .errors import RateLimited, RegistryError
+
+log = logging.getLogger(__name__)
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "https://registry-1.docker.io"
+
+MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPES = (MT_DOCKER_MANIFEST, MT_OCI_MANIFEST)
+INDEX_TYPES = (MT_DOCKER_LIST, MT_OCI_INDEX)
+ACCEPT = ", ".join((MT_OCI_INDEX, MT_DOCKER_LIST, MT_OCI_MANIFEST, MT_DOCKER_MANIFEST))
+
+LAYER_TYPES = {
+    "application/vnd.docker.image.rootfs.diff.tar.gzip": "gzip",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": "gzip",
+    "application/vnd.oci.image.layer.v1.tar": "none",
+    "application/vnd.oci.image.layer.v1.tar+gzip": "gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd": "zstd",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar": "none",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip": "gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd": "zstd",
+}
+CONFIG_TYPES = (
+    "application/vnd.docker.container.image.v1+json",
+    "application/vnd.oci.image.config.v1+json",
+)
+
+USER_ENV = "MLDOCK_REGISTRY_USER"
+PASSWORD_ENV = "MLDOCK_REGISTRY_PASSWORD"
+
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+
+
+class UnsupportedMediaType(RegistryError):
+    """A manifest or blob has a media type the client does not know."""
+
+
+class BlobDigestMismatch(RegistryError):
+    """The bytes received do not hash to the digest asked for."""
+
+
+# --------------------------------------------------------------------------------------
+# references
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    registry: str
+    repository: str
+    tag: str = ""
+    digest: str = ""
+
+    @property
+    def reference(self) -> str:
+        """What to put in ``/v2/<name>/manifests/<reference>``: the digest if any."""
+        return self.digest or self.tag or "latest"
+
+    def __str__(self) -> str:
+        s = f"{self.registry}/{self.repository}"
+        if self.tag:
+            s += f":{self.tag}"
+        if self.digest:
+            s += f"@{self.digest}"
+        return s
+
+
+def parse_reference(ref: str) -> ImageRef:
+    """Parse ``[registry/]path[:tag][@digest]`` with Docker Hub defaults.
+
+    ``ubuntu`` -> ``docker.io/library/ubuntu:latest``; ``localhost:5000/a/b@sha256:..`` keeps
+    the port and uses the digest.  Raises :class:`RegistryError` for invalid references.
+    """
+    s = ref.strip()
+    if not s:
+        raise RegistryError("empty image reference; give e.g. ubuntu:22.04")
+    digest = ""
+    if "@" in s:
+        s, digest = s.split("@", 1)
+        if not _DIGEST_RE.match(digest):
+            raise RegistryError(f"image reference {ref!r}: invalid digest {digest!r}")
+    first, _, rest = s.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, s
+    if registry in ("index.docker.io", "registry-1.docker.io"):
+        registry = DOCKER_HUB
+    tag = ""
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path, tag = path.rsplit(":", 1)
+        if not _TAG_RE.match(tag):
+            raise RegistryError(f"image reference {ref!r}: invalid tag {tag!r}")
+    if registry == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    if not _REPO_RE.match(path):
+        raise RegistryError(
+            f"image reference {ref!r}: invalid repository {path!r} (lower case, digits, . _ - /)"
+        )
+    if not tag and not digest:
+        tag = "latest"
+    return ImageRef(registry, path, tag, digest)
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# authentication
+# --------------------------------------------------------------------------------------
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """``Bearer realm="x",service="y",scope="z"`` -> ("bearer", {...})."""
+    scheme, _, params = header.strip().partition(" ")
+    out: dict[str, str] = {}
+    for m in re.finditer(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))', params):
+        out[m.group(1).lower()] = m.group(2) if m.group(2) is not None else m.group(3)
+    return scheme.lower(), out
+
+
+@dataclass
+class _Auth:
+    basic: tuple[str, str] | None = None
+    tokens: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never show secrets
+        return f"_Auth(basic={'set' if self.basic else 'none'}, tokens={len(self.tokens)})"
+
+
+# --------------------------------------------------------------------------------------
+# manifests
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    platform: str = ""
+    urls: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Descriptor:
+        p = d.get("platform") or {}
+        plat = ""
+        if p:
+            plat = f"{p.get('os', '')}/{p.get('architecture', '')}"
+            if p.get("variant"):
+                plat += f"/{p['variant']}"
+        return cls(
+            str(d.get("mediaType", "")), str(d["digest"]), int(d.get("size", 0)), plat,
+            tuple(d.get("urls") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    media_type: str
+    digest: str
+    raw: bytes
+    config: Descriptor | None = None
+    layers: tuple[Descriptor, ...] = ()
+    manifests: tuple[Descriptor, ...] = ()
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+    @classmethod
+    def parse(cls, raw: bytes, digest: str, content_type: str = "") -> Manifest:
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise RegistryError(f"manifest {digest} is not JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise RegistryError(f"manifest {digest} is not a JSON object")
+        mt = str(doc.get("mediaType") or "")
+        if not mt:
+            if "manifests" in doc:
+                mt = MT_OCI_INDEX
+            elif "layers" in doc and "config" in doc:
+                mt = MT_OCI_MANIFEST
+            else:
+                mt = content_type.split(";")[0].strip()
+        if mt in INDEX_TYPES:
+            mans = tuple(Descriptor.from_json(d) for d in doc.get("manifests") or ())
+            return cls(mt, digest, raw, manifests=mans)
+        if mt in MANIFEST_TYPES:
+            if doc.get("schemaVersion") != 2:
+                raise UnsupportedMediaType(f"manifest {digest}: schemaVersion {doc.get('schemaVersion')}")
+            cfg = Descriptor.from_json(doc["config"])
+            layers = tuple(Descriptor.from_json(d) for d in doc.get("layers") or ())
+            return cls(mt, digest, raw, config=cfg, layers=layers)
+        raise UnsupportedMediaType(f"manifest {digest}: unsupported media type {mt!r}")
+
+
+def platform_matches(have: str, want: str) -> bool:
+    """``linux/arm64`` matches ``linux/arm64/v8``; ``want`` ``all`` matches everything."""
+    if want == "all":
+        return True
+    h, w = have.split("/"), want.split("/")
+    return h[: len(w)] == w
+
+
+# --------------------------------------------------------------------------------------
+# the client
+# --------------------------------------------------------------------------------------
+
+
+class RegistryClient:
+    """Fetch manifests and blobs from OCI/Docker registries over HTTP(S).
+
+    ``endpoint`` overrides the URL for every registry (tests, mirrors); otherwise Docker Hub
+    maps to ``registry-1.docker.io`` and other hosts use HTTPS (HTTP for loopback hosts).
+    ``cache_dir`` holds ``blobs/<alg>/<hex>`` (content-addressed, verified) and
+    ``manifests/`` by digest.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        cache_dir: str | Path | None = None,
+        session: requests.Session | None = None,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        max_wait: float = 60.0,
+        timeout: float = 60.0,
+        username: str | None = None,
+        password: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/") if endpoint else None
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.session = session or requests.Session()
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.timeout = timeout
+        self.sleep = sleep
+        user = username if username is not None else os.environ.get(USER_ENV)
+        pw = password if password is not None else os.environ.get(PASSWORD_ENV)
+        self._auth = _Auth(basic=(user, pw) if user and pw else None)
+        self.rate_limit_remaining: int | None = None
+        self.stats: dict[str, int] = {"requests": 0, "blob_gets": 0, "cache_hits": 0, "retries": 0}
+
+    # ---------------------------------------------------------------- HTTP plumbing
+    def base_url(self, ref: ImageRef) -> str:
+        if self.endpoint:
+            return self.endpoint
+        if ref.registry == DOCKER_HUB:
+            return DOCKER_HUB_API
+        host = ref.registry.split(":")[0]
+        scheme = "http" if host in ("localhost", "127.0.0.1", "::1") else "https"
+        return f"{scheme}://{ref.registry}"
+
+    def _read_rate_limit(self, resp: requests.Response) -> None:
+        v = resp.headers.get("RateLimit-Remaining") or resp.headers.get("X-RateLimit-Remaining")
+        if v:
+            with contextlib.suppress(ValueError):
+                self.rate_limit_remaining = int(v.split(";")[0].strip())
+
+    def _retry_after(self, resp: requests.Response, attempt: int) -> float:
+        ra = resp.headers.get("Retry-After")
+        if ra:
+            with contextlib.suppress(ValueError):
+                return float(ra)
+        reset = resp.headers.get("RateLimit-Reset") or resp.headers.get("X-RateLimit-Reset")
+        if reset:
+            with contextlib.suppress(ValueError):
+                r = float(reset.split(";")[0])
+                return max(0.0, r - time.time()) if r > 1e9 else r
+        return self.backoff * (2**attempt)
+
+    def _request(
+        self, method: str, url: str, ref: ImageRef, *, headers: dict[str, str] | None = None,
+        stream: bool = False, scope_action: str = "pull",
+    ) -> requests.Response:
+        """One logical request: auth challenge, retries with backoff, rate limits."""
+        hdrs = dict(headers or {})
+        scope = f"repository:{ref.repository}:{scope_action}"
+        challenged = False
+        attempt = 0
+        while True:
+            auth_hdr = self._auth_header(url, scope)
+            if auth_hdr:
+                hdrs["Authorization"] = auth_hdr
+            self.stats["requests"] += 1
+            try:
+                resp = self.session.request(
+                    method, url, headers=hdrs, stream=stream, timeout=self.timeout,
+                    allow_redirects=True,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.max_retries:
+                    raise RegistryError(
+                        f"{method} {url}: {type(exc).__name__} after {attempt + 1} attempts; "
+                        "check the registry URL and network, then rerun"
+                    ) from exc
+                self._wait(self.backoff * (2**attempt), "connection error")
+                attempt += 1
+                continue
+            self._read_rate_limit(resp)
+            if resp.status_code == 401 and not challenged:
+                challenged = True
+                chal = resp.headers.get("WWW-Authenticate", "")
+                resp.close()
+                if not chal:
+                    raise RegistryError(f"{method} {url}: 401 without a WWW-Authenticate challenge")
+                self._answer_challenge(chal, scope)
+                continue
+            if resp.status_code == 429 or resp.status_code >= 500:
+                wait = self._retry_after(resp, attempt)
+                code = resp.status_code
+                resp.close()
+                if attempt >= self.max_retries or wait > self.max_wait:
+                    if code == 429:
+                        reset = time.strftime("%H:%M UTC", time.gmtime(time.time() + wait))
+                        raise RateLimited(f"registry {ref.registry}", reset)
+                    raise RegistryError(
+                        f"{method} {url}: HTTP {code} after {attempt + 1} attempts; rerun later"
+                    )
+                self._wait(wait, f"HTTP {code}")
+                attempt += 1
+                continue
+            return resp
+
+    def _wait(self, seconds: float, why: str) -> None:
+        self.stats["retries"] += 1
+        log.info("registry: %s; retrying in %.1fs", why, seconds)
+        self.sleep(seconds)
+
+    def _auth_header(self, url: str, scope: str) -> str | None:
+        for (realm, _service, sc), tok in self._auth.tokens.items():
+            if sc == scope and realm:
+                return f"Bearer {tok}"
+        if self._auth.basic and ("basic", "", "") in self._auth.tokens:
+            return self._auth.tokens[("basic", "", "")]
+        return None
+
+    def _answer_challenge(self, header: str, scope: str) -> None:
+        scheme, params = parse_challenge(header)
+        if scheme == "basic":
+            if not self._auth.basic:
+                raise RegistryError(
+                    f"registry asks for basic auth; set {USER_ENV} and {PASSWORD_ENV}"
+                )
+            import base64
+
+            cred = base64.b64encode(":".join(self._auth.basic).encode()).decode()
+            self._auth.tokens[("basic", "", "")] = f"Basic {cred}"
+            return
+        if scheme != "bearer" or "realm" not in params:
+            raise RegistryError(f"unsupported auth challenge scheme {scheme!r}")
+        realm = params["realm"]
+        q: dict[str, str] = {}
+        if params.get("service"):
+            q["service"] = params["service"]
+        q["scope"] = params.get("scope") or scope
+        auth = self._auth.basic
+        try:
+            r = self.session.get(realm, params=q, auth=auth, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise RegistryError(f"token server {realm}: {type(exc).__name__}") from exc
+        self.stats["requests"] += 1
+        if r.status_code != 200:
+            raise RegistryError(
+                f"token server {realm} answered HTTP {r.status_code}; check "
+                f"{USER_ENV}/{PASSWORD_ENV} or the image name"
+            )
+        try:
+            body = r.json()
+        except ValueError as exc:
+            raise RegistryError(f"token server {realm} did not return JSON") from exc
+        tok = body.get("token") or body.get("access_token")
+        if not tok:
+            raise RegistryError(f"token server {realm} returned no token")
+        self._auth.tokens[(realm, params.get("service", ""), scope)] = str(tok)
+
+    # ---------------------------------------------------------------- cache
+    def _cache_path(self, kind: str, digest: str) -> Path | None:
+        if not self.cache_dir:
+            return None
+        alg, _, hexd = digest.partition(":")
+        if not hexd or "/" in hexd or ".." in hexd:
+            return None
+        return self.cache_dir / kind / alg / hexd
+
+    def _cache_get(self, kind: str, digest: str) -> bytes | None:
+        p = self._cache_path(kind, digest)
+        if p and p.exists():
+            data = p.read_bytes()
+            if _digest_of(data, digest) == digest:
+                self.stats["cache_hits"] += 1
+                return data
+            log.warning("cache entry %s is corrupt; fetching again", p)
+            p.unlink()
+        return None
+
+    def _cache_put(self, kind: str, digest: str, data: bytes) -> None:
+        p = self._cache_path(kind, digest)
+        if p:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, p)
+
+    # ---------------------------------------------------------------- manifests
+    def head_manifest(self, ref: ImageRef) -> tuple[str, str, int]:
+        """(digest, media type, size) of a manifest without downloading it."""
+        url = f"{self.base_url(ref)}/v2/{ref.repository}/manifests/{ref.reference}"
+        r = self._request("HEAD", url, ref, headers={"Accept": ACCEPT})
+        r.close()
+        if r.status_code == 404:
+            raise RegistryError(f"{ref}: manifest not found (404); check the name and tag")
+        if r.status_code != 200:
+            raise RegistryError(f"{ref}: HEAD manifest answered HTTP {r.status_code}")
+        return (
+            r.headers.get("Docker-Content-Digest", ""),
+            r.headers.get("Content-Type", "").split(";")[0],
+            int(r.headers.get("Content-Length") or 0),
+        )
+
+    def get_manifest(self, ref: ImageRef, reference: str | None = None) -> Manifest:
+        """Fetch and parse a manifest (any of the four media types); verify its digest.
+
+        A tag is first resolved with HEAD; a manifest already in the cache is not pulled.
+        """
+        want = reference or ref.reference
+        digest = want if ":" in want and _DIGEST_RE.match(want) else ""
+        if not digest and self.cache_dir:
+            with contextlib.suppress(RegistryError):
+                digest = self.head_manifest(ref)[0]
+        if digest:
+            cached = self._cache_get("manifests", digest)
+            if cached is not None:
+                return Manifest.parse(cached, digest)
+        url = f"{self.base_url(ref)}/v2/{ref.repository}/manifests/{digest or want}"
+        r = self._request("GET", url, ref, headers={"Accept": ACCEPT})
+        if r.status_code == 404:
+            raise RegistryError(f"{ref}: manifest {want} not found (404); check the name and tag")
+        if r.status_code != 200:
+            raise RegistryError(f"{ref}: GET manifest answered HTTP {r.status_code}")
+        raw = r.content
+        got = sha256_digest(raw)
+        expected = digest or r.headers.get("Docker-Content-Digest", "")
+        if expected and expected.startswith("sha256:") and got != expected:
+            raise BlobDigestMismatch(f"{ref}: manifest bytes hash to {got}, expected {expected}")
+        man = Manifest.parse(raw, got, r.headers.get("Content-Type", ""))
+        self._cache_put("manifests", got, raw)
+        return man
+
+    def resolve(self, ref: ImageRef, platform: str = "linux/amd64") -> list[tuple[Manifest, Descriptor | None, str]]:
+        """Image manifests for ``platform`` (or ``all``): [(manifest, index descriptor, index digest)]."""
+        top = self.get_manifest(ref)
+        if not top.is_index:
+            return [(top, None, "")]
+        chosen = [d for d in top.manifests if platform_matches(d.platform, platform)]
+        if platform == "all":
+            chosen = [d for d in chosen if d.platform != "unknown/unknown"]
+        if not chosen:
+            have = ", ".join(d.platform for d in top.manifests) or "none"
+            raise RegistryError(f"{ref}: no manifest for platform {platform} (has: {have}); use --platform")
+        if platform != "all":
+            chosen = chosen[:1]
+        out: list[tuple[Manifest, Descriptor | None, str]] = []
+        for d in chosen:
+            if d.media_type and d.media_type not in MANIFEST_TYPES + INDEX_TYPES:
+                raise UnsupportedMediaType(f"{ref}: index entry {d.digest} has media type {d.media_type!r}")
+            m = self.get_manifest(ref, d.digest)
+            out.append((m, d, top.digest))
+        return out
+
+    # ---------------------------------------------------------------- blobs
+    def get_blob_bytes(self, ref: ImageRef, digest: str) -> bytes:
+        """A small blob (config) in memory, verified and cached."""
+        cached = self._cache_get("blobs", digest)
+        if cached is not None:
+            return cached
+        url = f"{self.base_url(ref)}/v2/{ref.repository}/blobs/{digest}"
+        r = self._request("GET", url, ref)
+        self.stats["blob_gets"] += 1
+        if r.status_code != 200:
+            raise RegistryError(f"{ref}: blob {digest} answered HTTP {r.status_code}")
+        data = r.content
+        got = _digest_of(data, digest)
+        if got != digest:
+            raise BlobDigestMismatch(f"{ref}: blob bytes hash to {got}, expected {digest}")
+        self._cache_put("blobs", digest, data)
+        return data
+
+    @contextlib.contextmanager
+    def open_blob(self, ref: ImageRef, digest: str) -> Iterator[Any]:
+        """A readable stream of a (large) blob.
+
+        From the cache when present; otherwise streamed from the registry while being
+        written to a temporary cache file, which is renamed into the cache only when the
+        caller consumed it all and the digest matched (the caller checks the digest: the
+        layer scanner hashes what it reads).
+        """
+        p = self._cache_path("blobs", digest)
+        if p and p.exists():
+            self.stats["cache_hits"] += 1
+            with open(p, "rb") as fh:
+                yield fh
+            return
+        url = f"{self.base_url(ref)}/v2/{ref.repository}/blobs/{digest}"
+        r = self._request("GET", url, ref, stream=True)
+        self.stats["blob_gets"] += 1
+        if r.status_code != 200:
+            r.close()
+            raise RegistryError(f"{ref}: blob {digest} answered HTTP {r.status_code}")
+        tee = _TeeToCache(r, p, digest)
+        try:
+            yield tee
+            tee.commit()
+        finally:
+            tee.close()
+
+
+def _digest_of(data: bytes, like: str) -> str:
+    alg = like.split(":", 1)[0] if ":" in like else "sha256"
+    try:
+        return f"{alg}:{hashlib.new(alg, data).hexdigest()}"
+    except ValueError:
+        return sha256_digest(data)
+
+
+class _TeeToCache:
+    """A ``read(n)`` view of an HTTP body that copies it to a temp file and hashes it."""
+
+    def __init__(self, resp: requests.Response, target: Path | None, digest: str) -> None:
+        self.resp = resp
+        self.raw = resp.raw
+        self.raw.decode_content = False
+        self.target = target
+        self.digest = digest
+        alg = digest.split(":", 1)[0]
+        try:
+            self.h = hashlib.new(alg)
+        except ValueError:
+            self.h = hashlib.sha256()
+        self.alg = alg
+        self.fh: Any = None
+        self.tmp: str | None = None
+        self.eof = False
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            self.fh = os.fdopen(fd, "wb")
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data: bytes = self.raw.read(n if n and n > 0 else 1 << 20)
+        except Exception as exc:  # urllib3 protocol errors: connection reset mid-body
+            raise RegistryError(f"blob {self.digest}: connection broken while reading: {exc}") from exc
+        if data:
+            self.h.update(data)
+            if self.fh:
+                self.fh.write(data)
+        else:
+            self.eof = True
+        return data
+
+    def commit(self) -> None:
+        while not self.eof:
+            self.read(1 << 20)
+        got = f"{self.alg}:{self.h.hexdigest()}"
+        if self.fh and self.tmp and self.target and got == self.digest:
+            self.fh.close()
+            self.fh = None
+            os.replace(self.tmp, self.target)
+            self.tmp = None
+
+    def close(self) -> None:
+        if self.fh:
+            self.fh.close()
+            self.fh = None
+        if self.tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+            self.tmp = None
+        self.resp.close()
