@@ -41,6 +41,11 @@ SHELLS = frozenset({"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "/usr
 WRAPPERS = frozenset({"sudo", "env", "nohup", "time", "exec", "command", "nice", "gosu",
                       "su-exec", "stdbuf"})
 _USER_WRAPPERS = frozenset({"gosu", "su-exec"})  # first argument is a user, then the command
+VALID_INSTRUCTIONS = frozenset({"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV",
+                                "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG",
+                                "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"})
+#: Above this share of unknown instructions a file is "not a Dockerfile" (corrected mode).
+MAX_INVALID_SHARE = 0.2
 HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 EXEC_FORM_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD",
                                     "VOLUME", "HEALTHCHECK"})
@@ -417,6 +422,18 @@ def parse_corrected(text: str, categorize: bool = True) -> ParsedDockerfile:
     """Corrected mode: real Dockerfile semantics."""
     pd_ = ParsedDockerfile(mode="corrected")
     logical, problems = logical_lines(text)
+    invalid = [lg for lg in logical if lg.instruction not in VALID_INSTRUCTIONS]
+    if invalid:
+        first = invalid[0]
+        if len(invalid) > MAX_INVALID_SHARE * len(logical):
+            raise DockerfileError(
+                f"not a Dockerfile: {len(invalid)} of {len(logical)} instructions are unknown "
+                f"(first: {first.instruction[:40]!r} at line {first.line})")
+        problems.append(f"{len(invalid)} unknown instruction(s) skipped (first: "
+                        f"{first.instruction[:40]!r} at line {first.line})")
+        logical = [lg for lg in logical if lg.instruction in VALID_INSTRUCTIONS]
+    if not any(lg.instruction == "FROM" for lg in logical):
+        raise DockerfileError("not a Dockerfile: no FROM instruction")
     pd_.errors.extend(problems)
     global_args: dict[str, str] = {}
     env: dict[str, str] = {}
@@ -430,6 +447,8 @@ def parse_corrected(text: str, categorize: bool = True) -> ParsedDockerfile:
             env = {}
             platform, image_raw, alias = _from_value(value)
             image, unresolved = expand(image_raw, global_args)
+            if not image.strip() or image.startswith(":"):  # ARG with an empty default
+                image, unresolved = image_raw, True
             is_stage = image.lower() in aliases
             ref = parse_reference("" if is_stage or unresolved else image)
             if unresolved:
@@ -462,6 +481,11 @@ def parse_corrected(text: str, categorize: bool = True) -> ParsedDockerfile:
                                             heredocs=tuple(lg.heredocs)))
         if instr == "RUN":
             for cmd, arg, method in run_commands(value, tuple(lg.heredocs), exec_argv):
+                if "$" in cmd:  # ARG/ENV values reach the shell as environment variables
+                    exp, unresolved = expand(cmd, {**env, **{k: v for k, v in global_args.items() if k in env}})
+                    words = exp.split()
+                    if not unresolved and words:
+                        cmd, arg = words[0], (words[1] if len(words) > 1 else arg)
                 pd_.commands.append(Command(stage, lg.line, cmd, arg, method))
     if problems:
         pd_.status = "partial"
@@ -538,13 +562,18 @@ def _split_fallback(script: str) -> list[tuple[str, str, str]]:
             toks = shlex.split(seg, posix=True)
         except ValueError:
             toks = seg.split()
-        toks = [t for t in toks if t not in ("then", "do", "else", "fi", "done", "{", "}", "(", ")")]
+        while toks and (toks[0] in _SHELL_KEYWORDS or toks[0].endswith(")")):
+            toks.pop(0)
+        if toks and toks[0] in ("for", "case", "select", "function", "[[", "]]"):
+            continue
         argv = _unwrap(toks)
         if argv:
             out.append((argv[0], argv[1] if len(argv) > 1 else "", "split"))
     return out
 
 
+_SHELL_KEYWORDS = frozenset({"if", "then", "elif", "else", "fi", "while", "until", "do", "done",
+                             "esac", "!", "{", "}", "(", ")", ";;", "in"})
 _ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
@@ -611,6 +640,7 @@ class RunTaxonomy:
 
     paper: dict[str, str]
     corrected: dict[str, str]
+    patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
 
     @classmethod
     def from_entries(cls, entries: list[dict[str, Any]]) -> RunTaxonomy:
@@ -626,7 +656,14 @@ class RunTaxonomy:
                     raise TaxonomyInvalid(f"{e['id']}: empty rules {key!r}")
                 for kw in kws:
                     target[str(kw)] = e["id"]
-        return cls(paper, corrected)
+        patterns = []
+        for e in entries:
+            for rx in (e.get("rules") or {}).get("patterns") or []:
+                try:
+                    patterns.append((re.compile(str(rx)), e["id"]))
+                except re.error as exc:
+                    raise TaxonomyInvalid(f"{e['id']}: bad pattern {rx!r}: {exc}") from exc
+        return cls(paper, corrected, tuple(patterns))
 
     def category(self, command: str) -> str:
         """Corrected-mode category of an executable (basename, version suffix dropped)."""
@@ -640,6 +677,9 @@ class RunTaxonomy:
             for cand in (m.group(1) + (m.group(2) or ""), m.group(1)):
                 if cand in self.corrected:
                     return self.corrected[cand]
+        for rx, cid in self.patterns:
+            if rx.search(command):
+                return cid
         return UNKNOWN
 
 

@@ -70,8 +70,8 @@ def load_taxonomies(taxonomy_dir: Path) -> Taxonomies:
     """Load and validate ``run_commands.yaml`` and ``base_image_types.yaml``."""
     run_path = taxonomy_dir / "run_commands.yaml"
     base_path = taxonomy_dir / "base_image_types.yaml"
-    run_entries = load_yaml_rules(run_path, fields=("paper_keywords", "commands"),
-                                  case_sensitive_fields=("paper_keywords", "commands"))
+    run_entries = load_yaml_rules(run_path, fields=("paper_keywords", "commands", "patterns"),
+                                  case_sensitive_fields=("paper_keywords", "commands", "patterns"))
     base_entries = load_yaml_rules(base_path, fields=("names", "keywords", "variable_markers"))
     try:
         run = df_core.RunTaxonomy.from_entries(run_entries)
