@@ -232,6 +232,8 @@ class FakeServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: FakeServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16  # one write per response (flushed by the base class)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
         pass

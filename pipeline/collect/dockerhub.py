@@ -39,7 +39,7 @@ def dockerfile_digest(text: str) -> str:
 
 def links_to(repo: str, text: str) -> bool:
     """True if ``text`` contains a link to ``github.com/<owner>/<repo>`` (case-insensitive)."""
-    pat = r"github\.com/" + re.escape(repo.lower()) + r"(?![a-z0-9_.-])"
+    pat = r"github\.com/" + re.escape(repo.lower()) + r"(?![a-z0-9_-]|\.[a-z0-9_-])"
     return re.search(pat, (text or "").lower()) is not None
 
 
