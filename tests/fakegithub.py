@@ -199,7 +199,7 @@ class FakeServer(ThreadingHTTPServer):
         self.faults: list[tuple[str, str]] = []
         self.log: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.hook: Any = None  # callable(index, method, path) run before answering
+        self.hook: Any = None  # callable(index, method, path) before answering; 'drop' = no answer
         self.token: str | None = None
         self.thread: threading.Thread | None = None
 
@@ -260,8 +260,9 @@ class Handler(BaseHTTPRequestHandler):
                     fault = f
                     del srv.faults[i]
                     break
-        if srv.hook:
-            srv.hook(index, method, self.path)
+        if srv.hook and srv.hook(index, method, self.path) == "drop":
+            self.close_connection = True
+            return
         if fault == "reset":
             entry["status"] = -1
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
