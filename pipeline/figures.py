@@ -209,15 +209,18 @@ def base_image_shares(
     categories: pd.DataFrame,
     key_col: str,
     top: int | None = 10,
+    n_repos: int | None = None,
 ) -> pd.DataFrame:
     """% of repositories with a parsed FROM that use each ``key_col`` value, per category.
 
     ``base_images`` has one row per (repo, FROM) with ``key_col`` holding the base-image
     keyword (Figure 4a) or type (Figure 4b); empty keys are ignored.  The denominator is
     the number of distinct repositories with at least one FROM (399 in the study).
-    ``top`` keeps the most used keys per category (the study kept 10).
+    ``top`` keeps the most used keys per category (the study kept 10).  ``n_repos``
+    overrides the denominator (default: distinct repositories in ``base_images``).
     """
-    n_repos = base_images["repo"].nunique()
+    if n_repos is None:
+        n_repos = base_images["repo"].nunique()
     df = with_category(base_images, categories)
     df = df[df[key_col].notna() & (df[key_col].astype(str) != "")]
     counts = df.groupby(["category", key_col])["repo"].nunique().rename("repos").reset_index()

@@ -198,32 +198,63 @@ def instruction_frame(inp: Inputs, mode: str) -> pd.DataFrame:
 
 
 def run_category_frame(inp: Inputs, mode: str) -> pd.DataFrame:
-    sh = inp.mode("run_category_shares", mode)
+    sh = inp.mode("run_category_shares", mode).rename(columns={"category": "run_category"})
     sh = sh[sh["repo"].isin(mode_repos(inp, mode))]
     return F.with_category(sh, inp.categories())
 
 
-BASE_KEY_COLUMNS = ("keyword", "base_keyword", "image_keyword", "name")
-BASE_TYPE_COLUMNS = ("type", "base_type", "image_type")
+def image_key(name: Any, official: Any) -> str:
+    """Figure 4a label of a base image: its name, ``{}/name`` when not an official image."""
+    n = str(name).strip().lower()
+    return n if str(official).lower() in ("true", "1") else "{}/" + n
 
 
-def _first_col(df: pd.DataFrame, names: tuple[str, ...]) -> str:
-    for n in names:
-        if n in df.columns:
-            return n
-    raise NotRecomputable(f"base_images has none of the columns {list(names)}")
+def base_type_labels(p: Paths) -> dict[str, tuple[str, str]]:
+    """``type id -> (our label, the paper's label)`` from taxonomy/base_image_types.yaml."""
+    f = p.taxonomy / "base_image_types.yaml"
+    if not f.exists():
+        return {}
+    doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    out = {}
+    for e in doc.get("entries") or []:
+        label = str(e.get("label") or e["id"])
+        out[str(e["id"])] = (label, str(e.get("paper_label") or label))
+    return out
 
 
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
-    """Figure 4a (kind='keyword') or 4b (kind='type') shares, % of repos with a FROM."""
+    """Figure 4a (kind='keyword') or 4b (kind='type') shares, % of repos with a FROM.
+
+    Figure 4a keys are image names (``{}/name`` for non-official images).  In paper mode a
+    repository uses a key when the key occurs anywhere in one of its FROM values, the
+    study's substring rule (so ``nvidia/cuda:...-ubuntu18.04`` counts for ubuntu); the
+    candidate keys are names used by at least 3 repositories.  In corrected mode the
+    parsed image name must equal the key.  Figure 4b keys are the base-image types
+    (``unknown`` left out), labelled with the paper's spelling in paper mode.
+    """
     bi = inp.mode("base_images", mode)
-    bi = bi[bi["repo"].isin(mode_repos(inp, mode))]
-    col = _first_col(bi, BASE_KEY_COLUMNS if kind == "keyword" else BASE_TYPE_COLUMNS)
-    bi = bi.copy()
-    if bi[col].astype(str).str.startswith("[").any():  # json list of types per FROM
-        bi[col] = bi[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else [])
-        bi = bi.explode(col)
-    return F.base_image_shares(bi, inp.categories(), col, top=top)
+    bi = bi[bi["repo"].isin(mode_repos(inp, mode))].copy()
+    n_repos = int(bi["repo"].nunique())
+    if kind == "type":
+        labels = base_type_labels(inp.paths)
+        bi = bi[bi["base_type"].fillna("unknown") != "unknown"]
+        pick = 1 if mode == "paper" else 0
+        bi["key"] = bi["base_type"].map(
+            lambda t: labels.get(str(t), (str(t), str(t)))[pick])
+        return F.base_image_shares(bi, inp.categories(), "key", top=top, n_repos=n_repos)
+    refs = bi[~bi["is_stage_reference"].astype(bool) & ~bi["is_variable"].astype(bool)]
+    refs = refs.assign(key=[image_key(n, o) for n, o in zip(refs["name"], refs["official"],
+                                                           strict=True)])
+    if mode == "paper":
+        per_name = refs.groupby("key")["repo"].nunique()
+        raw = bi["raw"].fillna("").astype(str).str.lower()
+        rows: list[dict[str, str]] = []
+        for key in per_name[per_name >= 3].index:
+            word = key.removeprefix("{}/")
+            hit = bi.loc[raw.str.contains(word, regex=False), "repo"].unique()
+            rows.extend({"repo": r, "key": key} for r in hit)
+        refs = pd.DataFrame(rows, columns=["repo", "key"])
+    return F.base_image_shares(refs, inp.categories(), "key", top=top, n_repos=n_repos)
 
 
 def file_types_num_frame(inp: Inputs, mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -282,7 +313,7 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
         def f3b(mode: str = mode, sfx: str = sfx) -> None:
             df = run_category_frame(inp, mode)
             fig = F.fig_category_boxplots(
-                df, "category_run" if "category_run" in df else "run_category", "percentage",
+                df, "run_category", "percentage",
                 F.RUN_CATEGORIES,
                 f"Figure 3b: categories of commands in RUN instructions ({mode} mode)",
                 "Percentage (%)")
@@ -584,8 +615,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                  sorted(set(df["instruction"])))
         ins = inp.mode("instructions", mode) if inp.get("instructions") is not None else None
         if ins is not None and "instruction" in ins.columns:
-            allowed = mode_repos(inp, mode) | (set(ins["repo"]) if mode == "paper" else set())
-            ins = ins[ins["repo"].isin(allowed)] if mode == "corrected" else ins
+            ins = ins[ins["repo"].isin(mode_repos(inp, mode))]
             counts = ins["instruction"].astype(str).str.upper().value_counts()
             valid = counts[counts.index.isin(DOCKER_INSTRUCTIONS)]
             if valid.sum():
@@ -602,8 +632,6 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
     def rq3_run(mode: str) -> None:
         base = "rq3_run_command_categories"
         df = run_category_frame(inp, mode)
-        item = "category_run" if "category_run" in df.columns else "run_category"
-        df = df.rename(columns={item: "run_category"})
         med = df.groupby(["category", "run_category"])["percentage"].median()
         mix = F.label_mix(inp.categories(), mode_repos(inp, mode))
         for c, vals in spec[base]["value"].items():
@@ -619,17 +647,26 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
 
     def rq3_base(mode: str, kind: str, section: str, total_key: str) -> None:
         sh = base_image_frame(inp, mode, kind, top=None)
-        sh = sh.assign(key_norm=sh["key"].map(_norm_key))
+        norm: dict[str, str] = {}
+        if kind == "type":
+            for tid_, (label, paper_label) in base_type_labels(inp.paths).items():
+                norm[_norm_key_plain(label)] = norm[_norm_key_plain(paper_label)] = tid_
+
+        def nkey(k: Any) -> str:
+            n = _norm_key_plain(k)
+            return norm.get(n, n)
+
+        sh = sh.assign(key_norm=sh["key"].map(nkey))
         mix = F.label_mix(inp.categories(), mode_repos(inp, mode))
         for c, vals in spec[section]["value"].items():
             cc = _canon(c)
             ours.mix[tid(section, "value", c)] = mix.get(cc, "")
-            g = sh[sh["category"] == cc].set_index("key_norm")["pct"]
+            g = sh[sh["category"] == cc].groupby("key_norm")["pct"].max()
             for k in vals:
-                ours.set(mode, tid(section, "value", c, k), round(float(g.get(_norm_key(k), 0.0)), 2))
-        tot = sh.groupby("key_norm")["pct"].sum()
+                ours.set(mode, tid(section, "value", c, k), round(float(g.get(nkey(k), 0.0)), 2))
+        tot = sh.groupby(["category", "key_norm"])["pct"].max().groupby("key_norm").sum()
         for k in spec[section].get(total_key, {}):
-            ours.set(mode, tid(section, total_key, k), round(float(tot.get(_norm_key(k), 0.0)), 2))
+            ours.set(mode, tid(section, total_key, k), round(float(tot.get(nkey(k), 0.0)), 2))
         if "n_types" in spec[section]:
             ours.set(mode, tid(section, "n_types"), int(sh["key"].nunique()))
 
@@ -645,7 +682,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
             ours.set(mode, tid(*base, keys[1]), len(sel))
         dfs = inp.mode("dockerfiles", mode)
         ours.set(mode, tid(*base, keys[0]), len(dfs))
-        from_col = next((c for c in ("n_from", "from_count", "stages") if c in dfs.columns), None)
+        from_col = next((c for c in ("n_stages", "n_from", "from_count") if c in dfs.columns), None)
         if from_col:
             ours.set(mode, tid(*base, keys[2]), int((dfs[from_col].fillna(0) > 0).sum()))
         else:
@@ -786,7 +823,7 @@ STATIC_REASONS = {
 }
 
 
-def _norm_key(k: Any) -> str:
+def _norm_key_plain(k: Any) -> str:
     s = " ".join(str(k).split()).lower()
     return s[3:] if s.startswith("{}/") else s
 
@@ -984,8 +1021,7 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
 
     def f3b() -> str:
         df = run_category_frame(inp, "corrected")
-        item = "category_run" if "category_run" in df.columns else "run_category"
-        med = df.groupby(item)["percentage"].median().sort_values(ascending=False)
+        med = df.groupby("run_category")["percentage"].median().sort_values(ascending=False)
         return ("RUN commands are mostly " + ", ".join(
             f"{k} ({v:.1f}%)" for k, v in med.head(3).items()) + " (median share per repository).")
 

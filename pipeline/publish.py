@@ -1,0 +1,246 @@
+"""``mldock publish``: the reusable datasets, their data dictionary and provenance.
+
+Copies every table declared with ``published=True`` in :mod:`pipeline.schemas` that exists
+into ``data/published/``, with
+
+* ``datapackage.json``: a Frictionless Data Package generated from the schemas (every
+  field typed and described, primary keys, hashes and sizes);
+* ``<table>.csv.meta.json``: the provenance sidecar written with the table (command, code
+  version, taxonomy hash, source, date, rows), plus where and when it was published;
+* ``CITATION.cff`` at the project root.
+
+Tables that do not exist yet are skipped with a log line; the package lists what exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Paths
+from .schemas import TABLES, Table
+from .tables import atomic_write_text, code_version, taxonomy_hash
+
+log = logging.getLogger(__name__)
+
+PACKAGE_NAME = "mldock-ease2022"
+
+FRICTIONLESS_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "date": "string",
+    "json": "string",
+}
+
+PAPER_REFERENCE: dict[str, Any] = {
+    "type": "conference-paper",
+    "title": "Studying the Practices of Deploying Machine Learning Projects on Docker",
+    "authors": [
+        {"family-names": "Openja", "given-names": "Moses"},
+        {"family-names": "Majidi", "given-names": "Forough"},
+        {"family-names": "Khomh", "given-names": "Foutse"},
+        {"family-names": "Chembakottu", "given-names": "Bhagya"},
+        {"family-names": "Li", "given-names": "Heng"},
+    ],
+    "collection-title": "Proceedings of the International Conference on Evaluation and "
+                        "Assessment in Software Engineering (EASE 2022)",
+    "year": 2022,
+    "repository": "https://github.com/openjamoses/EASE2022",
+}
+
+
+def source_path(p: Paths, t: Table) -> Path:
+    """Where a declared table lives (report tables sit under ``reports/``)."""
+    if t.location == "reports":
+        return p.reports / f"{t.name}.csv"
+    return p.table(t.location, t.name)
+
+
+def field_descriptor(c: Any, key: tuple[str, ...]) -> dict[str, Any]:
+    f: dict[str, Any] = {"name": c.name, "type": FRICTIONLESS_TYPES[c.dtype],
+                         "description": c.description}
+    if c.dtype == "date":
+        f["description"] = c.description + " (ISO 8601)"
+    if c.dtype == "json":
+        f["description"] = c.description + " (JSON-encoded)"
+    constraints: dict[str, Any] = {}
+    if not c.nullable:
+        constraints["required"] = True
+    if constraints:
+        f["constraints"] = constraints
+    return f
+
+
+def table_schema(t: Table) -> dict[str, Any]:
+    """The Frictionless Table Schema of a declared table."""
+    schema: dict[str, Any] = {
+        "fields": [field_descriptor(c, t.key) for c in t.columns],
+        "missingValues": [""],
+    }
+    if t.key:
+        schema["primaryKey"] = list(t.key)
+    return schema
+
+
+def resource(t: Table, path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {
+        "name": t.name.replace("_", "-"),
+        "path": path.name,
+        "title": t.name,
+        "description": t.description,
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "bytes": len(data),
+        "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "schema": table_schema(t),
+    }
+
+
+def project_meta(p: Paths) -> dict[str, Any]:
+    """Name, version, description, license and authors from pyproject.toml (if present)."""
+    meta: dict[str, Any] = {"name": "mldock", "version": "0.0.0", "description": "",
+                            "license": "MIT", "authors": []}
+    f = p.root / "pyproject.toml"
+    try:
+        proj = tomllib.loads(f.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        proj = {}
+    for k in ("name", "version", "description"):
+        if proj.get(k):
+            meta[k] = proj[k]
+    lic = proj.get("license")
+    if isinstance(lic, dict) and lic.get("text"):
+        meta["license"] = lic["text"]
+    meta["authors"] = [a.get("name", "") for a in proj.get("authors", []) if a.get("name")]
+    return meta
+
+
+def datapackage(p: Paths, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    meta = project_meta(p)
+    return {
+        "profile": "tabular-data-package",
+        "name": PACKAGE_NAME,
+        "title": "ML projects on Docker: the EASE 2022 study's data, reproduced by mldock",
+        "description": (
+            "Repositories of machine-learning projects that use Docker, with their categories, "
+            "Dockerfiles, instructions, base images, RUN commands, Docker purposes, images, "
+            "layers and file types, as produced by the mldock pipeline. Each CSV has a "
+            "provenance sidecar <file>.meta.json."),
+        "version": meta["version"],
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "licenses": [{"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
+                      "path": "https://creativecommons.org/licenses/by/4.0/"}],
+        "contributors": [{"title": a, "role": "author"} for a in meta["authors"]] or
+                        [{"title": "mldock developers", "role": "author"}],
+        "sources": [{"title": "Replication package of Openja et al., EASE 2022",
+                     "path": PAPER_REFERENCE["repository"]}],
+        "keywords": ["docker", "machine learning", "mining software repositories",
+                     "reproduction"],
+        "resources": resources,
+    }
+
+
+def citation_cff(p: Paths) -> str:
+    """CITATION.cff for the project, citing the study it reproduces."""
+    meta = project_meta(p)
+    authors = meta["authors"] or ["mldock developers"]
+    lines = [
+        "# Generated by `mldock publish` from pyproject.toml.",
+        "cff-version: 1.2.0",
+        "message: If you use mldock or its published datasets, please cite it and the study "
+        "it reproduces.",
+        "type: software",
+        f"title: \"{meta['name']}: {meta['description']}\"",
+        f"version: \"{meta['version']}\"",
+        f"license: {meta['license']}",
+        "authors:",
+        *[f"  - name: \"{a}\"" for a in authors],
+        "keywords: [docker, machine learning, mining software repositories, reproduction]",
+        "references:",
+        f"  - type: {PAPER_REFERENCE['type']}",
+        f"    title: \"{PAPER_REFERENCE['title']}\"",
+        "    authors:",
+        *[f"      - family-names: {a['family-names']}\n        given-names: {a['given-names']}"
+          for a in PAPER_REFERENCE["authors"]],
+        f"    collection-title: \"{PAPER_REFERENCE['collection-title']}\"",
+        f"    year: {PAPER_REFERENCE['year']}",
+        f"    repository: \"{PAPER_REFERENCE['repository']}\"",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None) -> dict[str, Any]:
+    """Copy the published tables with provenance; write datapackage.json and CITATION.cff."""
+    out = out or p.data / "published"
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = [t for t in TABLES.values() if t.published and (tables is None or t.name in tables)]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    command = " ".join(["mldock", *sys.argv[1:]]) if sys.argv else "mldock publish"
+    resources, skipped = [], []
+    for t in sorted(chosen, key=lambda t: t.name):
+        src = source_path(p, t)
+        if not src.exists():
+            skipped.append(t.name)
+            log.info("published table %s skipped: %s missing (run mldock %s)", t.name, src, t.stage)
+            continue
+        target = out / src.name
+        tmp = out / f".{src.name}.tmp"
+        shutil.copyfile(src, tmp)
+        tmp.replace(target)
+        side = src.with_name(src.name + ".meta.json")
+        meta: dict[str, Any] = {}
+        if side.exists():
+            try:
+                meta = json.loads(side.read_text(encoding="utf-8"))
+            except ValueError:
+                log.warning("%s: unreadable provenance sidecar; a new one is written", side)
+        if "rows" not in meta:
+            with open(target, encoding="utf-8") as fh:
+                meta["rows"] = max(0, sum(1 for _ in fh) - 1)
+        meta.setdefault("table", t.name)
+        meta.setdefault("stage", t.stage)
+        meta.setdefault("code_version", code_version(p.root))
+        meta.setdefault("taxonomy_hash", taxonomy_hash(p.root))
+        res = resource(t, target)
+        meta["published"] = {"from": str(src.relative_to(p.root)) if src.is_relative_to(p.root)
+                             else str(src), "at": now, "command": command,
+                             "code_version": code_version(p.root), "hash": res["hash"]}
+        atomic_write_text(out / (target.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+        resources.append(res)
+    pkg = datapackage(p, resources)
+    atomic_write_text(out / "datapackage.json", json.dumps(pkg, indent=2) + "\n")
+    atomic_write_text(p.root / "CITATION.cff", citation_cff(p))
+    log.info("published %d tables to %s (%d skipped)", len(resources), out, len(skipped))
+    return {"out": out, "published": [r["title"] for r in resources], "skipped": skipped}
+
+
+@click.command("publish")
+@click.option("--table", "tables", multiple=True,
+              help="Publish only these tables (repeatable; default: every published table).")
+def cli(tables: tuple[str, ...]) -> None:
+    """Write data/published/: the reusable CSVs, datapackage.json, provenance, CITATION.cff."""
+    from .cli import ctx_paths
+
+    p: Paths = ctx_paths()
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        raise click.BadParameter(f"unknown table(s) {unknown}; known: {sorted(TABLES)}",
+                                 param_hint="--table")
+    res = publish(p, tables=list(tables) or None)
+    click.echo(f"publish: {len(res['published'])} tables in {res['out']}"
+               + (f"; skipped (not produced yet): {', '.join(res['skipped'])}"
+                  if res["skipped"] else ""))
