@@ -64,6 +64,7 @@ USER_ENV = "MLDOCK_REGISTRY_USER"
 PASSWORD_ENV = "MLDOCK_REGISTRY_PASSWORD"
 
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_HOST_RE = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d+)?$")
 _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 _REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 
@@ -121,6 +122,8 @@ def parse_reference(ref: str) -> ImageRef:
         registry, path = first, rest
     else:
         registry, path = DOCKER_HUB, s
+    if not _HOST_RE.match(registry):
+        raise RegistryError(f"image reference {ref!r}: invalid registry host {registry!r}")
     if registry in ("index.docker.io", "registry-1.docker.io"):
         registry = DOCKER_HUB
     tag = ""
