@@ -15,7 +15,8 @@ must slice by creation date, and (9 repositories created the same day) by stars.
 Faults are injected per request: ``server.faults`` is a list of ``(path substring, fault)``
 consumed by the first matching request: ``ratelimit`` (403, remaining 0, reset),
 ``secondary`` (403 + Retry-After), ``502``, ``reset`` (TCP reset, no response),
-``truncated`` (200 with half the JSON body).
+``truncated`` (200 with half the JSON body), ``429`` (no Retry-After), ``corrupt`` (a blob
+whose bytes do not match its SHA).
 """
 
 from __future__ import annotations
@@ -276,6 +277,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "secondary":
             entry["status"] = 403
             return self._send(403, {"message": "You have exceeded a secondary rate limit"}, {"retry-after": "7"})
+        if fault == "429":
+            entry["status"] = 429
+            return self._send(429, {"message": "You have exceeded a secondary rate limit."})
         if fault == "502":
             entry["status"] = 502
             return self._send(502, {"message": "Server Error"})
@@ -283,6 +287,8 @@ class Handler(BaseHTTPRequestHandler):
             status, data, headers = self._route(method, parts.path, dict(parse_qsl(parts.query)), body)
         except Exception as exc:  # a bug in the fake: make it visible
             status, data, headers = 500, {"message": repr(exc)}, {}
+        if fault == "corrupt" and isinstance(data, dict) and "content" in data:
+            data = {**data, "content": base64.b64encode(b"FROM corrupted\n").decode()}
         entry["status"] = status if fault != "truncated" else -2
         self._send(status, data, headers, truncate=fault == "truncated")
 

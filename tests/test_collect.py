@@ -19,7 +19,7 @@ from pipeline.collect.search import build_query
 from pipeline.errors import CollectWouldOverwrite, TaxonomyError
 
 from .conftest import REPO_ROOT, make_project
-from .fakegithub import FakeServer, make_repos, real
+from .fakegithub import FakeServer, git_sha, make_repos, real
 
 TOKEN = "not-a-real-token-" + "x1y2z3" * 4  # built, so it never looks like a real one
 KEYWORDS = "machine-learning,deep-learning"
@@ -291,3 +291,36 @@ def test_extract_refuses_to_overwrite_ingested_tables(world, tmp_path: Path) -> 
     assert len(world["srv"].log) == n  # everything from the cache
     assert json.loads(p.source_record.read_text())["kind"] == "github"
     assert sorted(pd.read_csv(p.interim / "repos.csv")["repo"]) == STUDIED
+
+
+def test_bad_items_are_recorded_and_never_stop_the_run(tmp_path: Path) -> None:
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, waits, secondary_wait=5.0))
+        c.run_search(KEYWORDS)
+        del srv.repos["acme/archived"]  # deleted between search and metadata
+        srv.faults = [("/repos/acme/mlkit/git/blobs/", "corrupt"), ("/graphql", "429")]
+        c.run_filter()
+        c.run_extract()
+        assert waits == [5.0]
+        errors = pd.read_csv(p.interim / "collect_errors.csv")
+        assert errors["item"].tolist() == ["acme/archived", "acme/mlkit/Dockerfile"]
+        assert errors["error_type"].tolist() == ["NotFound", "BadBlob"]
+        assert "content does not match its SHA" in errors["message"][1]
+        funnel = pd.read_csv(p.interim / "funnel.csv").set_index("step")
+        assert (funnel.loc["metadata", "count"], funnel.loc["metadata", "removed"]) == (29, 1)
+        files = pd.read_csv(p.interim / "files.csv")
+        assert "Dockerfile" not in set(files.loc[files["repo"] == "acme/mlkit", "path"])
+        # the corrupt blob was not cached: a rerun fetches it again and completes the repository
+        n = len(srv.log)
+        c2 = Collector(p, settings(srv, []))
+        c2.run_extract()
+        assert [e["key"].split("?")[0] for e in srv.log[n:]] == [
+            f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(real('bert'))}",
+            "GET /hub/v2/search/repositories/", "GET /hub/v2/repositories/acme/mlkit/"]
+        files = pd.read_csv(p.interim / "files.csv")
+        assert "Dockerfile" in set(files.loc[files["repo"] == "acme/mlkit", "path"])
+    finally:
+        srv.stop()

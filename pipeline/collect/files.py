@@ -85,6 +85,7 @@ def fetch_blob(client: HttpClient, repo: str, sha: str) -> bytes:
     else:
         data = str(d["content"]).encode("utf-8")
     if git_blob_sha(data) != sha:
+        client.forget(f"repos/{repo}/git/blobs/{sha}")
         raise BadBlob(f"blob {sha}: content does not match its SHA (corrupted download)")
     return data
 

@@ -105,6 +105,7 @@ class HttpClient:
         backoff: float = 1.0,
         retries: int = 6,
         max_wait: float = 3700.0,
+        secondary_wait: float = 60.0,
         timeout: float = 30.0,
         session: requests.Session | None = None,
         stats: Stats | None = None,
@@ -118,6 +119,7 @@ class HttpClient:
         self.backoff = backoff
         self.retries = retries
         self.max_wait = max_wait
+        self.secondary_wait = secondary_wait
         self.timeout = timeout
         self.session = session or requests.Session()
         self.stats = stats or Stats()
@@ -182,6 +184,11 @@ class HttpClient:
             self._cache_put(key, method, full, body, resp)
         return resp
 
+    def forget(self, path: str, params: dict[str, Any] | None = None, body: str | None = None) -> None:
+        """Drop a cached response (e.g. content that failed verification) so it is fetched again."""
+        method = "POST" if body is not None else "GET"
+        self._cache_file(self._key(method, canonical_url(self.url(path), params), body)).unlink(missing_ok=True)
+
     def _headers(self, url: str) -> dict[str, str]:
         h = {"Accept": "application/vnd.github+json", "User-Agent": "mldock"}
         if self._token and url.startswith(self.base_url):
@@ -231,6 +238,13 @@ class HttpClient:
                     if remaining == "0":
                         wait = self._reset_wait(r.headers)
                         self._wait(wait if wait is not None else 60.0, "primary rate limit reached")
+                        self.stats.retries[self.step] += 1
+                        continue
+                    if status == 429 or b"rate limit" in r.content.lower():
+                        # secondary limit without Retry-After: GitHub asks for >= 1 minute
+                        if attempt > self.retries:
+                            raise NetworkError(f"{self.service}: still rate limited on {shown}; rerun later")
+                        self._wait(self.secondary_wait * 2 ** (attempt - 1), f"secondary rate limit on {shown}")
                         self.stats.retries[self.step] += 1
                         continue
                 if status >= 500:

@@ -46,6 +46,7 @@ class Settings:
     backoff: float = 1.0
     retries: int = 6
     max_wait: float = 3700.0
+    secondary_wait: float = 60.0
     graphql: bool = True
     batch: int = 25
     progress: bool = True
@@ -64,6 +65,7 @@ class Collector:
         kw: dict[str, Any] = {
             "sleep": self.s.sleep, "clock": self.s.clock, "backoff": self.s.backoff,
             "retries": self.s.retries, "max_wait": self.s.max_wait, "stats": self.stats,
+            "secondary_wait": self.s.secondary_wait,
         }
         self.gh: HttpClient = github_client(self.s.api_url, p.cache, self.s.token, **kw)
         self.hub: HttpClient = dockerhub_client(self.s.hub_url, p.cache, **kw)
@@ -141,7 +143,13 @@ class Collector:
             self.summary.append(line)
 
     def finish(self) -> None:
-        if len(self.errors) or (self.p.interim / "collect_errors.csv").exists():
+        """Write ``collect_errors.csv``: this collection's problems (cleared by ``search``)."""
+        f = self.p.interim / "collect_errors.csv"
+        if f.exists():
+            old = pd.read_csv(f, dtype=str, keep_default_na=False).to_dict("records")
+            rows = old + [r for r in self.errors.rows if r not in old]
+            self.errors.rows[:] = rows
+        if len(self.errors) or f.exists():
             self.errors.write(self.p)
 
     # -- steps 1-2 --------------------------------------------------------------------
@@ -149,6 +157,7 @@ class Collector:
                    pages: int = 3, top: int = 30) -> pd.DataFrame:
         st = self.state()
         until = date.fromisoformat(st["until"])
+        (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)  # a new collection
         kws = self.keywords()
         cfg = self.config()
         if propose:
