@@ -222,13 +222,44 @@ def base_type_labels(p: Paths) -> dict[str, tuple[str, str]]:
     return out
 
 
+def keyword_candidates(inp: Inputs, min_repos: int = 5) -> dict[str, str]:
+    """Figure 4a keywords for the paper's substring rule: ``word -> label``.
+
+    Image names used by at least ``min_repos`` repositories (corrected parse, which
+    resolves stage aliases), minus names that also serve as stage aliases (``base``,
+    ``builder``); labelled ``name`` when an official image has it, else ``{}/name``.
+    """
+    src = inp.get("base_images")
+    if src is None:
+        return {}
+    df = src[src["mode"] == "corrected"] if (src["mode"] == "corrected").any() else src
+    names = df["name"].fillna("").astype(str).str.lower()
+    alias = set(names[df["is_stage_reference"].astype(bool)])
+    real = df[~df["is_stage_reference"].astype(bool) & ~df["is_variable"].astype(bool)]
+    rnames = real["name"].fillna("").astype(str).str.lower()
+    per = real.groupby(rnames)["repo"].nunique()
+    official = set(rnames[real["official"].astype(bool)])
+    return {w: (w if w in official else "{}/" + w)
+            for w in per[per >= min_repos].index if w and w not in alias}
+
+
+def paper_keyword_hits(inp: Inputs, bi: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
+    """(repo, key) pairs where the keyword occurs in any FROM value of the repository."""
+    raw = bi["raw"].fillna("").astype(str).str.lower()
+    rows: list[dict[str, str]] = []
+    for word, label in keyword_candidates(inp).items():
+        for r in bi.loc[raw.str.contains(word, regex=False), "repo"].unique():
+            rows.append({"repo": str(r), "key": label})
+    return pd.DataFrame(rows, columns=["repo", "key"])
+
+
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
     """Figure 4a (kind='keyword') or 4b (kind='type') shares, % of repos with a FROM.
 
     Figure 4a keys are image names (``{}/name`` for non-official images).  In paper mode a
     repository uses a key when the key occurs anywhere in one of its FROM values, the
     study's substring rule (so ``nvidia/cuda:...-ubuntu18.04`` counts for ubuntu); the
-    candidate keys are names used by at least 3 repositories.  In corrected mode the
+    candidate keys come from :func:`keyword_candidates`.  In corrected mode the
     parsed image name must equal the key.  Figure 4b keys are the base-image types
     (``unknown`` left out), labelled with the paper's spelling in paper mode.
     """
@@ -246,14 +277,7 @@ def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) ->
     refs = refs.assign(key=[image_key(n, o) for n, o in zip(refs["name"], refs["official"],
                                                            strict=True)])
     if mode == "paper":
-        per_name = refs.groupby("key")["repo"].nunique()
-        raw = bi["raw"].fillna("").astype(str).str.lower()
-        rows: list[dict[str, str]] = []
-        for key in per_name[per_name >= 3].index:
-            word = key.removeprefix("{}/")
-            hit = bi.loc[raw.str.contains(word, regex=False), "repo"].unique()
-            rows.extend({"repo": r, "key": key} for r in hit)
-        refs = pd.DataFrame(rows, columns=["repo", "key"])
+        refs = paper_keyword_hits(inp, bi, refs)
     return F.base_image_shares(refs, inp.categories(), "key", top=top, n_repos=n_repos)
 
 
