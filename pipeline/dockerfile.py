@@ -309,6 +309,8 @@ def logical_lines(text: str) -> tuple[list[_Logical], list[str]]:
                     body.append(cmp)
                 if not closed:
                     problems.append(f"line {start + 1}: unterminated heredoc <<{word}")
+                    while body and not body[-1]:
+                        body.pop()
                 lg.heredocs.append("\n".join(body))
         out.append(lg)
     return out, problems
@@ -552,9 +554,12 @@ def _walk(node: Any, found: list[tuple[int, list[str]]]) -> None:
             _walk(child, found)
 
 
+_ARITH_RE = re.compile(r"\$\(\((?:[^()]|\([^()]*\))*\)\)")
+
+
 def _split_fallback(script: str) -> list[tuple[str, str, str]]:
     out = []
-    for seg in _SPLIT_RE.split(script):
+    for seg in _SPLIT_RE.split(_ARITH_RE.sub("0", script)):
         seg = seg.strip().lstrip("({!").strip()
         if not seg:
             continue
@@ -564,7 +569,10 @@ def _split_fallback(script: str) -> list[tuple[str, str, str]]:
             toks = seg.split()
         while toks and (toks[0] in _SHELL_KEYWORDS or toks[0].endswith(")")):
             toks.pop(0)
-        if toks and toks[0] in ("for", "case", "select", "function", "[[", "]]"):
+        if toks and toks[0] == "case":  # case WORD in PATTERN) cmd ...
+            pat = next((i for i, t in enumerate(toks) if i > 2 and t.endswith(")")), None)
+            toks = toks[pat + 1:] if pat is not None else []
+        if toks and toks[0] in ("for", "select", "function", "[[", "]]"):
             continue
         argv = _unwrap(toks)
         if argv:

@@ -125,8 +125,11 @@ def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[
     stage_types: dict[int, tuple[str, str]] = {}
     aliases: dict[str, int] = {}
     for b in parsed.base_images:
+        first = b.raw.split()[0].lower() if b.raw.split() else ""
         if mode == "paper":
             tid, how = tax.base.classify(b.raw.split(":")[0], "$" in b.raw)
+            if tid == df_core.UNKNOWN and first in aliases:
+                tid, how = stage_types[aliases[first]][0], "stage"
         elif b.is_stage_reference:
             tid, how = stage_types.get(aliases.get(b.image.lower(), -1), (df_core.UNKNOWN, "stage"))
             how = "stage"
