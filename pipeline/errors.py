@@ -84,3 +84,10 @@ class CollectWouldOverwrite(MldockError):
         super().__init__(
             f"{what}; rerun with `mldock collect extract --force` to replace them with the collected data"
         )
+
+
+class AuthFailed(MldockError):
+    """A service rejected the credentials (HTTP 401): nothing can succeed, so the run stops."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} rejected the credentials (HTTP 401); check or unset GITHUB_TOKEN")

@@ -16,7 +16,8 @@ Faults are injected per request: ``server.faults`` is a list of ``(path substrin
 consumed by the first matching request: ``ratelimit`` (403, remaining 0, reset),
 ``secondary`` (403 + Retry-After), ``502``, ``reset`` (TCP reset, no response),
 ``truncated`` (200 with half the JSON body), ``429`` (no Retry-After), ``corrupt`` (a blob
-whose bytes do not match its SHA).
+whose bytes do not match its SHA), ``gql_ratelimited`` (GraphQL's 200 with a RATE_LIMITED
+error), ``401``.
 """
 
 from __future__ import annotations
@@ -277,6 +278,13 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "secondary":
             entry["status"] = 403
             return self._send(403, {"message": "You have exceeded a secondary rate limit"}, {"retry-after": "7"})
+        if fault == "401":
+            entry["status"] = 401
+            return self._send(401, {"message": "Bad credentials"})
+        if fault == "gql_ratelimited":  # GraphQL reports its limit in a 200 body
+            entry["status"] = -3
+            return self._send(200, {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
+                              {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(srv.clock) + 300)})
         if fault == "429":
             entry["status"] = 429
             return self._send(429, {"message": "You have exceeded a secondary rate limit."})

@@ -225,7 +225,7 @@ def test_rerun_requests_nothing_and_changes_nothing(world, tmp_path: Path) -> No
 def test_faults_are_survived_with_nothing_lost(world, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     srv = FakeServer().start()
     try:
-        srv.faults = [("/search/repositories", "ratelimit"), ("/graphql", "secondary"),
+        srv.faults = [("/search/repositories", "ratelimit"), ("/graphql", "secondary"), ("/graphql", "gql_ratelimited"),
                       ("/contributors", "502"), ("/git/trees/", "reset"), ("/git/blobs/", "truncated"),
                       ("/hub/v2/search", "502"), ("/hub/v2/repositories/", "reset")]
         waits: list[float] = []
@@ -234,13 +234,13 @@ def test_faults_are_survived_with_nothing_lost(world, tmp_path: Path, caplog: py
         assert srv.faults == []
         assert len(c.errors) == 0
         # primary limit: reset header = server clock + 120; waited reset - now + 1 s
-        assert waits[0] == 121.0 and 7.0 in waits
+        assert waits[0] == 121.0 and 7.0 in waits and 301.0 in waits
         assert "primary rate limit reached; waiting 121 s" in caplog.text
         got = tables(tmp_path / "proj")
         want = tables(world["root"])
         for t in TABLES:
             pd.testing.assert_frame_equal(got[t], want[t], obj=t)
-        assert sum(c.stats.retries.values()) == 7
+        assert sum(c.stats.retries.values()) == 8
     finally:
         srv.stop()
 
@@ -253,6 +253,19 @@ def test_rate_limit_beyond_max_wait_stops_with_rerun_message(tmp_path: Path) -> 
         srv.faults = [("/search/repositories", "ratelimit")]
         c = Collector(make_project(tmp_path / "p"), settings(srv, [], max_wait=60))
         with pytest.raises(RateLimited, match="rerun to resume"):
+            c.run_search(KEYWORDS)
+    finally:
+        srv.stop()
+
+
+def test_bad_credentials_stop_the_run(tmp_path: Path) -> None:
+    from pipeline.errors import AuthFailed
+
+    srv = FakeServer().start()
+    try:
+        srv.faults = [("/search/repositories", "401")]
+        c = Collector(make_project(tmp_path / "p"), settings(srv, []))
+        with pytest.raises(AuthFailed, match="check or unset GITHUB_TOKEN"):
             c.run_search(KEYWORDS)
     finally:
         srv.stop()

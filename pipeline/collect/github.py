@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from ..errors import NetworkError, RateLimited
+from ..errors import AuthFailed, NetworkError, RateLimited
 from ..tables import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -167,19 +167,41 @@ class HttpClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Response:
         return self.request("GET", self.url(path), params=params)
 
-    def post_json(self, path: str, payload: dict[str, Any]) -> Response:
-        return self.request("POST", self.url(path), body=json.dumps(payload, sort_keys=True))
+    def post_json(
+        self, path: str, payload: dict[str, Any], retry_if: Callable[[Response], bool] | None = None
+    ) -> Response:
+        body = json.dumps(payload, sort_keys=True)
+        return self.request("POST", self.url(path), body=body, retry_if=retry_if)
 
     def request(
-        self, method: str, url: str, params: dict[str, Any] | None = None, body: str | None = None
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None = None,
+        body: str | None = None,
+        retry_if: Callable[[Response], bool] | None = None,
     ) -> Response:
+        """One logical request: from the cache, or fetched (with retries) and cached.
+
+        ``retry_if(response)`` marks a 200 answer as a transient failure (e.g. a GraphQL
+        ``RATE_LIMITED`` error): it is not cached and is asked again, after the wait for
+        the rate-limit reset when ``x-ratelimit-remaining`` is 0, else after a backoff.
+        """
         full = canonical_url(url, params)
         key = self._key(method, full, body)
         hit = self._cache_get(key)
         if hit is not None:
             self.stats.cache_hits[self.step] += 1
             return hit
-        resp = self._fetch(method, full, body)
+        for attempt in range(1, self.retries + 2):
+            resp = self._fetch(method, full, body)
+            if retry_if is None or not retry_if(resp):
+                break
+            if attempt > self.retries:
+                raise NetworkError(f"{self.service}: {re.sub(r'[?].*', '', full)} kept failing; rerun to resume")
+            self.stats.retries[self.step] += 1
+            if resp.headers.get("x-ratelimit-remaining") != "0":  # else _fetch waited for the reset
+                self._wait(self.backoff * 2 ** (attempt - 1), "transient error in the response body")
         if resp.status in CACHEABLE:
             self._cache_put(key, method, full, body, resp)
         return resp
@@ -261,6 +283,8 @@ class HttpClient:
                             if wait is not None:
                                 self._wait(wait, "primary rate limit used up")
                         return Response(status, headers, data)
+                elif status == 401:
+                    raise AuthFailed(self.service)
                 else:
                     raise NetworkError(f"{self.service}: HTTP {status} for {shown}; check the URL and token")
             except (requests.ConnectionError, requests.Timeout) as exc:

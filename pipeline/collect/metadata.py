@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import NetworkError
-from .github import HttpClient, last_page
+from .github import HttpClient, Response, last_page
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,20 @@ def graphql_query(repos: list[str]) -> str:
         owner, name = full.split("/", 1)
         parts.append(f"  r{i}: repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) {{{_FIELDS}  }}")
     return "query {\n" + "\n".join(parts) + "\n}"
+
+
+def graphql_path(base_url: str) -> str:
+    """GraphQL endpoint: ``<api>/graphql``; GitHub Enterprise: ``/api/v3`` -> ``/api/graphql``."""
+    if base_url.rstrip("/").endswith("/api/v3"):
+        return base_url.rstrip("/")[: -len("/v3")] + "/graphql"
+    return "graphql"
+
+
+def graphql_failed(r: Response) -> bool:
+    """A 200 answer that is really a failure: rate limited, or no data at all."""
+    d = r.data if isinstance(r.data, dict) else {}
+    errors = d.get("errors") or []
+    return r.status == 200 and (d.get("data") is None or any(e.get("type") == "RATE_LIMITED" for e in errors))
 
 
 def from_graphql(node: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +151,8 @@ def collect_metadata(
         for start in range(0, len(names), batch):
             chunk = names[start : start + batch]
             try:
-                r = client.post_json("graphql", {"query": graphql_query(chunk)})
+                r = client.post_json(graphql_path(client.base_url), {"query": graphql_query(chunk)},
+                                     retry_if=graphql_failed)
             except NetworkError as exc:
                 for n in chunk:
                     on_error(n, exc, str(exc))

@@ -35,6 +35,11 @@ from .github import HttpClient, Stats, dockerhub_client, github_client
 
 log = logging.getLogger(__name__)
 
+ITEM_FIELDS = ("full_name", "stargazers_count", "forks_count", "forks", "archived", "size", "language",
+               "topics", "description", "homepage", "created_at", "pushed_at", "default_branch",
+               "open_issues_count")
+"""Search-item fields kept in ``collect/items.json`` (REST-mode metadata needs them)."""
+
 
 @dataclass
 class Settings:
@@ -187,7 +192,8 @@ class Collector:
               "forks": it.get("forks_count", it.get("forks"))} for n, it in sorted(items.items())],
             columns=TABLES["collect_candidates"].column_names,
         )
-        atomic_write_text(self.dir / "items.json", json.dumps(items, sort_keys=True))
+        slim = {n: {k: it.get(k) for k in ITEM_FIELDS if k in it} for n, it in items.items()}
+        atomic_write_text(self.dir / "items.json", json.dumps(slim, sort_keys=True))
         self.write(cand, "collect_candidates")
         self.summary.insert(0, f"search: {len(words)} keywords, {len(result.slices)} slices, "
                                f"{len(cand)} unique candidate repositories")
