@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1171,13 +1172,15 @@ def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 6
                 log.warning("notebook %s missing", src)
                 continue
             nb = nbformat.read(src, as_version=4)
+            # run beside the notebook (not in the root: a root's pipeline/ may shadow ours)
             client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
-                                    resources={"metadata": {"path": str(p.root)}})
+                                    resources={"metadata": {"path": str(src.parent)}})
             try:
                 client.execute()
                 result[name] = "ok"
             except CellExecutionError as exc:
-                result[name] = f"failed: {str(exc).strip().splitlines()[-1][:200]}"
+                last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])
+                result[name] = f"failed: {last[:200]}"
                 log.error("notebook %s failed: %s", name, result[name])
             atomic_write_text(out / name, nbformat.writes(nb))
     finally:
