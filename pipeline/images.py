@@ -193,6 +193,35 @@ def _int(v: str) -> int:
         return 0
 
 
+def first_crawl(details: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Drop repeated crawls of an image:tag from Manifest_details rows.
+
+    The rows of one image:tag (in file order, across files) that are an exact repetition
+    of one manifest's layer sequence are reduced to one copy; a digest repeated inside one
+    manifest (e.g. the empty layer) is kept.
+    """
+    by_key: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for d in details:
+        by_key[(d["Image"], d["RepoTag"])].append(d)
+    keep: dict[tuple[str, str], int] = {}
+    for key, rows in by_key.items():
+        seq = [(r["layers_digest"], r["layers_size"]) for r in rows]
+        n = len(seq)
+        keep[key] = n
+        for period in range(1, n // 2 + 1):
+            if n % period == 0 and seq == seq[:period] * (n // period):
+                keep[key] = period
+                break
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for d in details:
+        key = (d["Image"], d["RepoTag"])
+        if seen[key] < keep[key]:
+            out.append(d)
+        seen[key] += 1
+    return out
+
+
 def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) -> pd.DataFrame:
     """Per-repository values behind Table 2 (one row per repository with config or layer data).
 
@@ -219,15 +248,9 @@ def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) 
                 seen.add(key)
             cfg_rows[repo].append(c)
     det_rows: dict[str, list[dict[str, str]]] = defaultdict(list)
-    seen_l: set[tuple[str, str, str, str]] = set()
-    for d in md.details:
+    details = md.details if mode == "paper" else first_crawl(md.details)
+    for d in details:
         for repo in repos_of(d["Image"]):
-            if mode == "corrected":
-                # a repeated crawl of the same image:tag repeats its layer rows
-                k = (repo, d["Image"], d["RepoTag"], d["layers_digest"] + "|" + d["config_digest"])
-                if k in seen_l:
-                    continue
-                seen_l.add(k)
             det_rows[repo].append(d)
     images_of: dict[str, set[str]] = defaultdict(set)
     for img, rs in img2repos.items():

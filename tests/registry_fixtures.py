@@ -239,7 +239,8 @@ class AuthProxy:
     """Loopback proxy to ``upstream`` requiring ``Bearer <token>``; serves ``/token``.
 
     ``faults`` is a list of (path substring, action) consumed in order, actions:
-    ``"429"`` (with Retry-After: 0), ``"503"``, ``"tamper"`` (flip a byte of the body),
+    ``"429"`` (with Retry-After: 0), ``"503"``, ``"tamper"`` / ``"tamper-last"`` (flip the
+    first / last byte of the body),
     ``"reset"`` (close the connection without an answer).
     """
 
@@ -306,6 +307,8 @@ class AuthProxy:
                 body = r.content
                 if act == "tamper" and body:
                     body = bytes([body[0] ^ 0xFF]) + body[1:]
+                if act == "tamper-last" and body:
+                    body = body[:-1] + bytes([body[-1] ^ 0xFF])
                 out = {k: v for k, v in r.headers.items()
                        if k.lower() in ("content-type", "docker-content-digest")}
                 out["RateLimit-Remaining"] = "99;w=21600"
