@@ -34,6 +34,7 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
         assert b"metadata: 32 requests" in err and b"search: 2 keywords, 17 slices, 30 unique" in err
+        assert b"metadata + file listing: 54 requests for 30 candidates = 1.80 per candidate" in err
         ref_keys = [e["key"] for e in srv.log if e["status"] > 0]  # 200s and final 404s
         assert len(ref_keys) == len(set(ref_keys)) == 158
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
@@ -61,12 +62,16 @@ def cli(ctx: click.Context, keywords: str | None, force: bool, rest: bool, batch
 @click.option("--no-propose", is_flag=True, help="Skip mining co-occurring topics of the seed topics.")
 @click.option("--pages", type=int, default=3, show_default=True, help="Result pages per seed topic when proposing.")
 @click.option("--top", type=int, default=30, show_default=True, help="How many topics to propose.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Pin a new search end date (default: the pinned one, or today on a first run).")
 @click.pass_context
-def search_cmd(ctx: click.Context, keywords: str | None, no_propose: bool, pages: int, top: int) -> None:
+def search_cmd(ctx: click.Context, keywords: str | None, no_propose: bool, pages: int, top: int,
+               until: datetime | None) -> None:
     """Steps 1-2: propose keywords, then search each keyword past the 1,000-result cap."""
     c = _collector(ctx)
     try:
-        c.run_search(keywords, propose=not no_propose, pages=pages, top=top)
+        c.run_search(keywords, propose=not no_propose, pages=pages, top=top,
+                     until=until.date() if until else None)
     finally:
         _finish(c)
 

@@ -102,13 +102,16 @@ class Collector:
     def bar(self, total: int, desc: str) -> tqdm:
         return tqdm(total=total, desc=desc, unit="repo", disable=not self.s.progress, leave=False)
 
-    def state(self) -> dict[str, Any]:
-        """The pinned run state: the search end date stays fixed across resumes."""
+    def state(self, until: date | None = None) -> dict[str, Any]:
+        """The pinned run state: the search end date stays fixed across resumes.
+
+        ``until`` pins a new end date (a new collection; cached slices of other dates stay).
+        """
         f = self.dir / "run.json"
-        if f.exists():
+        if f.exists() and until is None:
             st: dict[str, Any] = json.loads(f.read_text(encoding="utf-8"))
             return st
-        st = {"until": datetime.now(UTC).date().isoformat(), "api_url": self.s.api_url,
+        st = {"until": (until or datetime.now(UTC).date()).isoformat(), "api_url": self.s.api_url,
               "started": datetime.now(UTC).isoformat(timespec="seconds")}
         atomic_write_text(f, json.dumps(st, indent=2) + "\n")
         return st
@@ -159,8 +162,8 @@ class Collector:
 
     # -- steps 1-2 --------------------------------------------------------------------
     def run_search(self, keywords: str | None = None, propose: bool = True,
-                   pages: int = 3, top: int = 30) -> pd.DataFrame:
-        st = self.state()
+                   pages: int = 3, top: int = 30, until: date | None = None) -> pd.DataFrame:
+        st = self.state(until)
         until = date.fromisoformat(st["until"])
         (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)  # a new collection
         kws = self.keywords()
@@ -287,6 +290,13 @@ class Collector:
         mdf = mdf.drop_duplicates(subset=["repo", "image"])
         self.write(mdf, "collect_hub_matches")
         self.normalise(md, fdf, mdf, {(f.repo, f.path): f.data for f in recs})
+        req = read_table("collect_requests", self.p, path=self.path("collect_requests")).set_index("step")
+        if {"metadata", "files:tree"} <= set(req.index) and req.loc["metadata", "items"]:
+            n = int(req.loc["metadata", "items"])
+            logical = sum(int(req.loc[s, "requests"] - req.loc[s, "retries"] + req.loc[s, "cache_hits"])
+                          for s in ("metadata", "files:tree"))
+            self.summary.append(f"metadata + file listing: {logical} requests for {n} candidates = "
+                                f"{logical / n:.2f} per candidate repository")
         self.finish()
 
     def check_overwrite(self, force: bool) -> None:
