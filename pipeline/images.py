@@ -628,7 +628,7 @@ def analyse_image(
                 "entries": len(s.entries), "files": c["file"], "dirs": c["dir"],
                 "symlinks": c["symlink"], "hardlinks": c["hardlink"], "devices": c["device"],
                 "whiteouts": len(s.whiteouts), "opaque_dirs": len(s.opaque_dirs),
-                "file_bytes": s.file_bytes, "max_depth": s.max_depth,
+                "file_bytes": s.file_bytes, "max_depth": s.max_depth, "unsafe_names": s.unsafe_names,
             })
             scans.append(s)
         if scan and scans:
@@ -660,7 +660,7 @@ IMAGE_COLUMNS = [
 LAYER_COLUMNS = [
     "reference", "platform", "index", "digest", "media_type", "compressed_size", "compression",
     "uncompressed_size", "entries", "files", "dirs", "symlinks", "hardlinks", "devices",
-    "whiteouts", "opaque_dirs", "file_bytes", "max_depth", "status",
+    "whiteouts", "opaque_dirs", "file_bytes", "max_depth", "unsafe_names", "status",
 ]
 
 

@@ -239,6 +239,7 @@ def test_live_images_end_to_end(registry: Registry, tmp_path: Path) -> None:
     assert app["compression"].tolist() == ["gzip", "zstd", "none"]
     assert app["whiteouts"].tolist() == [0, 2, 0] and app["opaque_dirs"].tolist() == [0, 1, 0]
     assert app["entries"].tolist() == [16, 5, 2] and app["symlinks"].tolist() == [1, 0, 0]
+    assert app["unsafe_names"].tolist() == [0, 1, 0] and app["hardlinks"].tolist() == [1, 0, 0]
     ft = read_table("image_file_types", p)
     cf = ft[(ft["mode"] == "corrected") & (ft["view"] == "final") & (ft["reference"] == "x.io/live/app:1")]
     assert dict(zip(cf["file_type"], zip(cf["files"], cf["bytes"], strict=True), strict=True)) == {
