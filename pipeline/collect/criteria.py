@@ -92,6 +92,14 @@ def load_config(path: Path) -> CollectConfig:
     return CollectConfig(tuple(out), tuple(quals), bool(data.get("require_image", True)))
 
 
+def first_failed(df: pd.DataFrame, criteria: tuple[Criterion, ...] | list[Criterion]) -> pd.Series:
+    """Per row, the id of the first criterion (in order) it fails; None when it passes all."""
+    out = pd.Series([None] * len(df), index=df.index, dtype=object)
+    for c in reversed(list(criteria)):
+        out[~c.mask(df)] = c.id
+    return out
+
+
 def apply_criteria(
     df: pd.DataFrame, criteria: tuple[Criterion, ...] | list[Criterion]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -100,15 +108,14 @@ def apply_criteria(
     Each funnel row: ``step`` (criterion id), ``description``, ``count`` (left after it),
     ``removed`` (by it, given the earlier ones).
     """
-    kept = df
+    failed = first_failed(df, criteria)
     rows: list[dict[str, Any]] = []
+    left = len(df)
     for c in criteria:
-        m = c.mask(kept)
-        rows.append(
-            {"step": c.id, "description": c.description, "count": int(m.sum()), "removed": int((~m).sum())}
-        )
-        kept = kept[m]
-    return kept, rows
+        removed = int((failed == c.id).sum())
+        left -= removed
+        rows.append({"step": c.id, "description": c.description, "count": left, "removed": removed})
+    return df[failed.isna()], rows
 
 
 @dataclass(frozen=True)

@@ -227,15 +227,8 @@ class Collector:
             if c not in md.columns:
                 md[c] = None
         kept, funnel_rows = crit.apply_criteria(md, cfg.criteria)
-        md["included"] = md["repo"].isin(set(kept["repo"]))
-        excluded_by: dict[str, str] = {}
-        left = md
-        for cr in cfg.criteria:
-            m = cr.mask(left)
-            for r in left.loc[~m, "repo"]:
-                excluded_by[r] = cr.id
-            left = left[m]
-        md["excluded_by"] = md["repo"].map(excluded_by)
+        md["included"] = md.index.isin(kept.index)
+        md["excluded_by"] = crit.first_failed(md, cfg.criteria)
         self.write(md[cols], "collect_metadata")
         funnel: list[dict[str, Any]] = [
             {"step": "search", "description": "unique non-fork repositories found by the keyword search",
