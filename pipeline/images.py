@@ -672,6 +672,7 @@ def run_live(
     platform: str = "linux/amd64",
     max_layer_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     progress: bool = False,
+    scan: bool = True,
 ) -> dict[str, int]:
     """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types."""
     from tqdm import tqdm
@@ -681,7 +682,7 @@ def run_live(
     total = ImageResult()
     for ref, repo in tqdm(references, desc="images", unit="image", disable=not progress):
         r = analyse_image(client, ref, ft, errors, platform=platform,
-                          max_layer_bytes=max_layer_bytes, repo=repo)
+                          max_layer_bytes=max_layer_bytes, repo=repo, scan=scan)
         total.images += r.images
         total.layers += r.layers
         total.file_types += r.file_types
@@ -741,8 +742,10 @@ def references_from_repos(p: Paths) -> list[tuple[str, str]]:
               help="Stop scanning a layer past this many uncompressed bytes (error row).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Content-addressed blob cache (default: data/cache/registry).")
+@click.option("--no-scan", is_flag=True, help="Manifests and configs only; do not pull layers.")
 def cli(replication: bool, images: tuple[str, ...], from_repos: bool, platform: str,
-        registry_url: str | None, max_layer_bytes: int, cache_dir: str | None) -> None:
+        registry_url: str | None, max_layer_bytes: int, cache_dir: str | None,
+        no_scan: bool) -> None:
     """Docker image characteristics (RQ4: Table 2, Figure 5)."""
     from .cli import ctx_paths, progress_disabled
 
@@ -759,5 +762,5 @@ def cli(replication: bool, images: tuple[str, ...], from_repos: bool, platform: 
         raise click.UsageError("give --replication, --image REF or --from-repos")
     client = RegistryClient(endpoint=registry_url, cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry")
     counts = run_live(p, refs, client, platform=platform, max_layer_bytes=max_layer_bytes,
-                      progress=not progress_disabled())
+                      progress=not progress_disabled(), scan=not no_scan)
     click.echo(f"images: {counts}", err=True)

@@ -281,3 +281,20 @@ def test_cli_requires_a_source(tmp_path: Path) -> None:
 
     p = make_project(tmp_path / "p")
     assert main(["--root", str(p.root), "images"]) == 2
+
+
+def test_cli_live_image_through_registry(registry: Registry, tmp_path: Path) -> None:
+    from pipeline.cli import main
+
+    push_image(registry.url, "cli/app", "2", [gz(make_tar([E("bin/tool", data=b"t" * 9, mode=0o755)]))])
+    p = make_project(tmp_path / "p")
+    rc = main(["--quiet", "--root", str(p.root), "images", "--image", "x.io/cli/app:2",
+               "--registry-url", registry.url, "--cache-dir", str(tmp_path / "c")])
+    assert rc == 0
+    row = read_table("images", p).iloc[0]
+    assert (row.reference, row.files, row.final_size, row.max_depth, row.status) == (
+        "x.io/cli/app:2", 1, 9, 2, "ok")
+    ft = read_table("image_file_types", p)
+    got = ft[(ft["mode"] == "corrected") & (ft["view"] == "final")][["file_type", "files"]].values.tolist()
+    assert got == [["Executable", 1]]
+    assert (tmp_path / "c" / "blobs" / "sha256").is_dir()
