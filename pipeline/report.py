@@ -35,7 +35,7 @@ from . import figures as F
 from .config import CATEGORIES, Paths
 from .errors import MldockError, StageInputMissing
 from .schemas import TABLES
-from .tables import atomic_write_text, read_table
+from .tables import atomic_write_text, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -1133,13 +1133,26 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
     return "\n".join(lines)
 
 
+TEXT_COLUMNS_REP = ("paper_value", "ours_paper", "ours_corrected", "diff_paper", "diff_corrected")
+
+
+def as_text(rep: pd.DataFrame) -> pd.DataFrame:
+    """The reproduction frame with its mixed-type value columns as strings (schema dtypes)."""
+    out = rep.copy()
+    for c in TEXT_COLUMNS_REP:
+        out[c] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                  (f"{v:g}" if isinstance(v, float) else str(v)) for v in out[c]]
+    out["reason"] = out["reason"].replace("", "see status")
+    return out
+
+
 def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
                        out: Path | None = None) -> pd.DataFrame:
     out = out or inp.paths.reports
     rep = reproduction(spec, compute_ours(inp, spec))
     counts = status_counts(rep)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "reproduction.csv", rep.to_csv(index=False))
+    write_table(as_text(rep), "reproduction", inp.paths, path=out / "reproduction.csv")
     atomic_write_text(out / "reproduction.md",
                       render_markdown(rep, counts, findings(inp, done), inp))
     log.info("reproduction: %s", counts.to_dict())

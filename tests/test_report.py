@@ -1,0 +1,146 @@
+"""pipeline.report: target walking, comparison, the reproduction report on real ingested data,
+graceful skipping of missing inputs, the CLI and headless notebooks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from pipeline import report as R
+from pipeline.cli import main
+from pipeline.config import Paths
+from pipeline.tables import read_table
+from tests.conftest import REPO_ROOT, make_project
+
+SPEC = REPO_ROOT.parent / "shared" / "docs" / "paper_targets.json"
+
+
+@pytest.fixture(scope="module")
+def root(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """A writable project root holding a copy of the ingested interim tables only."""
+    p = make_project(tmp_path_factory.mktemp("report"))
+    shutil.copytree(ingested.interim, p.interim)
+    return p
+
+
+@pytest.fixture(scope="module")
+def rep(root: Paths) -> pd.DataFrame:
+    inp = R.load_inputs(root)
+    spec = R.load_spec(root, SPEC)
+    return R.reproduction(spec, R.compute_ours(inp, spec)).set_index("target")
+
+
+def test_walk_targets_ids_values_and_references() -> None:
+    spec = {
+        "_meta": {"x": 1},
+        "counts": {"a": {"value": 3, "unit": "repos", "data_value": 4, "location": "T1"},
+                   "inter": {"step one": 7, "unit": "repos", "location": "x"}},
+        "cells": {"value": {"Model": {".a": {"size_MB": 1.5}}, "list": ["x", "y"]}, "unit": "MB"},
+        "unprinted": {"value": None, "data_value": {"n": 2}, "unit": "files"},
+    }
+    leaves = list(R.walk_targets(spec))
+    assert [(lf.id, lf.value, lf.reference) for lf in leaves] == [
+        ("counts.a.value", 3, "paper"),
+        ("counts.inter.step one", 7, "package"),
+        ("cells.value.Model.[.a].size_MB", 1.5, "paper"),
+        ("cells.value.list", ["x", "y"], "paper"),
+        ("unprinted.data_value.n", 2, "package"),
+    ]
+    assert [lf.unit for lf in leaves] == ["repos", "repos", "MB", "MB", "files"]
+
+
+def test_compare_numbers_sets_and_strings() -> None:
+    leaf = R.Leaf("x.value", "x", ("x", "value"), 0, "paper", "")
+    assert R.compare(43713, 43713.5, 0.5, leaf) == ("reproduced", 0.5)
+    assert R.compare(4, 3.5, 0.49, leaf) == ("differs", -0.5)
+    assert R.compare(["b", "a"], ["A", "b"], 0.0, leaf) == ("reproduced", None)
+    assert R.compare("arm, arm64, amd64", "amd64,arm", 0.0, leaf) == ("differs", "-arm64")
+    assert R.compare(["a"], ["a", "c"], 0.0, leaf) == ("differs", "+c")
+
+
+def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:
+    assert len(rep) == 687  # every compared leaf of paper_targets.json
+    r = rep.loc["data_collection_counts.repos_with_dockerfile.value"]
+    assert (r.ours_paper, r.ours_corrected, r.status_paper) == (3075, 3075, "reproduced")
+    r = rep.loc["data_collection_counts.unique_repos_search_results.value"]
+    assert (r.ours_paper, r.diff_paper, r.status_corrected) == (30138, -1.0, "differs")
+    assert rep.loc["data_collection_counts.removed_by_inclusion_exclusion.value"].ours_paper == 2104
+    assert rep.loc["rq2_label_coverage.value.What"].ours_corrected == 246
+    assert rep.loc["rq2_label_coverage.value.any"].status_paper == "reproduced"
+    assert rep.loc["rq2_purpose_taxonomy.value.n_major_categories"].ours_paper == 21
+    # Table 1 from repos.csv: the MLOps size median reproduces from the manual labels alone
+    r = rep.loc["rq1_table1_medians.MLOps/ AIOps.Size.value"]
+    assert (r.ours_paper, r.status_paper) == (24565.0, "reproduced")
+    r = rep.loc["rq1_table1_medians.Application System.Forks.value"]
+    assert (r.ours_paper, r.diff_paper, r.status_paper) == (87.5, 0.5, "reproduced")
+    # without projects.csv the blank labels stay unlabelled; the label mix says so
+    r = rep.loc["rq1_category_counts.Toolkit.value"]
+    assert (r.ours_paper, r.labels) == (50, "50 manual / 0 predicted")
+    # the run-command keyword lists come from taxonomy/run_commands.yaml
+    assert rep.loc["rq3_run_command_keyword_lists.value.Permissions"].status_paper == "reproduced"
+
+
+def test_missing_inputs_are_not_recomputable_with_the_table_named(rep: pd.DataFrame) -> None:
+    r = rep.loc["rq3_instruction_frequency.per_category_median_pct.value.Model.RUN"]
+    assert (r.status_paper, r.status_corrected) == ("not recomputable", "not recomputable")
+    assert r.reason == "input table instruction_shares missing"
+    assert rep.loc["rq4_table2.Model.conf_size.value"].reason == "input table images_table2 missing"
+    assert rep.loc["rq4_fig5b_file_size.value.Model.[.a].size_MB"].status_paper == "not recomputable"
+    assert rep.loc["inclusion_criteria.value.min_commits"].reason.startswith("method parameter")
+    counts = R.status_counts(rep.reset_index())
+    assert counts.loc["not recomputable", "paper"] == (rep["status_paper"] == "not recomputable").sum()
+    assert counts["paper"].sum() == 687
+
+
+def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Path) -> None:
+    done = R.draw_all(R.load_inputs(root), out=tmp_path)
+    assert done["figure1_funnel"] == "ok"
+    assert done["figure2_purposes"] == "ok"
+    assert done["table1_paper"] == "ok" and done["table1_corrected"] == "ok"
+    assert done["figure3a_instructions_paper"] == "skipped: input table instruction_shares missing"
+    assert done["table2_corrected"] == "skipped: input table images_table2 missing"
+    assert (tmp_path / "figures" / "figure1_funnel.png").exists()
+    assert (tmp_path / "figures" / "figure2_purposes.pdf").exists()
+    t1 = pd.read_csv(tmp_path / "tables" / "table1_paper.csv").set_index("Category")
+    assert t1.loc["MLOps/ AIOps", "Size"] == 24565.0
+    assert t1.loc["Total", "Repos"] == 406
+    assert not (tmp_path / "figures" / "figure3a_instructions_paper.png").exists()
+
+
+def test_cli_writes_the_reproduction_report(root: Paths) -> None:
+    assert main(["-q", "--root", str(root.root), "report", "--no-notebooks",
+                 "--targets", str(SPEC)]) == 0
+    df = read_table("reproduction", root, path=root.reports / "reproduction.csv")
+    assert len(df) == 687
+    assert set(df["status_paper"]) <= {"reproduced", "differs", "not recomputable"}
+    side = json.loads((root.reports / "reproduction.csv.meta.json").read_text())
+    assert side["rows"] == 687 and side["table"] == "reproduction"
+    md = (root.reports / "reproduction.md").read_text()
+    assert "## Summary" in md and "| reproduced |" in md
+    assert "- **figure1_funnel**: 30,138 searched repositories narrow to 406 studied" in md
+    assert "- **figure3a_instructions**: not drawn (skipped: input table instruction_shares missing)" in md
+
+
+def test_notebooks_execute_headless(root: Paths, tmp_path: Path) -> None:
+    res = R.run_notebooks(root, ("0-funnel.ipynb", "4-rq4-images.ipynb"), out=tmp_path)
+    assert res == {"0-funnel.ipynb": "ok", "4-rq4-images.ipynb": "ok"}
+    nb = nbformat.read(tmp_path / "0-funnel.ipynb", as_version=4)
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) == 1
+    nb4 = nbformat.read(tmp_path / "4-rq4-images.ipynb", as_version=4)
+    text = json.dumps([c.outputs for c in nb4.cells if c.cell_type == "code"])
+    assert "Not drawn: input table images_table2 missing" in text
+
+
+def test_committed_notebooks_have_no_outputs() -> None:
+    for name in R.NOTEBOOKS:
+        nb = nbformat.read(REPO_ROOT / "notebooks" / name, as_version=4)
+        nbformat.validate(nb)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), name
+        assert nb.metadata["kernelspec"]["name"] == "python3"
