@@ -17,7 +17,7 @@ consumed by the first matching request: ``ratelimit`` (403, remaining 0, reset),
 ``secondary`` (403 + Retry-After), ``502``, ``reset`` (TCP reset, no response),
 ``truncated`` (200 with half the JSON body), ``429`` (no Retry-After), ``corrupt`` (a blob
 whose bytes do not match its SHA), ``gql_ratelimited`` (GraphQL's 200 with a RATE_LIMITED
-error), ``401``.
+error), ``401``, ``exhausted`` (a normal answer with ``x-ratelimit-remaining: 0``).
 """
 
 from __future__ import annotations
@@ -298,6 +298,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "corrupt" and isinstance(data, dict) and "content" in data:
             data = {**data, "content": base64.b64encode(b"FROM corrupted\n").decode()}
         entry["status"] = status if fault != "truncated" else -2
+        if fault == "exhausted":  # a good answer that uses up the quota
+            headers = {**headers, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(srv.clock) + 50)}
         self._send(status, data, headers, truncate=fault == "truncated")
 
     def _send(self, status: int, data: Any, headers: dict[str, str] | None = None, truncate: bool = False) -> None:

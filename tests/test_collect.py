@@ -226,7 +226,7 @@ def test_faults_are_survived_with_nothing_lost(world, tmp_path: Path, caplog: py
     srv = FakeServer().start()
     try:
         srv.faults = [("/search/repositories", "ratelimit"), ("/graphql", "secondary"), ("/graphql", "gql_ratelimited"),
-                      ("/contributors", "502"), ("/git/trees/", "reset"), ("/git/blobs/", "truncated"),
+                      ("/contributors", "502"), ("/contributors", "exhausted"), ("/git/trees/", "reset"), ("/git/blobs/", "truncated"),
                       ("/hub/v2/search", "502"), ("/hub/v2/repositories/", "reset")]
         waits: list[float] = []
         with caplog.at_level(logging.WARNING, logger="pipeline"):
@@ -235,6 +235,7 @@ def test_faults_are_survived_with_nothing_lost(world, tmp_path: Path, caplog: py
         assert len(c.errors) == 0
         # primary limit: reset header = server clock + 120; waited reset - now + 1 s
         assert waits[0] == 121.0 and 7.0 in waits and 301.0 in waits
+        assert 51.0 in waits  # the answer that used up the quota made the next request wait
         assert "primary rate limit reached; waiting 121 s" in caplog.text
         got = tables(tmp_path / "proj")
         want = tables(world["root"])

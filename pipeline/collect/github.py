@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _LINK_RE = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
 CACHEABLE = (200, 404, 409, 451)  # 404/409/451: missing, empty, blocked: final answers
+LIMIT_RETRIES = 30  # consecutive rate-limit answers to one request before giving up
 
 
 def parse_link(header: str | None) -> dict[str, str]:
@@ -124,6 +125,7 @@ class HttpClient:
         self.session = session or requests.Session()
         self.stats = stats or Stats()
         self.step = "other"
+        self._pending_wait: float | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -239,10 +241,14 @@ class HttpClient:
             return None
 
     def _fetch(self, method: str, url: str, body: str | None) -> Response:
-        attempt = 0
+        """Send one request until it gets a final answer; every wait goes through ``sleep``."""
+        attempt = 0  # transient failures (5xx, resets, bad JSON), bounded by ``retries``
+        limited = 0  # rate-limit answers, bounded by ``LIMIT_RETRIES``
         shown = re.sub(r"\?.*", "", url)
         while True:
-            attempt += 1
+            if self._pending_wait is not None:  # the previous answer used up the quota
+                wait, self._pending_wait = self._pending_wait, None
+                self._wait(wait, "primary rate limit used up")
             self.stats.requests[self.step] += 1
             problem: str
             try:
@@ -251,23 +257,13 @@ class HttpClient:
                 )
                 status = r.status_code
                 if status in (403, 429):
-                    retry_after = r.headers.get("retry-after")
-                    remaining = r.headers.get("x-ratelimit-remaining")
-                    if retry_after is not None:
-                        self._wait(float(retry_after), f"secondary rate limit on {shown}")
-                        self.stats.retries[self.step] += 1
-                        continue
-                    if remaining == "0":
-                        wait = self._reset_wait(r.headers)
-                        self._wait(wait if wait is not None else 60.0, "primary rate limit reached")
-                        self.stats.retries[self.step] += 1
-                        continue
-                    if status == 429 or b"rate limit" in r.content.lower():
-                        # secondary limit without Retry-After: GitHub asks for >= 1 minute
-                        if attempt > self.retries:
+                    limit = self._limit_wait(r, limited)
+                    if limit is not None:
+                        limited += 1
+                        if limited > LIMIT_RETRIES:
                             raise NetworkError(f"{self.service}: still rate limited on {shown}; rerun later")
-                        self._wait(self.secondary_wait * 2 ** (attempt - 1), f"secondary rate limit on {shown}")
                         self.stats.retries[self.step] += 1
+                        self._wait(*limit)
                         continue
                 if status >= 500:
                     problem = f"HTTP {status}"
@@ -279,22 +275,36 @@ class HttpClient:
                     else:
                         headers = {k: r.headers[k] for k in KEPT_HEADERS if k in r.headers}
                         if r.headers.get("x-ratelimit-remaining") == "0":
-                            wait = self._reset_wait(r.headers)
-                            if wait is not None:
-                                self._wait(wait, "primary rate limit used up")
+                            self._pending_wait = self._reset_wait(r.headers)
                         return Response(status, headers, data)
                 elif status == 401:
                     raise AuthFailed(self.service)
                 else:
                     raise NetworkError(f"{self.service}: HTTP {status} for {shown}; check the URL and token")
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 problem = type(exc).__name__
-            except requests.exceptions.ChunkedEncodingError as exc:
-                problem = type(exc).__name__
+            attempt += 1
             if attempt > self.retries:
                 raise NetworkError(f"{self.service}: {problem} for {shown} after {attempt} attempts; rerun to resume")
             self.stats.retries[self.step] += 1
             self._wait(self.backoff * 2 ** (attempt - 1), f"{problem} on {shown}, retrying")
+
+    def _limit_wait(self, r: requests.Response, limited: int) -> tuple[float, str] | None:
+        """(seconds, why) when a 403/429 is a rate limit; None when it is a real refusal."""
+        shown = re.sub(r"\?.*", "", r.url or "")
+        retry_after = r.headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return float(retry_after), f"secondary rate limit on {shown}"
+            except ValueError:
+                return self.secondary_wait, f"secondary rate limit on {shown}"
+        if r.headers.get("x-ratelimit-remaining") == "0":
+            wait = self._reset_wait(r.headers)
+            return (wait if wait is not None else self.secondary_wait), "primary rate limit reached"
+        if r.status_code == 429 or b"rate limit" in r.content.lower():
+            # secondary limit without Retry-After: GitHub asks for at least a minute, growing
+            return self.secondary_wait * 2**limited, f"secondary rate limit on {shown}"
+        return None
 
 
 def github_client(
