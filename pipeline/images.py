@@ -42,6 +42,7 @@ from .layers import (
     LayerScan,
     corrected_type_counts,
     load_file_types,
+    marker_entries,
     merge_layers,
     paper_type_counts,
     scan_layer,
@@ -643,7 +644,8 @@ def analyse_image(
                 "max_depth": max((e.depth for e in final.values()), default=0),
             })
             ref_s = str(ref)
-            res.file_types += _type_rows("paper", "layers", ref_s, plat, paper_type_counts(all_entries, ft))
+            with_markers = all_entries + [e for s in scans for e in marker_entries(s)]
+            res.file_types += _type_rows("paper", "layers", ref_s, plat, paper_type_counts(with_markers, ft))
             res.file_types += _type_rows("paper", "final", ref_s, plat, paper_type_counts(final.values(), ft))
             res.file_types += _type_rows("corrected", "layers", ref_s, plat, corrected_type_counts(all_entries, ft))
             res.file_types += _type_rows("corrected", "final", ref_s, plat, corrected_type_counts(final.values(), ft))

@@ -676,6 +676,23 @@ def load_file_types(path: str | Path) -> FileTypes:
 # --------------------------------------------------------------------------------------
 
 
+def marker_entries(scan: LayerScan) -> list[Entry]:
+    """The layer's whiteout and opaque markers as zero-size file entries.
+
+    The study extracted layers and walked them, so its per-layer file counts include the
+    ``.wh.*`` marker files; the paper view adds them back.
+    """
+    out = []
+    for target in scan.whiteouts:
+        parent, _, base = target.rpartition("/")
+        path = f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else f"{WHITEOUT_PREFIX}{base}"
+        out.append(Entry(path, "file", 0, 0o644, path.count("/") + 1))
+    for d in scan.opaque_dirs:
+        path = f"{d}/{OPAQUE_MARKER}" if d else OPAQUE_MARKER
+        out.append(Entry(path, "file", 0, 0o644, path.count("/") + 1))
+    return out
+
+
 def paper_type_counts(entries: Iterable[Entry], ft: FileTypes) -> dict[str, tuple[int, int]]:
     """The study's per-image file types: every non-directory entry of every layer, keyed by
     ``file_categories2(check_extension(...))``; a label holding a single file is replaced

@@ -246,6 +246,13 @@ def test_live_images_end_to_end(registry: Registry, tmp_path: Path) -> None:
         "no extension": (2, 12), "Executable": (1, 100), "ELF/COFF": (1, 50), "Python": (1, 20),
         "Data/ DB": (1, 3), "archive": (1, 8), "DOC": (1, 6), "Shell": (1, 4), "C/C++": (1, 1)}
     assert round(cf["perc_number"].sum(), 6) == 100.0
+    # paper: every layer's non-directory entries incl. whiteout markers, the study's labels,
+    # singleton labels replaced by file_categories_dir(path) (worked out by hand)
+    pl = ft[(ft["mode"] == "paper") & (ft["view"] == "layers") & (ft["reference"] == "x.io/live/app:1")]
+    assert dict(zip(pl["file_type"], zip(pl["files"], pl["bytes"], strict=True), strict=True)) == {
+        "certif/ keys": (2, 22), "PEP": (2, 100), "lib": (1, 50), "Data/ DB": (5, 22),
+        "Python": (1, 20), "Node/js": (1, 7), "Model/ Weight": (1, 30), "bin": (1, 0),
+        ".sh": (1, 4), "/dev/null": (1, 0), "wh": (2, 0), "/a/b/c/d/e/f/g.h": (1, 1)}
     errs = pd.read_csv(p.interim / "images_errors.csv")
     assert sorted(errs["error_type"]) == ["RegistryError", "layer_too_large", "layer_truncated",
                                           "unsupported_media_type"]
