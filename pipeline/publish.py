@@ -183,6 +183,18 @@ def citation_cff(p: Paths) -> str:
     return "\n".join(lines) + "\n"
 
 
+def undocumented_fields(pkg: dict[str, Any]) -> list[str]:
+    """``resource.field`` for every field (or resource) of a data package without a description."""
+    bad = []
+    for res in pkg.get("resources", []):
+        if not str(res.get("description", "")).strip():
+            bad.append(str(res.get("name")))
+        for f in res.get("schema", {}).get("fields", []):
+            if not str(f.get("description", "")).strip():
+                bad.append(f"{res.get('name')}.{f.get('name')}")
+    return bad
+
+
 def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None) -> dict[str, Any]:
     """Copy the published tables with provenance; write datapackage.json and CITATION.cff."""
     out = out or p.data / "published"

@@ -1,0 +1,122 @@
+"""pipeline.publish: datapackage.json validated with frictionless against every published CSV,
+every column described, provenance sidecars, CITATION.cff."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from frictionless import Package, validate
+
+from pipeline import publish as P
+from pipeline import report as R
+from pipeline.cli import main
+from pipeline.config import Paths
+from pipeline.schemas import TABLES, C, Table
+from tests.conftest import REPO_ROOT, make_project
+
+SPEC = REPO_ROOT.parent / "shared" / "docs" / "paper_targets.json"
+
+
+@pytest.fixture(scope="module")
+def published(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """A root with the ingested interim tables and a reproduction report, then published."""
+    p = make_project(tmp_path_factory.mktemp("publish"))
+    shutil.copytree(ingested.interim, p.interim)
+    inp = R.load_inputs(p)
+    R.write_reproduction(inp, R.load_spec(p, SPEC), {})
+    assert main(["-q", "--root", str(p.root), "publish"]) == 0
+    return p
+
+
+def _validate(pkg_path: Path) -> None:
+    pkg = json.loads(pkg_path.read_text(encoding="utf-8"))
+    assert P.undocumented_fields(pkg) == []
+    report = validate(str(pkg_path))
+    errors = report.flatten(["resourceName", "rowNumber", "fieldName", "type", "note"])
+    assert report.valid, errors[:10]
+
+
+def test_published_package_validates_against_every_csv(published: Paths) -> None:
+    out = published.data / "published"
+    _validate(out / "datapackage.json")
+    pkg = json.loads((out / "datapackage.json").read_text())
+    names = [r["title"] for r in pkg["resources"]]
+    # what exists in this root: ingest's published tables and the reproduction report
+    assert names == ["files", "funnel", "repos", "reproduction"]
+    repos = next(r for r in pkg["resources"] if r["title"] == "repos")
+    assert repos["schema"]["primaryKey"] == ["repo"]
+    fields = {f["name"]: f for f in repos["schema"]["fields"]}
+    assert fields["stars"]["type"] == "integer"
+    assert fields["in_final_dataset"]["type"] == "boolean"
+    assert fields["repo"]["constraints"] == {"required": True}
+    assert fields["images"]["description"].endswith("(JSON-encoded)")
+    assert len(fields) == len(TABLES["repos"].columns)
+    rows = Package(str(out / "datapackage.json")).get_resource("repos").read_rows()
+    assert len(rows) == 406
+
+
+def test_sidecars_carry_provenance_and_row_counts(published: Paths) -> None:
+    out = published.data / "published"
+    for name, rows in (("repos", 406), ("funnel", 10), ("reproduction", 687)):
+        meta = json.loads((out / f"{name}.csv.meta.json").read_text())
+        assert meta["rows"] == rows == len(pd.read_csv(out / f"{name}.csv"))
+        for key in ("command", "code_version", "taxonomy_hash", "source", "written_at"):
+            assert key in meta, (name, key)
+        assert meta["published"]["hash"].startswith("sha256:")
+        assert meta["published"]["command"].startswith("mldock")
+    assert json.loads((out / "repos.csv.meta.json").read_text())["source"]["package_dir"]
+
+
+def test_citation_cff(published: Paths) -> None:
+    cff = yaml.safe_load((published.root / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["type"] == "software"
+    ref = cff["references"][0]
+    assert ref["title"] == "Studying the Practices of Deploying Machine Learning Projects on Docker"
+    assert [a["family-names"] for a in ref["authors"]] == [
+        "Openja", "Majidi", "Khomh", "Chembakottu", "Li"]
+
+
+def test_a_column_without_description_is_caught(published: Paths) -> None:
+    pkg = json.loads((published.data / "published" / "datapackage.json").read_text())
+    pkg["resources"][0]["schema"]["fields"][1]["description"] = " "
+    assert P.undocumented_fields(pkg) == [f"{pkg['resources'][0]['name']}.path"]
+    with pytest.raises(ValueError, match="empty description"):
+        C("x", "str", "")
+
+
+def test_table_schema_types_and_keys() -> None:
+    t = Table("t", "processed", "report", "d", (C("a", "int", "A", False), C("b", "json", "B"),
+                                                  C("c", "float", "C"), C("d", "date", "D")),
+              key=("a",))
+    s = P.table_schema(t)
+    assert [(f["name"], f["type"]) for f in s["fields"]] == [
+        ("a", "integer"), ("b", "string"), ("c", "number"), ("d", "string")]
+    assert s["primaryKey"] == ["a"] and s["missingValues"] == [""]
+    assert s["fields"][0]["constraints"] == {"required": True}
+    assert "constraints" not in s["fields"][1]
+
+
+def test_every_published_table_is_fully_described() -> None:
+    for t in TABLES.values():
+        if t.published:
+            res = {"name": t.name, "description": t.description, "schema": P.table_schema(t)}
+            assert P.undocumented_fields({"resources": [res]}) == [], t.name
+
+
+def test_unknown_table_option_is_refused(published: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(published.root), "publish", "--table", "nope"]) == 2
+    assert "unknown table(s) ['nope']" in capsys.readouterr().err
+
+
+def test_checkout_published_package_validates_when_present() -> None:
+    """After `make reproduce` (CI runs it before the tests) the full package must validate."""
+    pkg = REPO_ROOT / "data" / "published" / "datapackage.json"
+    if not pkg.exists():
+        pytest.skip("data/published/datapackage.json absent: run `make reproduce` first")
+    _validate(pkg)
