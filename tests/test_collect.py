@@ -338,3 +338,21 @@ def test_bad_items_are_recorded_and_never_stop_the_run(tmp_path: Path) -> None:
         assert "Dockerfile" in set(files.loc[files["repo"] == "acme/mlkit", "path"])
     finally:
         srv.stop()
+
+
+def test_a_new_collection_date_never_replays_old_answers(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    p = make_project(tmp_path / "p")
+    shutil.copytree(world["root"] / "data" / "interim" / "collect", p.interim / "collect")
+    shutil.copytree(world["root"] / "data" / "cache", p.cache)
+    srv = world["srv"]
+    c = Collector(p, settings(srv, []))
+    n = len(srv.log)
+    c.run_filter()
+    assert len(srv.log) == n  # same collection: replayed
+    c.state(until=date(2030, 1, 1))
+    c.run_filter()
+    assert len(srv.log) - n == 32  # a new collection asks again (2 GraphQL + 30 contributors)
+    assert sorted(d.name for d in (p.cache / "github").iterdir()) == sorted(
+        [json.loads((world["root"] / "data/interim/collect/run.json").read_text())["until"], "2030-01-01"])

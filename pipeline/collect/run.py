@@ -1,8 +1,8 @@
 """Orchestration of the collect steps: search, filter, extract (with step 7, normalise).
 
 Each step reads the previous step's tables under ``data/interim/collect/`` and writes its
-own there; HTTP responses are cached under ``data/cache/github`` and
-``data/cache/dockerhub``.  A rerun after a crash replays the cache and requests nothing it
+own there; HTTP responses are cached under ``data/cache/github/<until>`` and
+``data/cache/dockerhub/<until>`` (one cache per collection, keyed by its pinned end date).  A rerun after a crash replays the cache and requests nothing it
 already has.  Only step 7 (:func:`normalise`) writes the shared interim tables.
 """
 
@@ -110,10 +110,14 @@ class Collector:
         f = self.dir / "run.json"
         if f.exists() and until is None:
             st: dict[str, Any] = json.loads(f.read_text(encoding="utf-8"))
-            return st
-        st = {"until": (until or datetime.now(UTC).date()).isoformat(), "api_url": self.s.api_url,
-              "started": datetime.now(UTC).isoformat(timespec="seconds")}
-        atomic_write_text(f, json.dumps(st, indent=2) + "\n")
+        else:
+            st = {"until": (until or datetime.now(UTC).date()).isoformat(), "api_url": self.s.api_url,
+                  "started": datetime.now(UTC).isoformat(timespec="seconds")}
+            atomic_write_text(f, json.dumps(st, indent=2) + "\n")
+        # one cache per collection: answers that change over time (counts, head SHAs) are
+        # replayed within a collection, never into a later one
+        self.gh.cache_dir = self.p.cache / "github" / st["until"]
+        self.hub.cache_dir = self.p.cache / "dockerhub" / st["until"]
         return st
 
     @contextmanager
@@ -205,6 +209,7 @@ class Collector:
 
     # -- steps 3-4 --------------------------------------------------------------------
     def run_filter(self) -> pd.DataFrame:
+        self.state()
         cand = self.read("collect_candidates", "mldock collect search")
         items_f = self.dir / "items.json"
         items: dict[str, Any] = json.loads(items_f.read_text(encoding="utf-8")) if items_f.exists() else {}
@@ -252,6 +257,7 @@ class Collector:
     # -- steps 5-7 --------------------------------------------------------------------
     def run_extract(self, force: bool = False) -> None:
         self.check_overwrite(force)
+        self.state()
         from ..ingest import classify_file
 
         md = self.read("collect_metadata", "mldock collect filter")
