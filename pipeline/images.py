@@ -34,7 +34,7 @@ import click
 import pandas as pd
 
 from .config import CATEGORIES, Paths
-from .errors import MldockError, RegistryError, StageInputMissing
+from .errors import MldockError, RateLimited, RegistryError, StageInputMissing
 from .layers import (
     DEFAULT_MAX_UNCOMPRESSED,
     FileTypes,
@@ -564,6 +564,8 @@ def analyse_image(
     try:
         ref = parse_reference(reference)
         resolved = client.resolve(ref, platform)
+    except RateLimited:
+        raise
     except (MldockError, ValueError) as exc:
         errors.add(reference, exc)
         return res
@@ -581,6 +583,8 @@ def analyse_image(
             if man.config.media_type not in CONFIG_TYPES:
                 raise RegistryError(f"config media type {man.config.media_type!r} is not an image config")
             cfg = _config_summary(client.get_blob_bytes(ref, man.config.digest))
+        except RateLimited:
+            raise
         except (MldockError, ValueError) as exc:
             errors.add(item, exc)
             row["status"] = type(exc).__name__
@@ -618,7 +622,9 @@ def analyse_image(
                 lrow["status"] = code
                 row["status"] = row["status"] if row["status"] != "ok" else code
                 continue
-            except MldockError as exc:
+            except RateLimited:
+                raise
+            except (MldockError, OSError) as exc:
                 errors.add(f"{item} layer {i} {d.digest}", exc)
                 lrow["status"] = type(exc).__name__
                 row["status"] = row["status"] if row["status"] != "ok" else lrow["status"]
@@ -682,9 +688,19 @@ def run_live(
     ft = load_file_types(p.taxonomy / "file_types.yaml")
     errors = ErrorLog(STAGE)
     total = ImageResult()
+    stopped: RateLimited | None = None
     for ref, repo in tqdm(references, desc="images", unit="image", disable=not progress):
-        r = analyse_image(client, ref, ft, errors, platform=platform,
-                          max_layer_bytes=max_layer_bytes, repo=repo, scan=scan)
+        try:
+            r = analyse_image(client, ref, ft, errors, platform=platform,
+                              max_layer_bytes=max_layer_bytes, repo=repo, scan=scan)
+        except RateLimited as exc:  # stop; what is done is written; a rerun resumes from the cache
+            errors.add(ref, exc)
+            stopped = exc
+            break
+        except Exception as exc:  # one bad image never stops the stage
+            log.exception("unexpected error on %s", ref)
+            errors.add(ref, exc)
+            continue
         total.images += r.images
         total.layers += r.layers
         total.file_types += r.file_types
@@ -702,6 +718,8 @@ def run_live(
     errors.write(p)
     log.info("images: %d references in, %d image rows, %d layers, %d errors",
              len(references), len(images), len(layers), len(errors))
+    if stopped is not None:
+        raise stopped
     return {"references": len(references), "images": len(images), "layers": len(layers),
             "errors": len(errors)}
 

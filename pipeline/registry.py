@@ -286,6 +286,7 @@ class RegistryClient:
         pw = password if password is not None else os.environ.get(PASSWORD_ENV)
         self._auth = _Auth(basic=(user, pw) if user and pw else None)
         self.rate_limit_remaining: int | None = None
+        self.rate_limit_reset: float | None = None
         self.stats: dict[str, int] = {"requests": 0, "blob_gets": 0, "cache_hits": 0, "retries": 0}
 
     # ---------------------------------------------------------------- HTTP plumbing
@@ -303,6 +304,24 @@ class RegistryClient:
         if v:
             with contextlib.suppress(ValueError):
                 self.rate_limit_remaining = int(v.split(";")[0].strip())
+        reset = resp.headers.get("RateLimit-Reset") or resp.headers.get("X-RateLimit-Reset")
+        self.rate_limit_reset = None
+        if reset:
+            with contextlib.suppress(ValueError):
+                r = float(reset.split(";")[0])
+                # epoch seconds, or seconds from now
+                self.rate_limit_reset = r if r > 1e9 else time.time() + r
+
+    def _respect_rate_limit(self, ref: ImageRef) -> None:
+        """Before a request: with no requests left, wait for the reset or stop."""
+        if self.rate_limit_remaining != 0 or self.rate_limit_reset is None:
+            return
+        wait = max(0.0, self.rate_limit_reset - time.time())
+        if wait > self.max_wait:
+            reset = time.strftime("%H:%M UTC", time.gmtime(self.rate_limit_reset))
+            raise RateLimited(f"registry {ref.registry}", reset)
+        self._wait(wait, "rate limit exhausted")
+        self.rate_limit_remaining = None
 
     def _retry_after(self, resp: requests.Response, attempt: int) -> float:
         ra = resp.headers.get("Retry-After")
@@ -326,6 +345,7 @@ class RegistryClient:
         challenged = False
         attempt = 0
         while True:
+            self._respect_rate_limit(ref)
             auth_hdr = self._auth_header(url, scope)
             if auth_hdr:
                 hdrs["Authorization"] = auth_hdr

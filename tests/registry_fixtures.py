@@ -249,6 +249,8 @@ class AuthProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.faults: list[tuple[str, str]] = []
+        self.extra_headers: dict[str, str] = {}  # added to every proxied answer
+        self.require_basic: str | None = None  # "user:password" the token endpoint demands
         self.log: list[tuple[str, str, str]] = []  # (method, path, auth header kind)
         self.token_requests: list[str] = []
         proxy = self
@@ -277,6 +279,13 @@ class AuthProxy:
 
             def handle_any(self) -> None:
                 if self.path.startswith("/token"):
+                    if proxy.require_basic is not None:
+                        import base64
+
+                        want = "Basic " + base64.b64encode(proxy.require_basic.encode()).decode()
+                        if self.headers.get("Authorization", "") != want:
+                            self._send(401, b"bad credentials", {})
+                            return
                     proxy.token_requests.append(self.path)
                     self._send(200, json.dumps({"token": proxy.TOKEN}).encode(),
                                {"Content-Type": "application/json"})
@@ -312,6 +321,7 @@ class AuthProxy:
                 out = {k: v for k, v in r.headers.items()
                        if k.lower() in ("content-type", "docker-content-digest")}
                 out["RateLimit-Remaining"] = "99;w=21600"
+                out.update(proxy.extra_headers)
                 if self.command == "HEAD":
                     out["Content-Length"] = r.headers.get("Content-Length", "0")
                     self.send_response(r.status_code)

@@ -305,3 +305,20 @@ def test_cli_live_image_through_registry(registry: Registry, tmp_path: Path) -> 
     got = ft[(ft["mode"] == "corrected") & (ft["view"] == "final")][["file_type", "files"]].values.tolist()
     assert got == [["Executable", 1]]
     assert (tmp_path / "c" / "blobs" / "sha256").is_dir()
+
+
+def test_rate_limit_stops_the_run_but_keeps_finished_images(
+    auth_proxy: AuthProxy, registry: Registry, tmp_path: Path
+) -> None:
+    from pipeline.errors import RateLimited
+
+    push_image(registry.url, "rl3/a", "1", [gz(make_tar([E("a", data=b"1")]))])
+    push_image(registry.url, "rl3/b", "1", [gz(make_tar([E("b", data=b"2")]))])
+    p = make_project(tmp_path / "p")
+    c = RegistryClient(endpoint=auth_proxy.url, sleep=lambda s: None, max_retries=1)
+    auth_proxy.faults = [("/rl3/b/", "429")] * 5
+    with pytest.raises(RateLimited):
+        images.run_live(p, [("x.io/rl3/a:1", ""), ("x.io/rl3/b:1", "")], c)
+    assert read_table("images", p)["reference"].tolist() == ["x.io/rl3/a:1"]
+    errs = pd.read_csv(p.interim / "images_errors.csv")
+    assert errs[["item", "error_type"]].values.tolist() == [["x.io/rl3/b:1", "RateLimited"]]

@@ -284,3 +284,38 @@ def test_fourteen_real_sample_images(registry: Registry, tmp_path: Path, shared_
         assert row["digest"] == digest and row["platform"] == "linux/amd64" and row["status"] == "ok"
         assert [r["status"] for r in res.layers] == ["not_scanned"] * n_layers
     assert len(errors) == 0
+
+
+def test_exhausted_rate_limit_waits_for_the_reset(auth_proxy: AuthProxy, registry: Registry) -> None:
+    push_image(registry.url, "rl2/app", "1", [_layer(13)])
+    waits: list[float] = []
+    c = RegistryClient(endpoint=auth_proxy.url, sleep=waits.append)
+    auth_proxy.extra_headers = {"RateLimit-Remaining": "0;w=60", "RateLimit-Reset": "5"}
+    ref = parse_reference("x.io/rl2/app:1")
+    c.head_manifest(ref)
+    assert (c.rate_limit_remaining, waits) == (0, [])
+    auth_proxy.extra_headers = {}
+    c.head_manifest(ref)  # waits for the reset before sending
+    assert len(waits) == 1 and 4.0 < waits[0] <= 5.0
+    # a reset beyond max_wait stops with an actionable error and sends nothing
+    auth_proxy.extra_headers = {"RateLimit-Remaining": "0", "RateLimit-Reset": "3600"}
+    c.head_manifest(ref)
+    n = len(auth_proxy.log)
+    with pytest.raises(RateLimited, match="rerun to resume"):
+        c.head_manifest(ref)
+    assert len(auth_proxy.log) == n
+
+
+def test_basic_credentials_from_the_environment_reach_the_token_server(
+    auth_proxy: AuthProxy, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    push_image(registry.url, "basic/app", "1", [_layer(14)])
+    auth_proxy.require_basic = "alice:s3cret"
+    with pytest.raises(RegistryError, match="token server .* answered HTTP 401; check MLDOCK_REGISTRY_USER"):
+        RegistryClient(endpoint=auth_proxy.url).resolve(parse_reference("x.io/basic/app:1"))
+    monkeypatch.setenv("MLDOCK_REGISTRY_USER", "alice")
+    monkeypatch.setenv("MLDOCK_REGISTRY_PASSWORD", "s3cret")
+    c = RegistryClient(endpoint=auth_proxy.url)
+    [(m, _, _)] = c.resolve(parse_reference("x.io/basic/app:1"))
+    assert m.media_type == MT_DOCKER and len(auth_proxy.token_requests) == 1
+    assert "s3cret" not in repr(c._auth)
