@@ -33,7 +33,7 @@ from ..tables import atomic_write_text
 log = logging.getLogger(__name__)
 
 _LINK_RE = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
-CACHEABLE = (200, 404, 409, 451)  # 404/409/451: missing, empty, blocked: final answers
+CACHEABLE = (200, 204, 404, 409, 451)  # 204/404/409/451: empty, missing, empty repo, blocked
 LIMIT_RETRIES = 30  # consecutive rate-limit answers to one request before giving up
 
 
