@@ -1,0 +1,1085 @@
+"""Classify projects into the study's 6 categories (RQ1) and Docker purposes into its 21 (RQ2).
+
+Two classifiers, both fed the same per-repository *evidence* (name, description, topics,
+homepage, README when present, Docker file paths, Dockerfile instructions, RUN/CMD
+commands, base images, compose services):
+
+* **keyword rules** from ``taxonomy/project_categories.yaml`` and ``taxonomy/purposes.yaml``:
+  transparent, every decision lists the rules that fired;
+* a **supervised** scikit-learn ``Pipeline`` (TF-IDF text features, repository metadata and
+  the rule hits as features, logistic regression), trained on the repositories the study
+  labelled.  Every transform is fitted inside the cross-validation folds, and the label is
+  never used to build a feature.
+
+The study's free-text purpose columns are coded to purpose ids by
+``taxonomy/purpose_coding.yaml``; those coded labels train the multi-label purpose model.
+
+Outputs: ``data/processed/projects.csv`` and ``purposes.csv``; ``mldock classify evaluate``
+writes ``reports/classification.md`` and ``reports/classification.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+import yaml
+
+from .config import CATEGORIES, Paths
+from .errors import TaxonomyError
+from .tables import ErrorLog, atomic_write_text, read_table, write_table
+from .taxonomy import load_yaml_rules, normalise_keyword, read_yaml
+
+log = logging.getLogger(__name__)
+
+CATEGORY_FIELDS = ("name", "description", "topics", "homepage", "readme", "paths")
+PURPOSE_FIELDS = ("path", "instruction", "command", "base_image", "compose", "description")
+INSTRUCTIONS = frozenset(
+    "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
+    "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split()
+)
+NONE = "none"
+#: purpose_text columns coded by taxonomy/purpose_coding.yaml, keyed by the study's names
+CODED_COLUMNS = {
+    "What": "what",
+    "purpose from documentation": "purpose_from_documentation",
+    "MLcomponent": "mlcomponent",
+    "When": "when",
+    "Why": "why",
+    "Maincomponent": "maincomponent",
+}
+NUMERIC = ("commits", "contributors", "stars", "forks", "releases", "size_kb", "total_dockerfiles")
+THRESHOLD = 0.5  # probability above which a purpose is predicted
+MAX_COMMAND_CHARS = 20_000  # per repository, to bound the text features
+
+
+# --------------------------------------------------------------------------------------
+# taxonomy
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A category or purpose with its keyword rules (``field -> keywords``)."""
+
+    id: str
+    name: str
+    description: str
+    rules: dict[str, tuple[str, ...]]
+    parent: str | None = None
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    categories: tuple[Entry, ...]
+    purposes: tuple[Entry, ...]
+    coding: dict[str, tuple[str, ...]]  # normalised token -> purpose ids ('none' = no purpose)
+    coded_columns: tuple[str, ...]  # purpose_text columns the coding covers
+
+    @property
+    def majors(self) -> list[str]:
+        return [p.id for p in self.purposes if p.parent is None]
+
+    def purpose(self, pid: str) -> Entry:
+        for p in self.purposes:
+            if p.id == pid:
+                return p
+        raise KeyError(pid)
+
+
+def _entries(raw: list[dict[str, Any]]) -> list[Entry]:
+    return [
+        Entry(
+            id=e["id"],
+            name=str(e.get("name") or e["id"]),
+            description=" ".join(str(e["description"]).split()),
+            rules={f: tuple(k) for f, k in e["rules"].items()},
+            parent=e.get("parent"),
+            group=str(e.get("group") or ""),
+        )
+        for e in raw
+    ]
+
+
+def load_categories(path: Path | str) -> tuple[Entry, ...]:
+    """The six categories; names must be exactly :data:`pipeline.config.CATEGORIES`."""
+    raw = load_yaml_rules(path, ("id", "name", "description", "rules"), CATEGORY_FIELDS)
+    entries = _entries(raw)
+    for e in entries:
+        if e.name not in CATEGORIES:
+            raise TaxonomyError(str(path), f"unknown category {e.name!r} (entry {e.id!r}); "
+                                f"use one of {', '.join(CATEGORIES)}")
+    names = [e.name for e in entries]
+    dup = [n for n, c in Counter(names).items() if c > 1]
+    missing = [c for c in CATEGORIES if c not in names]
+    if dup or missing:
+        raise TaxonomyError(str(path), f"categories duplicated {dup} or missing {missing}")
+    return tuple(entries)
+
+
+def load_purposes(path: Path | str) -> tuple[Entry, ...]:
+    """Major purposes and subcategories; a ``parent`` must name a major purpose."""
+    raw = load_yaml_rules(path, ("id", "name", "description", "rules"), PURPOSE_FIELDS,
+                          case_sensitive_fields=("instruction",))
+    entries = _entries(raw)
+    majors = {e.id for e in entries if e.parent is None}
+    for e in entries:
+        if e.parent is not None and e.parent not in majors:
+            raise TaxonomyError(str(path), f"entry {e.id!r}: unknown parent id {e.parent!r}")
+        bad = [k for k in e.rules.get("instruction", ()) if k not in INSTRUCTIONS]
+        if bad:
+            raise TaxonomyError(str(path), f"entry {e.id!r}: unknown Dockerfile instruction {bad}")
+    return tuple(entries)
+
+
+def normalise_token(t: str) -> str:
+    return normalise_keyword(t)
+
+
+def split_tokens(text: Any) -> list[str]:
+    """The study's comma-separated free text as normalised tokens (empty ones dropped)."""
+    return [t for t in (normalise_token(x) for x in _s(text).split(",")) if t]
+
+
+def load_coding(path: Path | str, purpose_ids: Iterable[str]) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Token -> purpose ids from ``purpose_coding.yaml``; rejects unknown ids, duplicates,
+    empty lists and a token coded both to ``none`` and to a purpose."""
+    where = str(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("codes"), dict):
+        raise TaxonomyError(where, "expected a mapping with a 'codes' mapping")
+    columns = data.get("columns") or []
+    if not isinstance(columns, list) or not columns:
+        raise TaxonomyError(where, "'columns' must list the coded purpose_text columns")
+    unknown_cols = [c for c in columns if c not in CODED_COLUMNS]
+    if unknown_cols:
+        raise TaxonomyError(where, f"unknown columns {unknown_cols} (known: {', '.join(CODED_COLUMNS)})")
+    known = set(purpose_ids) | {NONE}
+    coding: dict[str, list[str]] = {}
+    for pid, tokens in data["codes"].items():
+        if pid not in known:
+            raise TaxonomyError(where, f"unknown purpose id {pid!r}")
+        if not isinstance(tokens, list) or not tokens:
+            raise TaxonomyError(where, f"empty token list for {pid!r}")
+        seen: set[str] = set()
+        for tok in tokens:
+            t = normalise_token(str(tok))
+            if not t:
+                raise TaxonomyError(where, f"empty token under {pid!r}")
+            if t in seen:
+                raise TaxonomyError(where, f"duplicate token {t!r} under {pid!r}")
+            seen.add(t)
+            coding.setdefault(t, []).append(pid)
+    for t, ids in coding.items():
+        if NONE in ids and len(ids) > 1:
+            raise TaxonomyError(where, f"token {t!r} is coded both 'none' and {[i for i in ids if i != NONE]}")
+    return {t: tuple(ids) for t, ids in coding.items()}, tuple(CODED_COLUMNS[c] for c in columns)
+
+
+def load_taxonomy(taxonomy_dir: Path) -> Taxonomy:
+    cats = load_categories(taxonomy_dir / "project_categories.yaml")
+    purposes = load_purposes(taxonomy_dir / "purposes.yaml")
+    coding, cols = load_coding(taxonomy_dir / "purpose_coding.yaml", [p.id for p in purposes])
+    return Taxonomy(cats, purposes, coding, cols)
+
+
+# --------------------------------------------------------------------------------------
+# evidence
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    """Everything the classifiers may look at for one repository (never its label)."""
+
+    repo: str
+    description: str = ""
+    topics: list[str] = field(default_factory=list)
+    homepage: str = ""
+    language: str = ""
+    readme: str = ""
+    paths: list[str] = field(default_factory=list)
+    instructions: Counter[str] = field(default_factory=Counter)
+    commands: list[str] = field(default_factory=list)
+    base_images: list[str] = field(default_factory=list)
+    compose: list[str] = field(default_factory=list)
+    numeric: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.repo
+
+    def field_values(self, fieldname: str) -> list[str]:
+        """Lower-cased strings a rule field is matched against."""
+        if fieldname == "name":
+            return [re.sub(r"[-_]", " ", self.repo.lower())]
+        if fieldname == "description":
+            return [self.description.lower()]
+        if fieldname == "topics":
+            return [t.lower() for t in self.topics]
+        if fieldname == "homepage":
+            return [self.homepage.lower()]
+        if fieldname == "readme":
+            return [self.readme.lower()]
+        if fieldname in ("paths", "path"):
+            return [p.lower() for p in self.paths]
+        if fieldname == "command":
+            return [c.lower() for c in self.commands]
+        if fieldname == "base_image":
+            return [b.lower() for b in self.base_images]
+        if fieldname == "compose":
+            return [c.lower() for c in self.compose]
+        if fieldname == "instruction":
+            return sorted(self.instructions)
+        raise KeyError(fieldname)
+
+
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONT = re.compile(r"\\\s*\n")
+_LINE = re.compile(r"^\s*([A-Za-z]+)\s*(.*)$")
+
+
+def dockerfile_evidence(text: str) -> tuple[Counter[str], list[str], list[str]]:
+    """(instruction counts, command texts, FROM images) of a Dockerfile; pure, lenient.
+
+    Continuation lines are joined and comment lines dropped; a line whose first word is not
+    a Dockerfile instruction (heredoc bodies, junk) is ignored.  Commands are the values of
+    RUN, CMD, ENTRYPOINT and HEALTHCHECK; images are the first word of each FROM.
+    """
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    joined = _CONT.sub(" ", "\n".join(lines) + "\n")
+    instr: Counter[str] = Counter()
+    commands: list[str] = []
+    images: list[str] = []
+    for line in joined.splitlines():
+        m = _LINE.match(line)
+        if not m or m.group(1).upper() not in INSTRUCTIONS:
+            continue
+        name, value = m.group(1).upper(), m.group(2).strip()
+        instr[name] += 1
+        if name in ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"):
+            commands.append(value)
+        elif name == "FROM":
+            words = [w for w in value.split() if not w.startswith("--")]
+            if words:
+                images.append(words[0])
+    return instr, commands, images
+
+
+def compose_evidence(text: str) -> list[str]:
+    """Service names, images and top-level section names of a compose file."""
+    data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    if not isinstance(data, dict):
+        raise ValueError("not a YAML mapping")
+    out: list[str] = []
+    services = data.get("services")
+    if not isinstance(services, dict):  # compose v1: services at the top level
+        services = {k: v for k, v in data.items() if isinstance(v, dict) and ("image" in v or "build" in v)}
+    else:
+        out.append("services")
+    for name, svc in services.items():
+        out.append(str(name))
+        if isinstance(svc, dict):
+            if svc.get("image"):
+                out.append(str(svc["image"]))
+            for key in ("ports", "volumes", "networks"):
+                if svc.get(key):
+                    out.append(key)
+    for key in ("networks", "volumes"):
+        if data.get(key):
+            out.append(key)
+    return out
+
+
+def _s(v: Any) -> str:
+    """``v`` as a string; None, NaN and pd.NA become ''."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v)
+
+
+def build_evidence(
+    repos: pd.DataFrame,
+    files: pd.DataFrame,
+    data_dir: Path,
+    errors: ErrorLog,
+    parse_tables: dict[str, pd.DataFrame] | None = None,
+    progress: bool = False,
+) -> dict[str, Evidence]:
+    """Evidence per repository from the interim tables and the raw file copies."""
+    from tqdm import tqdm
+
+    ev: dict[str, Evidence] = {}
+    for r in repos.itertuples(index=False):
+        topics: list[str] = []
+        try:
+            topics = [str(t) for t in json.loads(_s(r.topics) or "[]")]
+        except ValueError:
+            errors.add(str(r.repo), "BadTopics", f"repos.csv: topics is not a JSON list: {r.topics!r}")
+        if _s(r.search_topic):
+            topics.append(_s(r.search_topic))
+        num = {}
+        for c in NUMERIC:
+            v = getattr(r, c, None)
+            num[c] = 0.0 if _s(v) == "" else float(_s(v))
+        ev[str(r.repo)] = Evidence(
+            repo=str(r.repo),
+            description=_s(r.description),
+            topics=topics,
+            homepage=_s(r.homepage),
+            language=_s(r.language),
+            readme=_s(getattr(r, "readme", "")),
+            numeric=num,
+        )
+    rows = files[files["repo"].isin(ev.keys())]
+    for f in tqdm(list(rows.itertuples(index=False)), desc="classify: files", disable=not progress,
+                  unit="file"):
+        e = ev[str(f.repo)]
+        e.paths.append(str(f.path))
+        if f.kind not in ("dockerfile", "compose"):
+            continue
+        src = data_dir / str(f.raw_path)
+        try:
+            text = src.read_text(encoding="utf-8", errors="replace")
+            if f.kind == "dockerfile":
+                instr, cmds, imgs = dockerfile_evidence(text)
+                e.instructions.update(instr)
+                e.commands.extend(cmds)
+                e.base_images.extend(imgs)
+            else:
+                e.compose.extend(compose_evidence(text))
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            errors.add(str(src), exc, f"{src}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    for name, table in (parse_tables or {}).items():
+        _add_parse_table(ev, name, table)
+    return ev
+
+
+# Columns of the parse stage's tables used as extra evidence, when those tables exist.
+_PARSE_COLUMNS = {
+    "base_images": ("base_images", ("image", "base_image", "name", "reference")),
+    "run_commands": ("commands", ("command", "executable", "program")),
+    "compose_services": ("compose", ("service", "image")),
+}
+
+
+def _add_parse_table(ev: dict[str, Evidence], name: str, table: pd.DataFrame) -> None:
+    attr, candidates = _PARSE_COLUMNS[name]
+    if "mode" in table.columns:
+        table = table[table["mode"] == "corrected"]
+    cols = [c for c in candidates if c in table.columns]
+    if "repo" not in table.columns or not cols:
+        log.warning("parse table %s lacks repo/%s columns; not used", name, "/".join(candidates))
+        return
+    for rec in table[["repo", *cols]].itertuples(index=False):
+        e = ev.get(str(rec[0]))
+        if e is None:
+            continue
+        for v in rec[1:]:
+            if _s(v):
+                getattr(e, attr).append(_s(v))
+
+
+def read_parse_tables(p: Paths) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    for name in _PARSE_COLUMNS:
+        path = p.table("processed", name)
+        if path.exists():
+            out[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [n for n in _PARSE_COLUMNS if n not in out]
+    if missing:
+        log.info("parse tables absent (%s): using only the Dockerfile text read directly",
+                 ", ".join(missing))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# keyword rules
+# --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _pattern(kw: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(kw))
+
+
+def keyword_hits(fieldname: str, keywords: Sequence[str], ev: Evidence) -> list[str]:
+    """Human-readable hits of ``keywords`` in one evidence field.
+
+    Text fields match at the start of a word; ``base_image`` is a substring match;
+    ``instruction`` is exact.  Each hit reads ``field~"keyword"``, with the matching
+    item in parentheses for list fields.
+    """
+    values = ev.field_values(fieldname)
+    if not values:
+        return []
+    listed = fieldname in ("paths", "path", "base_image", "compose")
+    blob = "\n".join(values)
+    hits: list[str] = []
+    for kw in keywords:
+        if fieldname == "instruction":
+            ok = kw in values
+        elif fieldname == "base_image":
+            ok = kw in blob
+        else:  # cheap substring test first, the word-start regex only when it passes
+            ok = kw in blob and _pattern(kw).search(blob) is not None
+        if not ok:
+            continue
+        shown = ""
+        if listed:
+            item = next(v for v in values if (kw in v if fieldname == "base_image" else _pattern(kw).search(v)))
+            shown = f" ({item[:60]})"
+        hits.append(f'{fieldname}~"{kw}"{shown}')
+    return hits
+
+
+def rule_hits(entry: Entry, ev: Evidence) -> list[str]:
+    out: list[str] = []
+    for fieldname, kws in entry.rules.items():
+        out.extend(keyword_hits(fieldname, kws, ev))
+    return out
+
+
+@dataclass(frozen=True)
+class RuleDecision:
+    category: str | None  # None when no rule fired
+    votes: dict[str, int]
+    fired: str  # 'description~"serving" -> MLOps/AIOps; ...'
+
+
+def category_by_rules(ev: Evidence, categories: Sequence[Entry]) -> RuleDecision:
+    """Most votes wins (ties: taxonomy file order); abstains when nothing fires."""
+    votes: dict[str, int] = {}
+    fired: list[str] = []
+    for c in categories:
+        hits = rule_hits(c, ev)
+        votes[c.name] = len(hits)
+        fired.extend(f"{h} -> {c.name}" for h in hits)
+    best = max(votes.values()) if votes else 0
+    cat = next((c.name for c in categories if votes[c.name] == best), None) if best > 0 else None
+    return RuleDecision(cat, votes, "; ".join(fired))
+
+
+def purposes_by_rules(ev: Evidence, purposes: Sequence[Entry]) -> dict[str, list[str]]:
+    """Purpose id -> hits, for every purpose whose rules fire."""
+    out: dict[str, list[str]] = {}
+    for p in purposes:
+        hits = rule_hits(p, ev)
+        if hits:
+            out[p.id] = hits
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# the study's coded purposes
+# --------------------------------------------------------------------------------------
+
+
+def code_purposes(row: dict[str, Any], tax: Taxonomy) -> dict[str, list[str]]:
+    """Purpose id -> the study's tokens that support it, for one purpose_text row.
+
+    A subcategory also adds its major.  Tokens missing from the coding table are
+    reported by :func:`uncoded_tokens`, not guessed.
+    """
+    out: dict[str, list[str]] = {}
+    for col in tax.coded_columns:
+        for tok in split_tokens(row.get(col)):
+            for pid in tax.coding.get(tok, ()):
+                if pid == NONE:
+                    continue
+                out.setdefault(pid, []).append(f'{col}:"{tok}"')
+                parent = tax.purpose(pid).parent
+                if parent:
+                    out.setdefault(parent, []).append(f'{col}:"{tok}"')
+    return out
+
+
+def uncoded_tokens(purpose_text: pd.DataFrame, tax: Taxonomy) -> list[tuple[str, str]]:
+    """(column, token) pairs in the coded columns that the coding table does not list."""
+    missing: list[tuple[str, str]] = []
+    for col in tax.coded_columns:
+        if col not in purpose_text.columns:
+            continue
+        for v in purpose_text[col]:
+            for tok in split_tokens(v):
+                if tok not in tax.coding and (col, tok) not in missing:
+                    missing.append((col, tok))
+    return missing
+
+
+# --------------------------------------------------------------------------------------
+# features and models
+# --------------------------------------------------------------------------------------
+
+_SPLIT = re.compile(r"[^a-z0-9+]+")
+
+
+def _words(s: str) -> str:
+    return " ".join(w for w in _SPLIT.split(s.lower()) if w)
+
+
+def feature_frame(evidence: Sequence[Evidence], tax: Taxonomy) -> pd.DataFrame:
+    """One row per repository: two text columns, log metadata and the rule hits.
+
+    Nothing here looks at a label, so computing it once for all repositories is safe;
+    the fitted parts (TF-IDF vocabularies, scalers, models) live in the sklearn pipeline.
+    """
+    rows = []
+    for ev in evidence:
+        owner, _, name = ev.repo.partition("/")
+        host = re.sub(r"^https?://(www\.)?", "", ev.homepage.lower()).split("/")[0]
+        meta = " ".join([
+            _words(name), _words(ev.description), _words(host),
+            " ".join("topic_" + _words(t).replace(" ", "_") for t in ev.topics),
+            ("lang_" + _words(ev.language).replace(" ", "_")) if ev.language else "",
+            _words(ev.readme),
+        ])
+        cmd_text = " ".join(ev.commands)[:MAX_COMMAND_CHARS]
+        docker = " ".join([
+            " ".join(_words(p) for p in ev.paths),
+            " ".join(f"instr_{k.lower()}" for k in ev.instructions),
+            " ".join("img_" + _words(b.split(":")[0].split("@")[0]).replace(" ", "_") for b in ev.base_images),
+            _words(cmd_text),
+            " ".join("svc_" + _words(c).replace(" ", "_") for c in ev.compose),
+        ])
+        row: dict[str, Any] = {"repo": ev.repo, "meta_text": meta, "docker_text": docker}
+        for c in NUMERIC:
+            row[f"num_{c}"] = math.log1p(max(ev.numeric.get(c, 0.0), 0.0))
+        row["num_files"] = math.log1p(len(ev.paths))
+        dec = category_by_rules(ev, tax.categories)
+        for cat in tax.categories:
+            row[f"rule_cat_{cat.id}"] = float(dec.votes[cat.name])
+        hits = purposes_by_rules(ev, tax.purposes)
+        for p in tax.purposes:
+            row[f"rule_purpose_{p.id}"] = float(p.id in hits)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("repo")
+
+
+def _numeric_columns(X: pd.DataFrame) -> list[str]:
+    return [c for c in X.columns if c.startswith(("num_", "rule_"))]
+
+
+def make_pipeline(
+    X: pd.DataFrame,
+    blocks: Sequence[str] = ("meta_word", "meta_char", "rules_category"),
+    C: float = 1.0,
+    solver: str = "newton-cg",
+) -> Any:
+    """Feature blocks -> balanced logistic regression, as one sklearn ``Pipeline``.
+
+    Blocks: ``meta_word`` (word 1-2-gram TF-IDF of name, description, homepage, topics,
+    language, README), ``meta_char`` (character 2-5-gram TF-IDF of the same text),
+    ``docker`` (TF-IDF of paths, instructions, base images, commands, compose services),
+    ``rules_category`` (the category rules' vote counts), ``rules_purpose`` (which purpose
+    rules fire) and ``numeric`` (log metadata: commits, stars, ...).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def cols(prefix: str) -> list[str]:
+        return [c for c in X.columns if c.startswith(prefix)]
+
+    available: dict[str, tuple[Any, Any]] = {
+        "meta_word": (TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), "meta_text"),
+        "meta_char": (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
+                                      sublinear_tf=True), "meta_text"),
+        "docker": (TfidfVectorizer(min_df=2, max_features=20_000, sublinear_tf=True), "docker_text"),
+        "rules_category": (StandardScaler(), cols("rule_cat_")),
+        "rules_purpose": (StandardScaler(), cols("rule_purpose_")),
+        "numeric": (StandardScaler(), cols("num_")),
+    }
+    features = ColumnTransformer([(b, *available[b]) for b in blocks])
+    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, class_weight="balanced")
+    return Pipeline([("features", features), ("clf", clf)])
+
+
+CATEGORY_BLOCKS = ("meta_word", "meta_char", "rules_category")
+PURPOSE_BLOCKS = ("meta_word", "docker", "rules_purpose")
+C_GRID = (1.0, 10.0)
+
+
+def make_category_model(X: pd.DataFrame, seed: int = 0, n_jobs: int = 2) -> Any:
+    """The category model; C is chosen by an inner 3-fold CV on the training data only."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    return GridSearchCV(
+        make_pipeline(X, CATEGORY_BLOCKS),
+        {"clf__C": list(C_GRID)},
+        cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+        scoring="f1_macro",
+        n_jobs=n_jobs,
+    )
+
+
+def make_purpose_model(X: pd.DataFrame) -> Any:
+    """One-vs-rest logistic regressions (one per major purpose) over the same evidence."""
+    from sklearn.multiclass import OneVsRestClassifier
+
+    pipe = make_pipeline(X, PURPOSE_BLOCKS, C=1.0, solver="liblinear")
+    pipe.steps[-1] = ("clf", OneVsRestClassifier(pipe.steps[-1][1]))
+    return pipe
+
+
+def _quiet() -> Any:
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", message=".*[Ll]abel.*not present.*")
+    warnings.filterwarnings("ignore", message=".*least populated class.*")
+    return ctx
+
+
+# --------------------------------------------------------------------------------------
+# the stage
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    tax: Taxonomy
+    repos: pd.DataFrame
+    evidence: dict[str, Evidence]
+    X: pd.DataFrame  # features, index repo, in repos order
+    labels: pd.Series  # category of manually labelled repos (index repo)
+    coded: dict[str, dict[str, list[str]]]  # repo -> purpose id -> tokens (coded repos only)
+    errors: ErrorLog
+
+
+def load_inputs(p: Paths, progress: bool = False) -> Inputs:
+    tax = load_taxonomy(p.taxonomy)
+    repos = read_table("repos", p)
+    files = read_table("files", p)
+    errors = ErrorLog("classify")
+    evidence = build_evidence(repos, files, p.data, errors, read_parse_tables(p), progress)
+    X = feature_frame([evidence[r] for r in repos["repo"]], tax)
+    lab = repos[(repos["label_source"] == "manual") & repos["category"].notna()]
+    bad = lab[~lab["category"].isin(CATEGORIES)]
+    for r in bad.itertuples(index=False):
+        errors.add(str(r.repo), "UnknownCategory", f"repos.csv: category {r.category!r} is not one of the six; not used for training")
+    lab = lab[lab["category"].isin(CATEGORIES)]
+    labels = pd.Series(lab["category"].astype(str).to_numpy(), index=lab["repo"].astype(str), name="category")
+    coded: dict[str, dict[str, list[str]]] = {}
+    try:
+        pt = read_table("purpose_text", p)
+    except Exception as exc:  # noqa: BLE001 - optional input, reported
+        log.warning("no purpose_text table (%s): purposes are predicted by rules only", exc)
+        pt = pd.DataFrame(columns=["repo"])
+    for col, tok in uncoded_tokens(pt, tax):
+        errors.add(f"purpose_text.{col}", "UncodedToken",
+                   f'taxonomy/purpose_coding.yaml does not code the token "{tok}"; treated as no purpose')
+    for row in pt.to_dict("records"):
+        c = code_purposes(row, tax)
+        if any(split_tokens(row.get(col)) for col in tax.coded_columns):
+            coded[str(row["repo"])] = c
+    return Inputs(tax, repos, evidence, X, labels, coded, errors)
+
+
+def _label_matrix(repos: Sequence[str], coded: dict[str, dict[str, list[str]]], majors: Sequence[str]) -> np.ndarray:
+    return np.array([[1 if m in coded.get(r, {}) else 0 for m in majors] for r in repos], dtype=int)
+
+
+def classify(p: Paths, progress: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Run both classifiers and write ``projects`` and ``purposes``; returns counts."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    t0 = time.monotonic()
+    inp = load_inputs(p, progress)
+    tax, X, y = inp.tax, inp.X, inp.labels
+    all_repos = list(X.index)
+    ctx = _quiet()
+    try:
+        # categories: out-of-fold answers for labelled repos, full model for the rest
+        Xl = X.loc[y.index]
+        model = make_category_model(Xl, seed)
+        oof = cross_val_predict(model, Xl, y, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                                method="predict_proba")
+        classes = sorted(y.unique())
+        model.fit(Xl, y)
+        assert list(model.classes_) == classes
+        full = model.predict_proba(X)
+        proba = pd.DataFrame(full, index=X.index, columns=classes)
+        proba.loc[y.index] = oof
+        # purposes: multi-label model trained on the coded repositories
+        majors = tax.majors
+        coded_repos = [r for r in all_repos if r in inp.coded]
+        Y = _label_matrix(coded_repos, inp.coded, majors)
+        pmodel = make_purpose_model(X)
+        pmodel.fit(X.loc[coded_repos], Y)
+        pproba = pd.DataFrame(pmodel.predict_proba(X), index=X.index, columns=majors)
+    finally:
+        ctx.__exit__(None, None, None)
+
+    proj_rows = []
+    repos = inp.repos.set_index("repo")
+    for repo in all_repos:
+        ev = inp.evidence[repo]
+        dec = category_by_rules(ev, tax.categories)
+        pred = str(proba.loc[repo].idxmax())
+        manual = repo in y.index
+        proj_rows.append({
+            "repo": repo,
+            "category": y[repo] if manual else pred,
+            "category_source": "manual" if manual else "predicted",
+            "raw_label": repos.at[repo, "raw_label"],
+            "predicted_category": pred,
+            "confidence": round(float(proba.loc[repo].max()), 4),
+            "prediction_kind": "out-of-fold" if manual else "trained on all labelled",
+            "rules_category": dec.category,
+            "rules_fired": dec.fired,
+            "in_final_dataset": repos.at[repo, "in_final_dataset"],
+        })
+    projects = pd.DataFrame(proj_rows)
+
+    pur_rows = []
+    for repo in all_repos:
+        hits = purposes_by_rules(inp.evidence[repo], tax.purposes)
+        if repo in inp.coded:
+            for pid, toks in inp.coded[repo].items():
+                pur_rows.append(_purpose_row(tax, repo, pid, "coded", 1.0, "; ".join(toks)))
+            continue
+        chosen = [m for m in majors if pproba.at[repo, m] >= THRESHOLD]
+        for m in chosen:
+            ev_txt = "; ".join(hits.get(m, [])) or "model (no rule fired)"
+            pur_rows.append(_purpose_row(tax, repo, m, "predicted", float(pproba.at[repo, m]), ev_txt))
+        for sub in tax.purposes:
+            if sub.parent in chosen and sub.id in hits:
+                pur_rows.append(_purpose_row(tax, repo, sub.id, "rules", None, "; ".join(hits[sub.id])))
+    purposes = pd.DataFrame(pur_rows, columns=list(_PURPOSE_COLUMNS))
+
+    extra = {"labelled": int(len(y)), "coded": len(coded_repos), "seed": seed}
+    write_table(projects, "projects", p, extra_meta=extra)
+    write_table(purposes, "purposes", p, extra_meta=extra)
+    inp.errors.write(p)
+    n_pred = int((projects["category_source"] == "predicted").sum())
+    counts = {
+        "repos": len(projects), "manual": int(len(y)), "predicted": n_pred,
+        "coded": len(coded_repos), "purpose_rows": len(purposes),
+        "errors": len(inp.errors), "seconds": round(time.monotonic() - t0, 1),
+    }
+    log.info("classify: %s", counts)
+    return counts
+
+
+_PURPOSE_COLUMNS = ("repo", "purpose", "name", "level", "parent", "source", "confidence", "evidence")
+
+
+def _purpose_row(tax: Taxonomy, repo: str, pid: str, source: str, conf: float | None, evidence: str) -> dict[str, Any]:
+    e = tax.purpose(pid)
+    return {
+        "repo": repo, "purpose": pid, "name": e.name, "level": "sub" if e.parent else "major",
+        "parent": e.parent, "source": source,
+        "confidence": None if conf is None else round(conf, 4), "evidence": evidence,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryCV:
+    method: str
+    accuracy: list[float]
+    macro_f1: list[float]
+    y_true: list[str]  # pooled over all folds and repeats
+    y_pred: list[str]
+
+    def mean(self, name: str) -> float:
+        return float(np.mean(getattr(self, name)))
+
+    def sd(self, name: str) -> float:
+        return float(np.std(getattr(self, name)))
+
+
+def cv_categories(
+    X: pd.DataFrame,
+    y: pd.Series,
+    rules: pd.Series,
+    repeats: int = 3,
+    folds: int = 5,
+    seed: int = 0,
+    methods: Sequence[str] = ("model", "rules", "majority"),
+) -> dict[str, CategoryCV]:
+    """Repeated stratified k-fold CV of the model, the rules alone and the majority class.
+
+    ``rules`` holds the rules-only answer per repository (None when it abstains; the
+    training fold's majority class is used then).  Everything fitted is fitted on the
+    training fold only.
+    """
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    out = {m: CategoryCV(m, [], [], [], []) for m in methods}
+    cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    ctx = _quiet()
+    try:
+        for i, (tr, te) in enumerate(cv.split(X, y)):
+            ytr, yte = y.iloc[tr], y.iloc[te]
+            majority = ytr.value_counts().sort_index().idxmax()
+            preds: dict[str, np.ndarray] = {}
+            if "model" in out:
+                model = make_category_model(X.iloc[tr], seed + i)
+                model.fit(X.iloc[tr], ytr)
+                preds["model"] = model.predict(X.iloc[te])
+            if "rules" in out:
+                r = rules.loc[yte.index]
+                preds["rules"] = np.array([v if isinstance(v, str) and v else majority for v in r])
+            if "majority" in out:
+                preds["majority"] = np.array([majority] * len(te))
+            for m, pr in preds.items():
+                out[m].accuracy.append(float(accuracy_score(yte, pr)))
+                out[m].macro_f1.append(float(f1_score(yte, pr, average="macro", zero_division=0)))
+                out[m].y_true.extend(yte.tolist())
+                out[m].y_pred.extend([str(v) for v in pr])
+    finally:
+        ctx.__exit__(None, None, None)
+    return out
+
+
+@dataclass
+class PurposeCV:
+    method: str
+    micro_f1: list[float]
+    macro_f1: list[float]
+    Y_true: list[np.ndarray]
+    Y_pred: list[np.ndarray]
+
+
+def cv_purposes(
+    X: pd.DataFrame,
+    Y: np.ndarray,
+    R: np.ndarray,
+    repeats: int = 3,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, PurposeCV]:
+    """Repeated k-fold CV of the purpose model against the coded labels, with baselines:
+    the rules alone (``R``: 1 where a purpose's rules fire) and the labels present in more
+    than half of the training fold (at least the most frequent one)."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import RepeatedKFold
+
+    out = {m: PurposeCV(m, [], [], [], []) for m in ("model", "rules", "frequent")}
+    cv = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    ctx = _quiet()
+    try:
+        for tr, te in cv.split(X):
+            model = make_purpose_model(X.iloc[tr])
+            model.fit(X.iloc[tr], Y[tr])
+            prev = Y[tr].mean(axis=0)
+            freq = (prev > 0.5).astype(int)
+            if not freq.any():
+                freq[int(np.argmax(prev))] = 1
+            preds = {
+                "model": (model.predict_proba(X.iloc[te]) >= THRESHOLD).astype(int),
+                "rules": R[te],
+                "frequent": np.tile(freq, (len(te), 1)),
+            }
+            for m, pr in preds.items():
+                out[m].micro_f1.append(float(f1_score(Y[te], pr, average="micro", zero_division=0)))
+                out[m].macro_f1.append(float(f1_score(Y[te], pr, average="macro", zero_division=0)))
+                out[m].Y_true.append(Y[te])
+                out[m].Y_pred.append(pr)
+    finally:
+        ctx.__exit__(None, None, None)
+    return out
+
+
+def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress: bool = False) -> dict[str, Any]:
+    """Cross-validate both tasks and write ``reports/classification.{md,csv}``."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    t0 = time.monotonic()
+    inp = load_inputs(p, progress)
+    tax, X, y = inp.tax, inp.X, inp.labels
+    rules = pd.Series({r: category_by_rules(inp.evidence[r], tax.categories).category for r in X.index})
+    cat = cv_categories(X.loc[y.index], y, rules, repeats, folds, seed)
+    majors = tax.majors
+    coded_repos = [r for r in X.index if r in inp.coded]
+    Y = _label_matrix(coded_repos, inp.coded, majors)
+    R = np.array([[1 if m in purposes_by_rules(inp.evidence[r], tax.purposes) else 0 for m in majors]
+                  for r in coded_repos], dtype=int)
+    pur = cv_purposes(X.loc[coded_repos], Y, R, repeats, folds, seed)
+
+    rows: list[dict[str, Any]] = []
+
+    def add(task: str, method: str, metric: str, value: float, label: str = "", predicted: str = "") -> None:
+        rows.append({"task": task, "method": method, "metric": metric, "label": label,
+                     "predicted": predicted, "value": round(float(value), 4)})
+
+    classes = list(CATEGORIES)
+    for m, r in cat.items():
+        add("category", m, "accuracy_mean", r.mean("accuracy"))
+        add("category", m, "accuracy_sd", r.sd("accuracy"))
+        add("category", m, "macro_f1_mean", r.mean("macro_f1"))
+        add("category", m, "macro_f1_sd", r.sd("macro_f1"))
+        prec, rec, f1, sup = precision_recall_fscore_support(r.y_true, r.y_pred, labels=classes, zero_division=0)
+        for c, pr_, rc_, f_, s_ in zip(classes, prec, rec, f1, sup, strict=True):
+            add("category", m, "precision", pr_, c)
+            add("category", m, "recall", rc_, c)
+            add("category", m, "f1", f_, c)
+            add("category", m, "support_pooled", s_, c)
+        cm = confusion_matrix(r.y_true, r.y_pred, labels=classes)
+        for i, c in enumerate(classes):
+            for j, d in enumerate(classes):
+                add("category", m, "confusion_pooled", cm[i, j], c, d)
+    for m, pr in pur.items():
+        add("purpose", m, "micro_f1_mean", float(np.mean(pr.micro_f1)))
+        add("purpose", m, "micro_f1_sd", float(np.std(pr.micro_f1)))
+        add("purpose", m, "macro_f1_mean", float(np.mean(pr.macro_f1)))
+        add("purpose", m, "macro_f1_sd", float(np.std(pr.macro_f1)))
+        yt, yp = np.vstack(pr.Y_true), np.vstack(pr.Y_pred)
+        prec, rec, f1, sup = precision_recall_fscore_support(yt, yp, zero_division=0)
+        for k, pid in enumerate(majors):
+            add("purpose", m, "precision", prec[k], pid)
+            add("purpose", m, "recall", rec[k], pid)
+            add("purpose", m, "f1", f1[k], pid)
+            add("purpose", m, "support_pooled", sup[k], pid)
+    table = pd.DataFrame(rows)
+    info = {
+        "labelled": len(y), "unlabelled": int(len(X) - len(y)), "coded": len(coded_repos),
+        "repeats": repeats, "folds": folds, "seed": seed,
+        "class_counts": y.value_counts().reindex(classes).fillna(0).astype(int).to_dict(),
+        "purpose_counts": dict(zip(majors, Y.sum(axis=0).tolist(), strict=True)),
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    p.reports.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(p.reports / "classification.csv", table.to_csv(index=False))
+    atomic_write_text(p.reports / "classification.md", render_report(table, info, tax))
+    summary = {
+        "category_accuracy": round(cat["model"].mean("accuracy"), 4),
+        "category_macro_f1": round(cat["model"].mean("macro_f1"), 4),
+        "rules_accuracy": round(cat["rules"].mean("accuracy"), 4),
+        "majority_accuracy": round(cat["majority"].mean("accuracy"), 4),
+        "purpose_micro_f1": round(float(np.mean(pur["model"].micro_f1)), 4),
+        "purpose_macro_f1": round(float(np.mean(pur["model"].macro_f1)), 4),
+        "seconds": info["seconds"],
+    }
+    log.info("evaluate: %s", summary)
+    return summary
+
+
+def _get(table: pd.DataFrame, task: str, method: str, metric: str, label: str = "", predicted: str = "") -> float:
+    sel = table[(table.task == task) & (table.method == method) & (table.metric == metric)
+                & (table.label == label) & (table.predicted == predicted)]
+    return float(sel["value"].iloc[0])
+
+
+def render_report(table: pd.DataFrame, info: dict[str, Any], tax: Taxonomy) -> str:
+    classes = list(CATEGORIES)
+    k, n = info["folds"], info["repeats"]
+    L = [
+        "# Classification: project categories (RQ1) and Docker purposes (RQ2)",
+        "",
+        f"Generated by `mldock classify evaluate`. Repeated stratified {k}-fold cross-validation "
+        f"({n} repeats, seed {info['seed']}) on the {info['labelled']} repositories the study "
+        f"labelled; {info['unlabelled']} unlabelled repositories are predicted, not evaluated. "
+        "All transforms (TF-IDF vocabularies, scalers, the choice of C) are fitted inside the "
+        "training folds. Values are mean ± standard deviation over the folds.",
+        "",
+        "## Project category (single label)",
+        "",
+        "| method | accuracy | macro-F1 |",
+        "|---|---|---|",
+    ]
+    names = {"model": "supervised model (TF-IDF + metadata + rule hits, logistic regression)",
+             "rules": "keyword rules alone (abstain -> training-fold majority)",
+             "majority": "majority class of the training fold",
+             "frequent": "labels in > 50% of the training fold",
+             }
+    for m in ("model", "rules", "majority"):
+        L.append(f"| {names[m]} | {_get(table, 'category', m, 'accuracy_mean'):.3f} ± "
+                 f"{_get(table, 'category', m, 'accuracy_sd'):.3f} | "
+                 f"{_get(table, 'category', m, 'macro_f1_mean'):.3f} ± {_get(table, 'category', m, 'macro_f1_sd'):.3f} |")
+    L += ["", "Class sizes (labelled): " + ", ".join(f"{c} {info['class_counts'][c]}" for c in classes), ""]
+    L += ["### Per class (model, pooled over all folds and repeats)", "",
+          "| category | precision | recall | F1 |", "|---|---|---|---|"]
+    for c in classes:
+        L.append(f"| {c} | {_get(table, 'category', 'model', 'precision', c):.3f} | "
+                 f"{_get(table, 'category', 'model', 'recall', c):.3f} | {_get(table, 'category', 'model', 'f1', c):.3f} |")
+    L += ["", f"### Confusion matrix (model; rows = study label, columns = prediction; summed over {n} repeats)", "",
+          "| label \\ predicted | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]
+    for c in classes:
+        L.append(f"| {c} | " + " | ".join(str(int(_get(table, 'category', 'model', 'confusion_pooled', c, d)))
+                                           for d in classes) + " |")
+    L += ["", "## Docker purposes (multi-label, 21 major categories)", "",
+          f"Trained and evaluated on the {info['coded']} repositories whose free-text purpose columns "
+          "the study filled, coded to purpose ids by `taxonomy/purpose_coding.yaml` "
+          f"(k-fold, {n} repeats; threshold {THRESHOLD}).", "",
+          "| method | micro-F1 | macro-F1 |", "|---|---|---|"]
+    for m in ("model", "rules", "frequent"):
+        L.append(f"| {names[m] if m != 'model' else 'supervised model (one-vs-rest logistic regression)'} | "
+                 f"{_get(table, 'purpose', m, 'micro_f1_mean'):.3f} ± {_get(table, 'purpose', m, 'micro_f1_sd'):.3f} | "
+                 f"{_get(table, 'purpose', m, 'macro_f1_mean'):.3f} ± {_get(table, 'purpose', m, 'macro_f1_sd'):.3f} |")
+    L += ["", "| purpose | coded repos | model precision | model recall | model F1 | rules F1 |", "|---|---|---|---|---|---|"]
+    for pid in tax.majors:
+        L.append(f"| {tax.purpose(pid).name} | {info['purpose_counts'][pid]} | "
+                 f"{_get(table, 'purpose', 'model', 'precision', pid):.3f} | {_get(table, 'purpose', 'model', 'recall', pid):.3f} | "
+                 f"{_get(table, 'purpose', 'model', 'f1', pid):.3f} | {_get(table, 'purpose', 'rules', 'f1', pid):.3f} |")
+    L += ["", f"Run time: {info['seconds']} s.", ""]
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------
+
+
+@click.group(invoke_without_command=True)
+@click.option("--seed", default=0, show_default=True, help="Random seed for the CV folds.")
+@click.pass_context
+def cli(ctx: click.Context, seed: int) -> None:
+    """Classify projects (6 categories) and Docker purposes (21).
+
+    Without a subcommand: write data/processed/projects.csv (category = the study's label
+    where it exists, the model's prediction elsewhere) and purposes.csv (coded from the
+    study's free text where it exists, predicted elsewhere).
+    """
+    from .cli import ctx_paths, progress_disabled
+
+    ctx.ensure_object(dict)
+    ctx.obj["seed"] = seed
+    if ctx.invoked_subcommand is None:
+        counts = classify(ctx_paths(ctx), progress=not progress_disabled(ctx), seed=seed)
+        click.echo(
+            f"classified {counts['repos']} repositories ({counts['manual']} manual, "
+            f"{counts['predicted']} predicted); purposes: {counts['coded']} coded, "
+            f"{counts['purpose_rows']} rows; {counts['errors']} errors; {counts['seconds']} s"
+        )
+
+
+@cli.command("evaluate")
+@click.option("--repeats", default=3, show_default=True, help="Repeats of the k-fold CV.")
+@click.option("--folds", default=5, show_default=True, help="Number of CV folds.")
+@click.pass_context
+def evaluate_cmd(ctx: click.Context, repeats: int, folds: int) -> None:
+    """Cross-validate the classifiers; write reports/classification.md and .csv."""
+    from .cli import ctx_paths, progress_disabled
+
+    s = evaluate(ctx_paths(ctx), repeats, folds, int((ctx.obj or {}).get("seed", 0)),
+                 progress=not progress_disabled(ctx))
+    click.echo(
+        f"category: accuracy {s['category_accuracy']:.3f}, macro-F1 {s['category_macro_f1']:.3f} "
+        f"(rules {s['rules_accuracy']:.3f}, majority {s['majority_accuracy']:.3f}); "
+        f"purposes: micro-F1 {s['purpose_micro_f1']:.3f}, macro-F1 {s['purpose_macro_f1']:.3f}; "
+        f"{s['seconds']} s"
+    )

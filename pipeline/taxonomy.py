@@ -1,0 +1,113 @@
+"""Loading and validating taxonomy YAML files (keyword rules kept as data).
+
+A rules file is a mapping with an ``entries`` list; each entry is a mapping with at least
+an ``id``, a ``description`` and ``rules`` (a mapping ``field -> [keyword, ...]``).
+:func:`load_yaml_rules` rejects, with a :class:`~pipeline.errors.TaxonomyError` naming the
+file and the entry: a missing file, invalid YAML, missing keys, duplicate or empty ids,
+unknown rule fields, empty rules, non-string keywords and a keyword that appears twice in
+the same field of the file.  Checks that depend on the meaning of the ids (e.g. that a
+category name is one of the six) belong to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import TaxonomyError
+
+
+def read_yaml(path: Path | str) -> Any:
+    """Parse a YAML file; any problem becomes a :class:`TaxonomyError` naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise TaxonomyError(str(p), "file not found") from exc
+    except OSError as exc:
+        raise TaxonomyError(str(p), f"cannot read: {exc}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TaxonomyError(str(p), f"invalid YAML: {exc}".replace("\n", " ")) from exc
+
+
+def normalise_keyword(k: str) -> str:
+    """Keywords compare case-insensitively with whitespace collapsed."""
+    return " ".join(str(k).split()).lower()
+
+
+def load_yaml_rules(
+    path: Path | str,
+    required_keys: Iterable[str] = ("id", "description", "rules"),
+    fields: Iterable[str] | None = None,
+    case_sensitive_fields: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """Load and validate a rules file; return its entries (plain dicts, file order).
+
+    ``fields`` lists the allowed rule fields (None: any).  Keywords are normalised with
+    :func:`normalise_keyword` except in ``case_sensitive_fields``, where only surrounding
+    whitespace is stripped.  Each entry's ``rules`` is returned as ``{field: [kw, ...]}``.
+    """
+    where = str(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise TaxonomyError(where, "expected a mapping with an 'entries' list")
+    allowed = set(fields) if fields is not None else None
+    exact = set(case_sensitive_fields)
+    required = list(required_keys)
+    seen_ids: set[str] = set()
+    seen_kw: dict[tuple[str, str], str] = {}
+    out: list[dict[str, Any]] = []
+    for i, entry in enumerate(data["entries"]):
+        if not isinstance(entry, dict):
+            raise TaxonomyError(where, f"entry #{i + 1} is not a mapping")
+        missing = [k for k in required if k not in entry]
+        label = entry.get("id", f"#{i + 1}")
+        if missing:
+            raise TaxonomyError(where, f"entry {label!r} lacks {', '.join(missing)}")
+        eid = entry.get("id")
+        if not isinstance(eid, str) or not eid.strip():
+            raise TaxonomyError(where, f"entry #{i + 1} has an empty id")
+        if eid in seen_ids:
+            raise TaxonomyError(where, f"duplicate id {eid!r}")
+        seen_ids.add(eid)
+        if "description" in required and not str(entry.get("description") or "").strip():
+            raise TaxonomyError(where, f"entry {eid!r} has an empty description")
+        rules = entry.get("rules")
+        if "rules" in required:
+            if not isinstance(rules, dict) or not rules:
+                raise TaxonomyError(where, f"entry {eid!r} has empty rules")
+            clean: dict[str, list[str]] = {}
+            for field, kws in rules.items():
+                if allowed is not None and field not in allowed:
+                    raise TaxonomyError(
+                        where,
+                        f"entry {eid!r}: unknown rule field {field!r} "
+                        f"(allowed: {', '.join(sorted(allowed))})",
+                    )
+                if not isinstance(kws, list) or not kws:
+                    raise TaxonomyError(where, f"entry {eid!r}: empty rules for field {field!r}")
+                norm: list[str] = []
+                for kw in kws:
+                    if not isinstance(kw, str | int | float) or not str(kw).strip():
+                        raise TaxonomyError(where, f"entry {eid!r}: empty or non-text keyword in {field!r}")
+                    k = str(kw).strip() if field in exact else normalise_keyword(str(kw))
+                    other = seen_kw.get((field, k))
+                    if other is not None:
+                        raise TaxonomyError(
+                            where,
+                            f"duplicate keyword {k!r} in field {field!r} "
+                            f"(entries {other!r} and {eid!r})",
+                        )
+                    seen_kw[(field, k)] = eid
+                    norm.append(k)
+                clean[str(field)] = norm
+            entry = {**entry, "rules": clean}
+        out.append(entry)
+    if not out:
+        raise TaxonomyError(where, "no entries")
+    return out
