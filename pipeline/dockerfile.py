@@ -356,23 +356,27 @@ def expand(value: str, env: dict[str, str]) -> tuple[str, bool]:
     return out, unresolved
 
 
-def _kv_pairs(value: str) -> list[tuple[str, str | None]]:
+@lru_cache(maxsize=16384)
+def _kv_pairs(value: str) -> tuple[tuple[str, str | None], ...]:
     """ARG/ENV values: ``a=1 b="x y"``, ``ARG name``, legacy ``ENV key value``."""
-    try:
-        toks = shlex.split(value, posix=True)
-    except ValueError:
+    if any(c in value for c in "\"'\\"):
+        try:
+            toks = shlex.split(value, posix=True)
+        except ValueError:
+            toks = value.split()
+    else:
         toks = value.split()
     if not toks:
-        return []
+        return ()
     if "=" not in toks[0]:
         if len(toks) == 1:
-            return [(toks[0], None)]
-        return [(toks[0], value.split(None, 1)[1].strip())]  # legacy ENV form
+            return ((toks[0], None),)
+        return ((toks[0], value.split(None, 1)[1].strip()),)  # legacy ENV form
     out: list[tuple[str, str | None]] = []
     for t in toks:
         k, sep, v = t.partition("=")
         out.append((k, v if sep else None))
-    return out
+    return tuple(out)
 
 
 def parse_reference(ref: str) -> dict[str, Any]:

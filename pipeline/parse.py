@@ -98,17 +98,43 @@ class FileJob:
     data: bytes
 
 
+_CACHE: dict[tuple[bytes, str, int], df_core.ParsedDockerfile | Exception] = {}
+_CACHE_MAX = 4096
+
+
+def parse_bytes(data: bytes, mode: str, tax: Taxonomies) -> df_core.ParsedDockerfile:
+    """Decode and parse file bytes; identical contents are parsed once per process.
+
+    Identical files are common (vendored and per-release copies); the result is treated as
+    read-only by callers.  Raises :class:`pipeline.dockerfile.DockerfileError` (cached too).
+    """
+    key = (hashlib.sha1(data).digest(), mode, id(tax))
+    hit = _CACHE.get(key)
+    if hit is None:
+        try:
+            text, problems = df_core.decode(data)
+            hit = df_core.parse_dockerfile(text, mode, tax.run.paper if mode == "paper" else None)
+            if problems:
+                hit.errors[:0] = problems
+                if hit.status == "ok":
+                    hit.status = "partial"
+        except Exception as exc:
+            hit = exc
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = hit
+    if isinstance(hit, Exception):
+        raise hit
+    return hit
+
+
 def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[dict[str, Any]]]:
     """Rows for one Dockerfile in one mode: dockerfiles, instructions, base_images, run_commands."""
     key = {"mode": mode, "repo": job.repo, "path": job.path}
     out: dict[str, list[dict[str, Any]]] = {"dockerfiles": [], "instructions": [],
                                             "base_images": [], "run_commands": [], "errors": []}
     try:
-        text, problems = df_core.decode(job.data)
-        parsed = df_core.parse_dockerfile(text, mode, tax.run.paper if mode == "paper" else None)
-        parsed.errors[:0] = problems
-        if problems and parsed.status == "ok":
-            parsed.status = "partial"
+        parsed = parse_bytes(job.data, mode, tax)
     except Exception as exc:  # one bad file never stops the stage
         msg = f"{job.repo}/{job.path}: {exc}"
         out["dockerfiles"].append({**key, "sha256": job.sha256, "n_stages": 0,
