@@ -334,6 +334,27 @@ def run_category_shares(run_commands: pd.DataFrame) -> pd.DataFrame:
     return out[cols].sort_values(["mode", "repo", "category"]).reset_index(drop=True)
 
 
+def category_medians(shares: pd.DataFrame, labels: pd.DataFrame, item: str) -> pd.DataFrame:
+    """Per (mode, category, item): median share over the category's repositories.
+
+    ``shares`` is ``instruction_shares`` (``item='instruction'``) or ``run_category_shares``
+    (``item='category'``); ``labels`` has ``repo``, ``category`` and optionally
+    ``category_source`` (manual / predicted).  Repositories without a category are left out.
+    Like the study's boxplots, a repository contributes only where its share is non-zero.
+    Returns mode, project_category, <item>, median, n_repos, n_manual, n_predicted.
+    """
+    lab = labels[["repo", "category"]].rename(columns={"category": "project_category"})
+    lab["source"] = labels["category_source"] if "category_source" in labels else "manual"
+    lab = lab[lab["project_category"].notna() & (lab["project_category"].astype(str) != "")]
+    m = shares.rename(columns={item: "item"}).merge(lab, on="repo", how="inner")
+    g = m.groupby(["mode", "project_category", "item"])
+    out = g["percentage"].median().rename("median").to_frame()
+    out["n_repos"] = g["repo"].nunique()
+    out["n_manual"] = g["source"].apply(lambda x: int((x == "manual").sum()))
+    out["n_predicted"] = g["source"].apply(lambda x: int((x == "predicted").sum()))
+    return out.reset_index().rename(columns={"item": item})
+
+
 # ---------------------------------------------------------------------------------------
 # orchestration
 # ---------------------------------------------------------------------------------------
