@@ -200,3 +200,18 @@ def test_cli_modes_merge_and_noop(tmp_path: Path) -> None:
     again = read_table("instructions", p)
     pd.testing.assert_frame_equal(again.sort_values(["mode", "path", "seq"]).reset_index(drop=True),
                                   first.sort_values(["mode", "path", "seq"]).reset_index(drop=True))
+
+
+def test_category_medians_mix_manual_and_predicted() -> None:
+    shares = pd.DataFrame({"mode": ["paper"] * 4, "repo": ["a", "b", "c", "d"],
+                           "instruction": ["RUN"] * 4, "count": [1, 2, 3, 4], "total": [10] * 4,
+                           "percentage": [10.0, 20.0, 30.0, 40.0]})
+    labels = pd.DataFrame({"repo": ["a", "b", "c", "d"],
+                           "category": ["Model", "Model", "Toolkit", ""],
+                           "category_source": ["manual", "predicted", "manual", ""]})
+    got = parse.category_medians(shares, labels, "instruction")
+    assert got.to_dict("records") == [
+        {"mode": "paper", "project_category": "Model", "instruction": "RUN", "median": 15.0,
+         "n_repos": 2, "n_manual": 1, "n_predicted": 1},
+        {"mode": "paper", "project_category": "Toolkit", "instruction": "RUN", "median": 30.0,
+         "n_repos": 1, "n_manual": 1, "n_predicted": 0}]
