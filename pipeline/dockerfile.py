@@ -35,6 +35,8 @@ MODES = ("corrected", "paper")
 #: Files larger than this are rejected (a Dockerfile is a few kB; the largest in the
 #: package is well under 100 kB).
 MAX_BYTES = 2 * 1024 * 1024
+#: Longer shell scripts skip bashlex (pure Python, slow on huge inputs) and are split.
+MAX_BASHLEX_CHARS = 20_000
 
 SHELLS = frozenset({"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "/usr/bin/sh",
                     "dash", "/bin/dash", "zsh", "/bin/zsh", "ash", "/bin/ash"})
@@ -527,6 +529,8 @@ def shell_commands(script: str) -> tuple[tuple[str, str, str], ...]:
     """Commands of a shell script via bashlex; fallback to splitting on && || ; |."""
     if not script.strip():
         return ()
+    if len(script) > MAX_BASHLEX_CHARS:
+        return tuple(_split_fallback(script))
     try:
         trees = bashlex.parse(script)
         found: list[tuple[int, list[str]]] = []

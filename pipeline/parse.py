@@ -52,7 +52,6 @@ RUN_CATEGORIES = df_core.RUN_CATEGORY_IDS
 MAX_COMPOSE_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 64
 MAX_YAML_NODES = 200_000
-MAX_BASHLEX_CHARS = 20_000
 
 
 # ---------------------------------------------------------------------------------------

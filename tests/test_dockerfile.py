@@ -233,3 +233,9 @@ def test_taxonomy_rejects_unknown_ids_and_duplicates(tmp_path: Path) -> None:
     (bad / "run_commands.yaml").write_text(src.replace("[chmod, chown, useradd", "[chmod, rm, useradd"))
     with pytest.raises(TaxonomyError, match="duplicate keyword 'rm'"):
         load_taxonomies(bad)
+
+
+def test_huge_run_skips_bashlex_and_stays_fast() -> None:
+    script = " && ".join(["apt-get install -y pkg"] * 5000)  # ~120 kB
+    got = d.shell_commands(script)
+    assert len(got) == 5000 and got[0] == ("apt-get", "install", "split")
