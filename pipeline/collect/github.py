@@ -214,7 +214,8 @@ class HttpClient:
         self._cache_file(self._key(method, canonical_url(self.url(path), params), body)).unlink(missing_ok=True)
 
     def _headers(self, url: str) -> dict[str, str]:
-        h = {"Accept": "application/vnd.github+json", "User-Agent": "mldock"}
+        accept = "application/vnd.github+json" if self.service == "GitHub" else "application/json"
+        h = {"Accept": accept, "User-Agent": "mldock"}
         if self._token and url.startswith(self.base_url):
             h["Authorization"] = f"Bearer {self._token}"
         return h
