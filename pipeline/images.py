@@ -48,6 +48,7 @@ from .layers import (
     scan_layer,
 )
 from .registry import CONFIG_TYPES, LAYER_TYPES, RegistryClient, parse_reference
+from .schemas import IMAGES_TABLE2_LIVE
 from .tables import ErrorLog, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -715,6 +716,15 @@ def run_live(
     write_table(images, "images", p)
     write_table(layers, "layers", p)
     write_table(ftypes, "image_file_types", p)
+    if images["repo"].fillna("").astype(str).ne("").any():
+        try:
+            cats = load_categories(p)
+        except StageInputMissing:
+            cats = {}
+        if cats:
+            t2 = live_table2(images, layers, {r: c for r, (c, _) in cats.items()},
+                             {r: s for r, (_, s) in cats.items()})
+            write_table(t2, "images_table2_live", p)
     errors.write(p)
     log.info("images: %d references in, %d image rows, %d layers, %d errors",
              len(references), len(images), len(layers), len(errors))
@@ -722,6 +732,45 @@ def run_live(
         raise stopped
     return {"references": len(references), "images": len(images), "layers": len(layers),
             "errors": len(errors)}
+
+
+def live_table2(
+    images_df: pd.DataFrame, layers_df: pd.DataFrame, categories: Mapping[str, str],
+    sources: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Table 2 from live data: per repository, means over its images (distinct layer digests
+    over all of them, deepest entry of any); per category, medians over repositories."""
+    sources = sources or {}
+    im = images_df[images_df["repo"].fillna("").astype(str) != ""]
+    rows = []
+    for repo, g in im.groupby("repo"):
+        refs = set(g["reference"])
+        digests = layers_df[layers_df["reference"].isin(refs)]["digest"]
+        rows.append({
+            "mode": "live", "repo": repo,
+            "config_rows": int(g["config_size"].notna().sum()),
+            "conf_size": _mean(g["config_size"]), "env": _mean(g["env_count"]),
+            "rootfs": _mean(g["rootfs_diff_ids"]), "layers": int(digests.nunique()) or None,
+            "layers_size": _mean(g["compressed_size"]),
+            "architectures": json.dumps(sorted({str(a) for a in g["architecture"].dropna()})),
+            "oses": json.dumps(sorted({str(a) for a in g["os"].dropna()})),
+            "files": _mean(g["files"]),
+            "max_level": float(g["max_depth"].max()) if g["max_depth"].notna().any() else None,
+        })
+    stats = pd.DataFrame(rows)
+    if stats.empty:
+        return pd.DataFrame(columns=[c.name for c in IMAGES_TABLE2_LIVE.columns])
+    t2 = table2(stats, categories, sources, mode="live")
+    cats = stats.assign(category=stats["repo"].map(lambda r: categories.get(r, "")))
+    t2["conf_size"] = t2["conf_size_bytes"].map(lambda b: round(b / 1024, 2) if b == b else None)
+    t2["files"] = t2["category"].map(lambda c: _median(cats[cats["category"] == c]["files"]))
+    t2["max_level"] = t2["category"].map(lambda c: _median(cats[cats["category"] == c]["max_level"]))
+    return t2
+
+
+def _mean(s: pd.Series) -> float | None:  # type: ignore[type-arg]
+    v = pd.to_numeric(s, errors="coerce").dropna()
+    return float(v.mean()) if len(v) else None
 
 
 def references_from_repos(p: Paths) -> list[tuple[str, str]]:

@@ -560,6 +560,24 @@ IMAGES_TABLE2 = register(
     )
 )
 
+IMAGES_TABLE2_LIVE = register(
+    Table(
+        name="images_table2_live",
+        location="processed",
+        stage="images",
+        description="Table 2 from live registry data (mldock images --from-repos): per category, medians over repositories of per-image means; Files and Max.Level included",
+        key=("mode", "category"),
+        published=True,
+        columns=tuple(
+            C("mode", "str", "live", False) if c.name == "mode"
+            else C("files", "float", "Median over repositories of the mean entries per image, summed over its layers (the study's count)") if c.name == "files"
+            else C("max_level", "float", "Median over repositories of the deepest entry of any of its images") if c.name == "max_level"
+            else c
+            for c in IMAGES_TABLE2.columns
+        ),
+    )
+)
+
 FILE_TYPES_BY_NUM = register(
     Table(
         name="file_types_by_num",

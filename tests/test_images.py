@@ -322,3 +322,29 @@ def test_rate_limit_stops_the_run_but_keeps_finished_images(
     assert read_table("images", p)["reference"].tolist() == ["x.io/rl3/a:1"]
     errs = pd.read_csv(p.interim / "images_errors.csv")
     assert errs[["item", "error_type"]].values.tolist() == [["x.io/rl3/b:1", "RateLimited"]]
+
+
+def test_live_table2_per_category(registry: Registry, tmp_path: Path) -> None:
+    base = registry.url
+    l1 = make_tar([E("a", data=b"1" * 10)])
+    l2 = make_tar([E("x/y/z", data=b"2" * 5)])
+    l3 = make_tar([E("k", data=b"3")])
+    push_image(base, "t2/m1", "1", [gz(l1)], uncompressed=[l1], env=["A=1", "B=2"])
+    push_image(base, "t2/m2", "1", [gz(l1), gz(l2)], uncompressed=[l1, l2], env=["A=1", "B=2", "C=3", "D=4"])
+    push_image(base, "t2/t1", "1", [gz(l1), gz(l2), gz(l3)], uncompressed=[l1, l2, l3], arch="arm64")
+    p = make_project(tmp_path / "p")
+    p.interim.mkdir(parents=True)
+    pd.DataFrame({"repo": ["o/r1", "o/r2", "o/r3", "o/r4"],
+                  "category": ["Model", "Model", "Toolkit", ""],
+                  "label_source": ["manual", "manual", "", ""]}).to_csv(p.interim / "repos.csv", index=False)
+    c = RegistryClient(endpoint=base)
+    images.run_live(p, [("x.io/t2/m1:1", "o/r1"), ("x.io/t2/m2:1", "o/r2"), ("x.io/t2/t1:1", "o/r3"),
+                        ("x.io/t2/t1:1", "o/r4")], c)
+    t2 = read_table("images_table2_live", p).set_index("category")
+    m = t2.loc["Model"]
+    assert (m.n_repos, m.n_manual, m.env, m.layers, m.rootfs, m.files, m.max_level, m.arch) == (
+        2, 2, 3.0, 1.5, 1.5, 1.5, 2.0, "amd64")
+    t = t2.loc["Toolkit"]
+    assert (t.n_repos, t.n_manual, t.layers, t.rootfs, t.files, t.max_level, t.arch) == (
+        1, 0, 3.0, 3.0, 3.0, 3.0, "arm64")
+    assert list(t2.index) == ["Toolkit", "Model"] and set(t2["mode"]) == {"live"}
