@@ -767,7 +767,7 @@ COLLECT_REQUESTS = register(
             C("cache_hits", "int", "Requests answered from the on-disk cache", False),
             C("retries", "int", "Requests repeated after a rate limit, 5xx, reset or truncated body", False),
             C("items", "int", "Items the step processed (keywords, candidates, repositories)", False),
-            C("per_item", "float", "Requests (network plus cache) per item", False),
+            C("per_item", "float", "Logical requests per item: network requests minus retries, plus cache hits", False),
         ),
     )
 )
