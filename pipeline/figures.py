@@ -238,8 +238,19 @@ def base_image_shares(
 # --------------------------------------------------------------------------------------
 
 
+def _short(v: Any, n: int) -> str:
+    """``v`` as a tick label of at most ``n`` characters (``…`` marks a cut)."""
+    s = " ".join(str(v).split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    """A numeric series as float64 with NaN for missing (nullable dtypes included)."""
+    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+
+
 def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, float):
         return f"{v:,.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v):,}"
@@ -405,8 +416,9 @@ def fig_category_boxplots(
     for ax, cat in zip(axes, cats, strict=False):
         g = df[df["category"] == cat]
         order = list(items) if items is not None else list(dict.fromkeys(g[item_col]))
-        data = [g.loc[g[item_col] == it, value_col].astype(float).to_numpy() for it in order]
+        data = [_floats(g.loc[g[item_col] == it, value_col]) for it in order]
         pos = np.arange(1, len(order) + 1)
+        data = [d[~np.isnan(d)] for d in data]
         nonempty = [i for i, d in enumerate(data) if len(d)]
         if nonempty:
             ax.boxplot([data[i] for i in nonempty], positions=pos[nonempty], widths=0.6,
@@ -416,14 +428,14 @@ def fig_category_boxplots(
                                                     "alpha": 0.7})
         if line is not None:
             lg = line[line["category"] == cat].set_index(item_col)["value"]
-            ys = [float(lg.get(it, np.nan)) for it in order]
+            ys = _floats(lg.reindex(order))
             ax.plot(pos, ys, color="grey", lw=1, marker="o", markersize=3,
                     markerfacecolor="#1f77b4", label=line_label)
-        ax.set_xticks(pos, [textwrap.shorten(str(o), 16, placeholder="…") for o in order],
+        ax.set_xticks(pos, [_short(o, 16) for o in order],
                       rotation=60, ha="right", fontsize=7)
         ax.set_xlim(0.3, len(order) + 0.7)
-        n = g["repo"].nunique() if "repo" in g else len(g)
-        ax.set_title(f"{display(cat)} (n={n})", fontsize=9)
+        n = g["repo"].dropna().nunique() if "repo" in g else 0
+        ax.set_title(f"{display(cat)} (n={n})" if n else display(cat), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[len(cats):]:
@@ -501,7 +513,7 @@ def fig_category_bars(
         g = g.sort_values(ascending=False)
         x = np.arange(len(g))
         ax.bar(x, g.to_numpy(), color=COLORS.get(cat, "#cccccc"))
-        ax.set_xticks(x, [textwrap.shorten(str(k), 18, placeholder="…") for k in g.index],
+        ax.set_xticks(x, [_short(k, 18) for k in g.index],
                       rotation=60, ha="right", fontsize=7)
         ax.set_title(display(cat), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)

@@ -1003,13 +1003,13 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
     """One computed sentence per figure/table that was drawn (corrected mode)."""
     out: list[tuple[str, str]] = []
 
-    def add(name: str, fn: Callable[[], str]) -> None:
+    def add(name: str, fn: Callable[[], str], mode: str) -> None:
         if not any(k.startswith(name) and v == "ok" for k, v in done.items()):
             reason = next((v for k, v in done.items() if k.startswith(name)), "not drawn")
             out.append((name, f"not drawn ({reason})"))
             return
         try:
-            out.append((name, fn()))
+            out.append((name, f"{fn()} [{mode}]"))
         except (NotRecomputable, KeyError, ValueError, TypeError, IndexError) as exc:
             out.append((name, f"drawn; finding not computed ({exc})"))
 
@@ -1064,16 +1064,21 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
 
     def t2() -> str:
         t = inp.mode("images_table2", "corrected").set_index("category")
+        arch = sorted({a.strip() for v in t["arch"].dropna() for a in str(v).split(",")} - {""})
         return (f"Median config size {t['conf_size'].min():.2f}-{t['conf_size'].max():.2f} KiB; "
                 f"median layers {t['layers'].min():g}-{t['layers'].max():g} per repository; "
-                f"architectures seen: {', '.join(sorted(set(','.join(t['arch']).split(','))))}.")
+                f"architectures seen: {', '.join(arch)}.")
 
     def f5a() -> str:
         df, line = file_types_num_frame(inp, "paper")
-        top = df.groupby("file_type")["perc_number"].median().sort_values(ascending=False)
-        sto = line.groupby("file_type")["value"].mean().sort_values(ascending=False)
-        return (f"By count, {', '.join(top.index[:3])} dominate; by storage, {sto.index[0]} "
-                f"(mean {sto.iloc[0]:.0f}% of bytes).")
+        spread = df.groupby("file_type")["category"].nunique()
+        common = spread[spread >= 3].index
+        num = df[df["file_type"].isin(common)].groupby("file_type")["perc_number"].mean()
+        sto = line[line["file_type"].isin(common)].groupby("file_type")["value"].mean()
+        num, sto = num.sort_values(ascending=False), sto.sort_values(ascending=False)
+        return (f"Among file types shown for 3+ categories, {', '.join(num.index[:3])} have the "
+                f"most files (mean {num.iloc[0]:.0f}% for {num.index[0]}), while {sto.index[0]} "
+                f"holds the most bytes (mean {sto.iloc[0]:.0f}% of storage).")
 
     def f5b() -> str:
         df = inp.mode("file_types_by_size", "paper")
@@ -1081,12 +1086,16 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
         return (f"The largest file type is {r['file_type']} in {F.display(str(r['category']))} "
                 f"({r['size_mb']:.0f} MB).")
 
-    for name, fn in (("figure1_funnel", f1), ("table1", t1), ("figure2_purposes", f2),
-                     ("figure3a_instructions", f3a), ("figure3b_run_commands", f3b),
-                     ("figure4a_base_images", f4a), ("figure4b_base_image_types", f4b),
-                     ("table2", t2), ("figure5a_file_types", f5a),
-                     ("figure5b_file_sizes", f5b)):
-        add(name, fn)
+    for name, fn, mode in (
+            ("figure1_funnel", f1, "both modes"), ("table1", t1, "paper mode"),
+            ("figure2_purposes", f2, "corrected mode"),
+            ("figure3a_instructions", f3a, "corrected mode"),
+            ("figure3b_run_commands", f3b, "corrected mode"),
+            ("figure4a_base_images", f4a, "corrected mode"),
+            ("figure4b_base_image_types", f4b, "corrected mode"),
+            ("table2", t2, "corrected mode"),
+            ("figure5a_file_types", f5a, "paper mode"), ("figure5b_file_sizes", f5b, "paper mode")):
+        add(name, fn, mode)
     return out
 
 

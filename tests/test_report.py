@@ -123,6 +123,7 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
     md = (root.reports / "reproduction.md").read_text()
     assert "## Summary" in md and "| reproduced |" in md
     assert "- **figure1_funnel**: 30,138 searched repositories narrow to 406 studied" in md
+    assert "Dockerfile criterion. [both modes]" in md
     assert "- **figure3a_instructions**: not drawn (skipped: input table instruction_shares missing)" in md
 
 
