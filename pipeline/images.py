@@ -37,6 +37,7 @@ from .config import CATEGORIES, Paths
 from .errors import MldockError, RateLimited, RegistryError, StageInputMissing
 from .layers import (
     DEFAULT_MAX_UNCOMPRESSED,
+    DigestMismatch,
     FileTypes,
     LayerError,
     LayerScan,
@@ -616,6 +617,8 @@ def analyse_image(
                 with client.open_blob(ref, d.digest) as stream:
                     s = scan_layer(stream, max_uncompressed=max_layer_bytes, expected_digest=d.digest)
             except LayerError as exc:
+                if isinstance(exc, DigestMismatch):
+                    client.evict_blob(d.digest)  # a corrupt cache entry must not stick
                 code = getattr(exc, "code", "layer_error")
                 if type(exc) is LayerError:
                     code = "unsupported_media_type"

@@ -554,6 +554,13 @@ class RegistryClient:
         self._cache_put("blobs", digest, data)
         return data
 
+    def evict_blob(self, digest: str) -> None:
+        """Drop a cached blob (e.g. one that failed verification)."""
+        p = self._cache_path("blobs", digest)
+        if p is not None:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
     @contextlib.contextmanager
     def open_blob(self, ref: ImageRef, digest: str) -> Iterator[Any]:
         """A readable stream of a (large) blob.

@@ -348,3 +348,24 @@ def test_live_table2_per_category(registry: Registry, tmp_path: Path) -> None:
     assert (t.n_repos, t.n_manual, t.layers, t.rootfs, t.files, t.max_level, t.arch) == (
         1, 0, 3.0, 3.0, 3.0, 3.0, "arm64")
     assert list(t2.index) == ["Toolkit", "Model"] and set(t2["mode"]) == {"live"}
+
+
+def test_corrupt_cached_layer_is_an_error_row_then_refetched(registry: Registry, tmp_path: Path) -> None:
+    from pipeline.layers import load_file_types
+    from pipeline.tables import ErrorLog
+
+    layer = gz(make_tar([E("f", data=b"z" * 50)]))
+    push_image(registry.url, "live/cached", "1", [layer])
+    ft = load_file_types(Path(__file__).resolve().parents[1] / "taxonomy" / "file_types.yaml")
+    cache = tmp_path / "cache"
+    cached = cache / "blobs" / "sha256" / rf.digest_of(layer)[7:]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(gz(make_tar([E("f", data=b"y" * 50)])))  # wrong content under the name
+    errors = ErrorLog("images")
+    res = images.analyse_image(RegistryClient(endpoint=registry.url, cache_dir=cache),
+                               "x.io/live/cached:1", ft, errors)
+    assert [r["status"] for r in res.layers] == ["digest_mismatch"] and not cached.exists()
+    res2 = images.analyse_image(RegistryClient(endpoint=registry.url, cache_dir=cache),
+                                "x.io/live/cached:1", ft, errors)
+    assert [r["status"] for r in res2.layers] == ["ok"] and cached.read_bytes() == layer
+    assert len(errors) == 1
