@@ -81,8 +81,8 @@ search: $(STAMP) ## collect step 1-2: keyword search on GitHub (needs network; G
 filter: $(STAMP) ## collect step 3-4: metadata and inclusion criteria
 	$(MLDOCK) collect filter
 
-extract: $(STAMP) ## collect step 5-7: files, Docker Hub matching, interim tables
-	$(MLDOCK) collect extract
+extract: $(STAMP) ## collect step 5-7: files, Docker Hub matching, interim tables (FORCE=1 replaces ingested ones)
+	$(MLDOCK) collect extract $(if $(FORCE),--force)
 
 collect: search filter extract ## All collect steps against GitHub as it is today
 
