@@ -557,8 +557,12 @@ def analyse_image(
     max_layer_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     repo: str = "",
     scan: bool = True,
+    listings: Path | None = None,
 ) -> ImageResult:
     """Fetch one reference (every selected platform), scan its layers, summarise.
+
+    With ``listings``, every file of every layer and of the final file system is written
+    to ``listings/<manifest digest>.csv.gz`` (path, kind, size, depth, extensions, classes).
 
     Problems become error rows and a ``status`` value; they never raise.
     """
@@ -659,8 +663,39 @@ def analyse_image(
             res.file_types += _type_rows("paper", "final", ref_s, plat, paper_type_counts(final.values(), ft))
             res.file_types += _type_rows("corrected", "layers", ref_s, plat, corrected_type_counts(all_entries, ft))
             res.file_types += _type_rows("corrected", "final", ref_s, plat, corrected_type_counts(final.values(), ft))
+            if listings is not None:
+                write_listing(listings / f"{man.digest.split(':')[-1]}.csv.gz", scans, final, ft)
         res.images.append(row)
     return res
+
+
+LISTING_COLUMNS = ["layer", "path", "kind", "size", "mode", "depth", "link", "real_extension",
+                   "paper_extension", "class_paper", "class_corrected"]
+
+
+def write_listing(target: Path, scans: list[LayerScan], final: Mapping[str, Any], ft: FileTypes) -> None:
+    """Per-file listing of an image (layer index, or ``final`` after whiteouts), gzip CSV.
+
+    ``class_paper`` is ``file_categories2`` of the study's extension key (before the
+    per-repository singleton rule); ``class_corrected`` the corrected class.
+    """
+    import gzip
+
+    from .layers import paper_extension, real_extension
+    from .tables import atomic_path
+
+    def rows(layer: str, entries: Iterable[Any]) -> Iterable[list[Any]]:
+        for e in entries:
+            yield [layer, e.path, e.kind, e.size, oct(e.mode), e.depth, e.link,
+                   real_extension(e.name), paper_extension(e.name)[0],
+                   ft.paper_file_label(e.name), ft.corrected_label(e.name, e.mode)]
+
+    with atomic_path(target, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LISTING_COLUMNS)
+        for i, s in enumerate(scans):
+            w.writerows(rows(str(i), s.entries))
+        w.writerows(rows("final", final.values()))
 
 
 IMAGE_COLUMNS = [
@@ -685,6 +720,7 @@ def run_live(
     max_layer_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     progress: bool = False,
     scan: bool = True,
+    listings: Path | None = None,
 ) -> dict[str, int]:
     """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types."""
     from tqdm import tqdm
@@ -696,7 +732,8 @@ def run_live(
     for ref, repo in tqdm(references, desc="images", unit="image", disable=not progress):
         try:
             r = analyse_image(client, ref, ft, errors, platform=platform,
-                              max_layer_bytes=max_layer_bytes, repo=repo, scan=scan)
+                              max_layer_bytes=max_layer_bytes, repo=repo, scan=scan,
+                              listings=listings)
         except RateLimited as exc:  # stop; what is done is written; a rerun resumes from the cache
             errors.add(ref, exc)
             stopped = exc
@@ -815,9 +852,11 @@ def references_from_repos(p: Paths) -> list[tuple[str, str]]:
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Content-addressed blob cache (default: data/cache/registry).")
 @click.option("--no-scan", is_flag=True, help="Manifests and configs only; do not pull layers.")
+@click.option("--listings", type=click.Path(file_okay=False), default=None,
+              help="Also write per-file listings, one <digest>.csv.gz per image, to this folder.")
 def cli(replication: bool, images: tuple[str, ...], from_repos: bool, platform: str,
         registry_url: str | None, max_layer_bytes: int, cache_dir: str | None,
-        no_scan: bool) -> None:
+        no_scan: bool, listings: str | None) -> None:
     """Docker image characteristics (RQ4: Table 2, Figure 5)."""
     from .cli import ctx_paths, progress_disabled
 
@@ -834,5 +873,6 @@ def cli(replication: bool, images: tuple[str, ...], from_repos: bool, platform: 
         raise click.UsageError("give --replication, --image REF or --from-repos")
     client = RegistryClient(endpoint=registry_url, cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry")
     counts = run_live(p, refs, client, platform=platform, max_layer_bytes=max_layer_bytes,
-                      progress=not progress_disabled(), scan=not no_scan)
+                      progress=not progress_disabled(), scan=not no_scan,
+                      listings=Path(listings) if listings else None)
     click.echo(f"images: {counts}", err=True)

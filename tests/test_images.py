@@ -296,8 +296,16 @@ def test_cli_live_image_through_registry(registry: Registry, tmp_path: Path) -> 
     push_image(registry.url, "cli/app", "2", [gz(make_tar([E("bin/tool", data=b"t" * 9, mode=0o755)]))])
     p = make_project(tmp_path / "p")
     rc = main(["--quiet", "--root", str(p.root), "images", "--image", "x.io/cli/app:2",
-               "--registry-url", registry.url, "--cache-dir", str(tmp_path / "c")])
+               "--registry-url", registry.url, "--cache-dir", str(tmp_path / "c"),
+               "--listings", str(tmp_path / "lst")])
     assert rc == 0
+    [listing] = list((tmp_path / "lst").glob("*.csv.gz"))
+    got_rows = pd.read_csv(listing, dtype=str, keep_default_na=False).values.tolist()
+    # class_paper is file_categories2 of the name key 'tool' (no rule matches: the key itself)
+    assert got_rows == [
+        ["0", "bin/tool", "file", "9", "0o755", "2", "", "", "none", "tool", "Executable"],
+        ["final", "bin/tool", "file", "9", "0o755", "2", "", "", "none", "tool", "Executable"],
+    ]
     row = read_table("images", p).iloc[0]
     assert (row.reference, row.files, row.final_size, row.max_depth, row.status) == (
         "x.io/cli/app:2", 1, 9, 2, "ok")
