@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -164,7 +165,8 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
 @dataclass
 class _Auth:
     basic: tuple[str, str] | None = None
-    tokens: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (registry host, scope or "*" for basic) -> Authorization header value
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never show secrets
         return f"_Auth(basic={'set' if self.basic else 'none'}, tokens={len(self.tokens)})"
@@ -371,7 +373,7 @@ class RegistryClient:
                 resp.close()
                 if not chal:
                     raise RegistryError(f"{method} {url}: 401 without a WWW-Authenticate challenge")
-                self._answer_challenge(chal, scope)
+                self._answer_challenge(chal, scope, url)
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
                 wait = self._retry_after(resp, attempt)
@@ -395,14 +397,11 @@ class RegistryClient:
         self.sleep(seconds)
 
     def _auth_header(self, url: str, scope: str) -> str | None:
-        for (realm, _service, sc), tok in self._auth.tokens.items():
-            if sc == scope and realm:
-                return f"Bearer {tok}"
-        if self._auth.basic and ("basic", "", "") in self._auth.tokens:
-            return self._auth.tokens[("basic", "", "")]
-        return None
+        host = urlsplit(url).netloc
+        return self._auth.tokens.get((host, scope)) or self._auth.tokens.get((host, "*"))
 
-    def _answer_challenge(self, header: str, scope: str) -> None:
+    def _answer_challenge(self, header: str, scope: str, url: str) -> None:
+        host = urlsplit(url).netloc
         scheme, params = parse_challenge(header)
         if scheme == "basic":
             if not self._auth.basic:
@@ -412,7 +411,7 @@ class RegistryClient:
             import base64
 
             cred = base64.b64encode(":".join(self._auth.basic).encode()).decode()
-            self._auth.tokens[("basic", "", "")] = f"Basic {cred}"
+            self._auth.tokens[(host, "*")] = f"Basic {cred}"
             return
         if scheme != "bearer" or "realm" not in params:
             raise RegistryError(f"unsupported auth challenge scheme {scheme!r}")
@@ -439,7 +438,7 @@ class RegistryClient:
         tok = body.get("token") or body.get("access_token")
         if not tok:
             raise RegistryError(f"token server {realm} returned no token")
-        self._auth.tokens[(realm, params.get("service", ""), scope)] = str(tok)
+        self._auth.tokens[(host, scope)] = f"Bearer {tok}"
 
     # ---------------------------------------------------------------- cache
     def _cache_path(self, kind: str, digest: str) -> Path | None:

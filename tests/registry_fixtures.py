@@ -251,6 +251,7 @@ class AuthProxy:
         self.faults: list[tuple[str, str]] = []
         self.extra_headers: dict[str, str] = {}  # added to every proxied answer
         self.require_basic: str | None = None  # "user:password" the token endpoint demands
+        self.basic_registry: str | None = None  # "user:password": the registry itself asks Basic
         self.log: list[tuple[str, str, str]] = []  # (method, path, auth header kind)
         self.token_requests: list[str] = []
         proxy = self
@@ -292,7 +293,14 @@ class AuthProxy:
                     return
                 auth = self.headers.get("Authorization", "")
                 proxy.log.append((self.command, self.path, auth.split(" ")[0]))
-                if auth != f"Bearer {proxy.TOKEN}":
+                if proxy.basic_registry is not None:
+                    import base64
+
+                    want = "Basic " + base64.b64encode(proxy.basic_registry.encode()).decode()
+                    if auth != want:
+                        self._send(401, b"{}", {"WWW-Authenticate": 'Basic realm="test"'})
+                        return
+                elif auth != f"Bearer {proxy.TOKEN}":
                     port = self.server.server_address[1]
                     name = self.path[len("/v2/"):].split("/manifests/")[0].split("/blobs/")[0]
                     chal = (f'Bearer realm="http://127.0.0.1:{port}/token",'

@@ -319,3 +319,18 @@ def test_basic_credentials_from_the_environment_reach_the_token_server(
     [(m, _, _)] = c.resolve(parse_reference("x.io/basic/app:1"))
     assert m.media_type == MT_DOCKER and len(auth_proxy.token_requests) == 1
     assert "s3cret" not in repr(c._auth)
+
+
+def test_basic_challenge_from_the_registry(auth_proxy: AuthProxy, registry: Registry,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    push_image(registry.url, "basic2/app", "1", [_layer(15)])
+    auth_proxy.basic_registry = "bob:pw"
+    with pytest.raises(RegistryError, match="asks for basic auth; set MLDOCK_REGISTRY_USER"):
+        RegistryClient(endpoint=auth_proxy.url).resolve(parse_reference("x.io/basic2/app:1"))
+    monkeypatch.setenv("MLDOCK_REGISTRY_USER", "bob")
+    monkeypatch.setenv("MLDOCK_REGISTRY_PASSWORD", "pw")
+    c = RegistryClient(endpoint=auth_proxy.url)
+    [(m, _, _)] = c.resolve(parse_reference("x.io/basic2/app:1"))
+    assert m.media_type == MT_DOCKER and auth_proxy.token_requests == []
+    # first client: one 401; second: 401, then the manifest GET with Basic credentials
+    assert [k for (_, _, k) in auth_proxy.log] == ["", "", "Basic"]
