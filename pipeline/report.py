@@ -6,7 +6,7 @@ Reads only ``data/interim`` and ``data/processed`` (and the taxonomy); never the
 * :func:`draw_all` draws Tables 1-2 and Figures 1-5 under ``reports/figures`` and
   ``reports/tables``; a figure whose input is missing is skipped with a log line.
 * :func:`reproduction` compares every leaf of ``paper_targets.json`` with our values in
-  paper mode and corrected mode (see :mod:`pipeline.targets` ids below).
+  paper mode and corrected mode.
 * :func:`run_notebooks` executes ``notebooks/*.ipynb`` headless into ``reports/notebooks``.
 
 Target ids are dotted JSON paths into ``paper_targets.json`` ending at the compared leaf,
@@ -1217,10 +1217,18 @@ def run(p: Paths, notebooks: bool = True, targets: Path | None = None) -> dict[s
     """Everything ``mldock report`` does; returns a summary."""
     inp = load_inputs(p)
     done = draw_all(inp)
-    spec = load_spec(p, targets)
-    rep = write_reproduction(inp, spec, done)
+    counts = None
+    try:
+        spec = load_spec(p, targets)
+    except StageInputMissing as exc:
+        log.warning("no reproduction report: %s", exc)
+        atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
+                          f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
+                              f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
+    else:
+        counts = status_counts(write_reproduction(inp, spec, done))
     nbs = run_notebooks(p) if notebooks else {}
-    return {"drawn": done, "counts": status_counts(rep), "notebooks": nbs}
+    return {"drawn": done, "counts": counts, "notebooks": nbs}
 
 
 @click.command("report")
@@ -1237,10 +1245,13 @@ def cli(no_notebooks: bool, targets: str | None) -> None:
     ok = sum(v == "ok" for v in res["drawn"].values())
     c = res["counts"]
     click.echo(f"report: {ok}/{len(res['drawn'])} figures/tables drawn under {p.reports}")
-    for mode in MODES:
+    for mode in MODES if c is not None else ():
         click.echo(f"report: {mode} mode: {c.loc['reproduced', mode]} reproduced, "
                    f"{c.loc['differs', mode]} differs, "
                    f"{c.loc['not recomputable', mode]} not recomputable")
+    if c is None:
+        click.echo(f"report: no reproduction report: paper_targets.json not found "
+                   f"(--targets or ${TARGETS_ENV})")
     if res["notebooks"]:
         bad = {k: v for k, v in res["notebooks"].items() if v != "ok"}
         click.echo(f"report: notebooks {len(res['notebooks']) - len(bad)}/{len(res['notebooks'])} ok"

@@ -145,3 +145,19 @@ def test_committed_notebooks_have_no_outputs() -> None:
         nbformat.validate(nb)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), name
         assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_missing_targets_file_still_draws_and_says_so(
+        root: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = make_project(tmp_path / "r")
+    shutil.copytree(root.interim, p.interim)
+
+    def nowhere(*_a: object, **_k: object) -> None:
+        raise R.StageInputMissing("paper_targets.json", "set MLDOCK_PAPER_TARGETS")
+
+    monkeypatch.setattr(R, "load_spec", nowhere)
+    res = R.run(p, notebooks=False)
+    assert res["counts"] is None and res["drawn"]["figure1_funnel"] == "ok"
+    md = (p.reports / "reproduction.md").read_text()
+    assert "Not written: missing input paper_targets.json" in md
+    assert not (p.reports / "reproduction.csv").exists()
