@@ -364,46 +364,52 @@ def build_evidence(
         except (OSError, ValueError, yaml.YAMLError) as exc:
             first = (str(exc).splitlines() or [""])[0]
             errors.add(str(src), exc, f"cannot read {f.kind} file of {f.repo} ({src}): {first}")
-    for name, table in (parse_tables or {}).items():
-        _add_parse_table(ev, name, table)
+    if parse_tables and "base_images" in parse_tables:
+        n = add_parse_evidence(ev, parse_tables["base_images"])
+        log.info("added %d base-image values from the parse stage", n)
     return ev
 
 
-# Columns of the parse stage's tables used as extra evidence, when those tables exist.
-_PARSE_COLUMNS = {
-    "base_images": ("base_images", ("image", "base_image", "name", "reference")),
-    "run_commands": ("commands", ("command", "executable", "program")),
-    "compose_services": ("compose", ("service", "image")),
-}
+# What classify takes from the parse stage when its tables exist.  The Dockerfile text is
+# read directly above (so classify also runs without parse); parse adds what a lenient
+# reader cannot: FROM references with ARG/ENV substituted and the base-image type.
+PARSE_TABLES = ("base_images",)
 
 
-def _add_parse_table(ev: dict[str, Evidence], name: str, table: pd.DataFrame) -> None:
-    attr, candidates = _PARSE_COLUMNS[name]
-    if "mode" in table.columns:
-        table = table[table["mode"] == "corrected"]
-    cols = [c for c in candidates if c in table.columns]
-    if "repo" not in table.columns or not cols:
-        log.warning("parse table %s lacks repo/%s columns; not used", name, "/".join(candidates))
-        return
-    for rec in table[["repo", *cols]].itertuples(index=False):
+def add_parse_evidence(ev: dict[str, Evidence], base_images: pd.DataFrame) -> int:
+    """Add parse's resolved base images (when they differ from the raw FROM text) and
+    base-image types (``type:<label>``) of corrected-mode rows; returns values added."""
+    need = {"repo", "raw", "image", "base_type_label"}
+    if not need <= set(base_images.columns):
+        log.warning("parse table base_images lacks %s; not used", ", ".join(sorted(need - set(base_images.columns))))
+        return 0
+    if "mode" in base_images.columns:
+        base_images = base_images[base_images["mode"] == "corrected"]
+    added = 0
+    for rec in base_images[["repo", "raw", "image", "base_type_label"]].itertuples(index=False):
         e = ev.get(str(rec[0]))
         if e is None:
             continue
-        for v in rec[1:]:
-            if _s(v):
-                getattr(e, attr).append(_s(v))
+        raw, image, label = _s(rec[1]), _s(rec[2]), _s(rec[3])
+        raw_ref = raw.split()[0] if raw.split() else ""
+        if image and image != raw_ref:
+            e.base_images.append(image)
+            added += 1
+        if label:
+            e.base_images.append(f"type:{label}")
+            added += 1
+    return added
 
 
 def read_parse_tables(p: Paths) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
-    for name in _PARSE_COLUMNS:
+    for name in PARSE_TABLES:
         path = p.table("processed", name)
         if path.exists():
             out[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [n for n in _PARSE_COLUMNS if n not in out]
-    if missing:
-        log.info("parse tables absent (%s): using only the Dockerfile text read directly",
-                 ", ".join(missing))
+        else:
+            log.info("parse table %s absent (run `mldock parse`): classifying without "
+                     "resolved base images and base-image types", path)
     return out
 
 

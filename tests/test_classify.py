@@ -227,3 +227,18 @@ def test_shuffled_labels_give_chance_accuracy(classified: Paths) -> None:
     assert res["model"].mean("accuracy") < 0.36  # chance level, below the majority share
     real = C.cv_categories(X, y, rules, repeats=1, methods=("model",))
     assert real["model"].mean("accuracy") > 0.55
+
+
+def test_parse_base_images_add_resolved_refs_and_types() -> None:
+    ev = {"o/r": C.Evidence(repo="o/r", base_images=["${BASE}"])}
+    table = pd.DataFrame([
+        {"mode": "corrected", "repo": "o/r", "raw": "${BASE} AS build", "image": "python:3.9",
+         "base_type_label": "Language Runtime"},
+        {"mode": "paper", "repo": "o/r", "raw": "${BASE}", "image": "${BASE}", "base_type_label": "Variable"},
+        {"mode": "corrected", "repo": "o/r", "raw": "ubuntu:20.04", "image": "ubuntu:20.04",
+         "base_type_label": ""},
+        {"mode": "corrected", "repo": "x/unknown", "raw": "a", "image": "b", "base_type_label": "OS"},
+    ])
+    assert C.add_parse_evidence(ev, table) == 2
+    assert ev["o/r"].base_images == ["${BASE}", "python:3.9", "type:Language Runtime"]
+    assert C.add_parse_evidence(ev, table.drop(columns=["raw"])) == 0
