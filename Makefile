@@ -49,8 +49,8 @@ $(INTERIM)/repos.csv: $(STAMP) $(INTERIM)/.replication-arg pipeline/ingest.py $(
 
 parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (paper and corrected modes)
 
-$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
-	$(MLDOCK) parse
+$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/dockerfile.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
+	$(MLDOCK) parse --mode both
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV
 
@@ -61,7 +61,7 @@ $(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(PROCESSED)/dockerfiles.csv pip
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
 
-$(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv pipeline/images.py taxonomy/file_types.yaml $(CORE)
+$(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv pipeline/images.py pipeline/layers.py pipeline/registry.py taxonomy/file_types.yaml $(CORE)
 	$(MLDOCK) images --replication
 
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report

@@ -395,6 +395,16 @@ _INSTR = re.compile(r"^\s*([A-Za-z]+)(\s|$)")
 _DIRECTIVE = re.compile(r"^\s*#\s*(syntax|escape|check)\s*=", re.I)
 
 
+_JINJA = re.compile(r"^\s*\{%", re.M)
+
+
+def _valid_from(line: str) -> bool:
+    """``FROM [--flag=x ...] image [AS name]`` (rejects e.g. Python's ``from x import y``)."""
+    line = re.sub(r"\s#.*$", "", line)  # a trailing comment is a common slip, not a sign
+    tokens = [t for t in line.split()[1:] if not t.startswith("--")]
+    return len(tokens) == 1 or (len(tokens) == 3 and tokens[1].lower() == "as")
+
+
 def name_match(name: str) -> str:
     """How the study's scripts would have collected a file, from its basename."""
     low = name.lower()
@@ -449,6 +459,10 @@ def classify_file(name: str, data: bytes) -> tuple[str, str, str]:
         text = text[1:]
     word, line = _first_instruction(text)
     if word == "FROM":
+        if not _valid_from(text.splitlines()[line - 1]):
+            return nm, "not_dockerfile", f"line {line} starts with FROM but is not 'FROM image [AS name]'"
+        if _JINJA.search(text):
+            return nm, "not_dockerfile", "template: has Jinja control lines ({% ... %})"
         return nm, "dockerfile", f"FROM at line {line} after comments/ARGs"
     if nm == "compose" or name.lower().endswith((".yml", ".yaml")):
         ok, why = _compose_like(text, len(data))

@@ -80,7 +80,7 @@ def test_every_log_file_classified_with_a_reason(ingested: Paths, shared_package
     assert len(files) == on_disk == 2703
     assert files["reason"].str.len().gt(0).all()
     assert files["kind"].value_counts().to_dict() == {
-        "dockerfile": 2277, "not_dockerfile": 216, "compose": 210}
+        "dockerfile": 2274, "not_dockerfile": 219, "compose": 210}
     assert files["name_match"].value_counts().to_dict() == {"dockerfile": 2493, "compose": 210}
     assert not files["path"].str.startswith("/").any()
     # editor modes named like Dockerfiles are not Dockerfiles
@@ -127,6 +127,10 @@ def test_provenance_sidecar(ingested: Paths) -> None:
         ("docker-compose.yml", b"version: '3'\nservices:\n  a:\n    image: redis\n", "compose", "1 services"),
         ("docker-compose.yml", b"web:\n  build: .\n", "compose", "v1"),
         ("docker-compose.yml", b"a: [unclosed\n", "not_dockerfile", "invalid YAML"),
+        ("dockerfile.py", b"import os\nfrom typing import List\n", "not_dockerfile", "line 1"),
+        ("dockerfile.py", b"# x\nfrom typing import List\n", "not_dockerfile", "not 'FROM image [AS name]'"),
+        ("Dockerfile", b"FROM --platform=$X base AS b\n", "dockerfile", "line 1"),
+        ("dockerfile.tmpl", b"FROM {{ base }}\n{% if x %}\nRUN a\n{% endif %}\n", "not_dockerfile", "Jinja"),
     ],
 )
 def test_classify_file(name: str, text: bytes, kind: str, reason_part: str) -> None:
