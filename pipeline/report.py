@@ -758,18 +758,26 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
             cc = _canon(c)
             for t, vals in types.items():
                 if (cc, t) not in mean_num.index:
+                    ours.missing(mode, tid(sec, "value", c, t),
+                                 f"file type not among our {mode}-mode top types of the category")
                     continue
                 ours.set(mode, tid(sec, "value", c, t, "mean_perc_number"),
                          round(float(mean_num[(cc, t)]), 4))
                 if "mean_perc_storage" in vals and not pd.isna(mean_sto[(cc, t)]):
                     ours.set(mode, tid(sec, "value", c, t, "mean_perc_storage"),
                              round(float(mean_sto[(cc, t)]), 4))
+                else:
+                    ours.missing(mode, tid(sec, "value", c, t, "mean_perc_storage"),
+                                 f"empty in our {mode}-mode file_types_by_num")
         ft = "file_analysis (files-v2 layers_files)"
         if df["repo"].notna().any():
             n = df.groupby("category")["repo"].nunique()
             for c in spec["rq4_table2_contributing_repos"]["value"].get(ft, {}):
                 ours.set(mode, tid("rq4_table2_contributing_repos", "value", ft, c),
                          int(n.get(_canon(c), 0)))
+        else:
+            ours.missing(mode, tid("rq4_table2_contributing_repos", "value", ft),
+                         f"{mode}-mode file_types_by_num has no repository column")
         ours.set(mode, tid("rq4_text_claims", "top_file_types_shown", "value"),
                  int(df.groupby("category")["file_type"].nunique().max()))
 
@@ -780,12 +788,18 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
         for c, types in spec[sec]["value"].items():
             cc = _canon(c)
             for t in types:
-                if (cc, t) in first.index:
+                if (cc, t) not in first.index:
+                    ours.missing(mode, tid(sec, "value", c, t),
+                                 f"file type not among our {mode}-mode largest types of the category")
+                else:
                     ours.set(mode, tid(sec, "value", c, t, "size_MB"),
                              round(float(first.loc[(cc, t), "size_mb"]), 2))
                     v = first.loc[(cc, t), "perc_size"]
                     if not pd.isna(v):
                         ours.set(mode, tid(sec, "value", c, t, "perc_size"), round(float(v), 4))
+                    else:
+                        ours.missing(mode, tid(sec, "value", c, t, "perc_size"),
+                                     f"empty in our {mode}-mode file_types_by_size")
 
     def keyword_lists() -> None:
         f = inp.paths.taxonomy / "run_commands.yaml"
