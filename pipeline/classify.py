@@ -39,7 +39,7 @@ import pandas as pd
 import yaml
 
 from .config import CATEGORIES, Paths
-from .errors import TaxonomyError
+from .errors import TaxonomyError, TooFewLabels
 from .tables import ErrorLog, atomic_write_text, read_table, write_table
 from .taxonomy import load_yaml_rules, normalise_keyword, read_yaml
 
@@ -63,6 +63,7 @@ CODED_COLUMNS = {
 }
 NUMERIC = ("commits", "contributors", "stars", "forks", "releases", "size_kb", "total_dockerfiles")
 MAX_COMMAND_CHARS = 20_000  # per repository, to bound the text features
+MIN_LABELLED = 10  # fewer labelled (or coded) repositories than this: rules only
 
 
 # --------------------------------------------------------------------------------------
@@ -747,25 +748,35 @@ def classify(p: Paths, progress: bool = False, seed: int = 0) -> dict[str, Any]:
     inp = load_inputs(p, progress)
     tax, X, y = inp.tax, inp.X, inp.labels
     all_repos = list(X.index)
+    majors = tax.majors
+    coded_repos = [r for r in all_repos if r in inp.coded]
+    train_categories = len(y) >= MIN_LABELLED and y.nunique() >= 2
+    train_purposes = len(coded_repos) >= MIN_LABELLED
+    if not train_categories:
+        log.warning("only %d labelled repositories: categories come from the keyword rules", len(y))
+    if not train_purposes:
+        log.warning("only %d repositories with coded purposes: purposes come from the keyword rules",
+                    len(coded_repos))
+    proba: pd.DataFrame | None = None
+    pproba: pd.DataFrame | None = None
+    threshold: float | None = None
     ctx = _quiet()
     try:
-        # categories: out-of-fold answers for labelled repos, full model for the rest
-        Xl = X.loc[y.index]
-        model = make_category_model(Xl)
-        oof = cross_val_predict(model, Xl, y, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
-                                method="predict_proba")
-        classes = sorted(y.unique())
-        model.fit(Xl, y)
-        assert list(model.classes_) == classes
-        full = model.predict_proba(X)
-        proba = pd.DataFrame(full, index=X.index, columns=classes)
-        proba.loc[y.index] = oof
-        # purposes: multi-label model trained on the coded repositories
-        majors = tax.majors
-        coded_repos = [r for r in all_repos if r in inp.coded]
-        Y = _label_matrix(coded_repos, inp.coded, majors)
-        pmodel = PurposeModel(seed=seed).fit(X.loc[coded_repos], Y)
-        pproba = pd.DataFrame(pmodel.predict_proba(X), index=X.index, columns=majors)
+        if train_categories:
+            # out-of-fold answers for labelled repos, a model fitted on all of them for the rest
+            Xl = X.loc[y.index]
+            model = make_category_model(Xl)
+            folds = max(2, min(5, int(y.value_counts().min())))
+            oof = cross_val_predict(model, Xl, y, method="predict_proba",
+                                    cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+            model.fit(Xl, y)
+            proba = pd.DataFrame(model.predict_proba(X), index=X.index, columns=list(model.classes_))
+            proba.loc[y.index] = oof
+        if train_purposes:
+            Y = _label_matrix(coded_repos, inp.coded, majors)
+            pmodel = PurposeModel(seed=seed).fit(X.loc[coded_repos], Y)
+            pproba = pd.DataFrame(pmodel.predict_proba(X), index=X.index, columns=majors)
+            threshold = pmodel.threshold_
     finally:
         ctx.__exit__(None, None, None)
 
@@ -773,16 +784,21 @@ def classify(p: Paths, progress: bool = False, seed: int = 0) -> dict[str, Any]:
     repos = inp.repos.set_index("repo")
     for repo in all_repos:
         dec = inp.cat_rules[repo]
-        pred = str(proba.loc[repo].idxmax())
         manual = repo in y.index
+        if proba is not None:
+            pred: str | None = str(proba.loc[repo].idxmax())
+            conf: float | None = round(float(proba.loc[repo].max()), 4)
+            kind = "out-of-fold" if manual else "trained on all labelled"
+        else:
+            pred, conf, kind = dec.category, None, "keyword rules (too few labels to train)"
         proj_rows.append({
             "repo": repo,
             "category": y[repo] if manual else pred,
             "category_source": "manual" if manual else "predicted",
             "raw_label": repos.at[repo, "raw_label"],
             "predicted_category": pred,
-            "confidence": round(float(proba.loc[repo].max()), 4),
-            "prediction_kind": "out-of-fold" if manual else "trained on all labelled",
+            "confidence": conf,
+            "prediction_kind": kind,
             "rules_category": dec.category,
             "rules_fired": dec.fired,
             "in_final_dataset": repos.at[repo, "in_final_dataset"],
@@ -796,17 +812,22 @@ def classify(p: Paths, progress: bool = False, seed: int = 0) -> dict[str, Any]:
             for pid, toks in inp.coded[repo].items():
                 pur_rows.append(_purpose_row(tax, repo, pid, "coded", 1.0, "; ".join(toks)))
             continue
-        chosen = [m for m in majors if pproba.at[repo, m] >= pmodel.threshold_]
-        for m in chosen:
-            ev_txt = "; ".join(hits.get(m, [])) or "model (no rule fired)"
-            pur_rows.append(_purpose_row(tax, repo, m, "predicted", float(pproba.at[repo, m]), ev_txt))
+        if pproba is not None and threshold is not None:
+            chosen = [m for m in majors if pproba.at[repo, m] >= threshold]
+            for m in chosen:
+                ev_txt = "; ".join(hits.get(m, [])) or "model (no rule fired)"
+                pur_rows.append(_purpose_row(tax, repo, m, "predicted", float(pproba.at[repo, m]), ev_txt))
+        else:
+            chosen = [m for m in majors if m in hits]
+            for m in chosen:
+                pur_rows.append(_purpose_row(tax, repo, m, "rules", None, "; ".join(hits[m])))
         for sub in tax.purposes:
             if sub.parent in chosen and sub.id in hits:
                 pur_rows.append(_purpose_row(tax, repo, sub.id, "rules", None, "; ".join(hits[sub.id])))
     purposes = pd.DataFrame(pur_rows, columns=list(_PURPOSE_COLUMNS))
 
     extra = {"labelled": int(len(y)), "coded": len(coded_repos), "seed": seed,
-             "purpose_threshold": pmodel.threshold_}
+             "purpose_threshold": threshold}
     write_table(projects, "projects", p, extra_meta=extra)
     write_table(purposes, "purposes", p, extra_meta=extra)
     inp.errors.write(p)
@@ -952,6 +973,10 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
     t0 = time.monotonic()
     inp = load_inputs(p, progress)
     tax, X, y = inp.tax, inp.X, inp.labels
+    if len(y) < MIN_LABELLED or y.nunique() < 2:
+        raise TooFewLabels("a manual category", len(y), f"{MIN_LABELLED} in at least 2 categories")
+    if len(inp.coded) < MIN_LABELLED:
+        raise TooFewLabels("coded purposes", len(inp.coded), str(MIN_LABELLED))
     rules = pd.Series({r: inp.cat_rules[r].category for r in X.index})
     cat = cv_categories(X.loc[y.index], y, rules, repeats, folds, seed)
     majors = tax.majors

@@ -91,3 +91,13 @@ class AuthFailed(MldockError):
 
     def __init__(self, service: str) -> None:
         super().__init__(f"{service} rejected the credentials (HTTP 401); check or unset GITHUB_TOKEN")
+
+
+class TooFewLabels(MldockError):
+    """A classifier cannot be trained or evaluated: too few labelled repositories."""
+
+    def __init__(self, what: str, have: int, need: str) -> None:
+        super().__init__(
+            f"only {have} repositories have {what} (need {need}); run `mldock ingest` on the "
+            "replication package, whose labels train the classifiers"
+        )

@@ -13,7 +13,7 @@ import pytest
 from pipeline import classify as C
 from pipeline.cli import main
 from pipeline.config import CATEGORIES, Paths
-from pipeline.tables import ErrorLog, read_table
+from pipeline.tables import ErrorLog, read_table, write_table
 from tests.conftest import make_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,3 +242,26 @@ def test_parse_base_images_add_resolved_refs_and_types() -> None:
     assert C.add_parse_evidence(ev, table) == 2
     assert ev["o/r"].base_images == ["${BASE}", "python:3.9", "type:Language Runtime"]
     assert C.add_parse_evidence(ev, table.drop(columns=["raw"])) == 0
+
+
+def test_without_labels_the_rules_decide(ingested: Paths, tmp_path: Path) -> None:
+    """A project with no study labels (e.g. freshly collected) still gets categories and
+    purposes, from the keyword rules, and evaluate says what is missing."""
+    p = make_project(tmp_path / "nolabels")
+    p.data.mkdir()
+    (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
+    shutil.copytree(ingested.interim, p.interim)
+    repos = read_table("repos", p)
+    repos[["category", "raw_label", "label_source"]] = pd.NA
+    write_table(repos, "repos", p)
+    (p.interim / "purpose_text.csv").unlink()
+    counts = C.classify(p)
+    assert counts["manual"] == 0 and counts["predicted"] == 406 and counts["coded"] == 0
+    proj = read_table("projects", p).set_index("repo")
+    assert set(proj["prediction_kind"]) == {"keyword rules (too few labels to train)"}
+    assert proj["confidence"].isna().all()
+    assert (proj["category"].fillna("") == proj["rules_category"].fillna("")).all()
+    assert proj.loc["kubeflow/kubeflow", "category"] == "MLOps/AIOps"
+    pur = read_table("purposes", p)
+    assert set(pur["source"]) == {"rules"}
+    assert main(["-q", "--root", str(p.root), "classify", "evaluate"]) == 1
