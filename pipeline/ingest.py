@@ -459,10 +459,10 @@ def classify_file(name: str, data: bytes) -> tuple[str, str, str]:
         text = text[1:]
     word, line = _first_instruction(text)
     if word == "FROM":
-        if not _valid_from(text.splitlines()[line - 1]):
-            return nm, "not_dockerfile", f"line {line} starts with FROM but is not 'FROM image [AS name]'"
         if _JINJA.search(text):
             return nm, "not_dockerfile", "template: has Jinja control lines ({% ... %})"
+        if not _valid_from(text.splitlines()[line - 1]):
+            return nm, "not_dockerfile", f"line {line} starts with FROM but is not 'FROM image [AS name]'"
         return nm, "dockerfile", f"FROM at line {line} after comments/ARGs"
     if nm == "compose" or name.lower().endswith((".yml", ".yaml")):
         ok, why = _compose_like(text, len(data))
