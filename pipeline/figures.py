@@ -317,7 +317,7 @@ def fig_funnel(funnel: pd.DataFrame) -> Figure:
     labels = ["\n".join(textwrap.wrap(str(d), 42)) for d in df["description"]]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(100, float(df["count"].max()) * 8)
+    ax.set_xlim(100, float(df["count"].max()) * 3)
     for yi, (_, r) in zip(y, df.iterrows(), strict=True):
         text = f"{int(r['count']):,}"
         paper = r.get("paper_count")
