@@ -621,7 +621,7 @@ def make_pipeline(
         "numeric": (StandardScaler(), cols("num_")),
     }
     features = ColumnTransformer([(b, *available[b]) for b in blocks])
-    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, class_weight="balanced")
+    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, class_weight="balanced", random_state=0)
     return Pipeline([("features", features), ("clf", clf)])
 
 
