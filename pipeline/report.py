@@ -1025,7 +1025,7 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
         try:
             out.append((name, f"{fn()} [{mode}]"))
         except (NotRecomputable, KeyError, ValueError, TypeError, IndexError) as exc:
-            out.append((name, f"drawn; finding not computed ({exc})"))
+            out.append((name, f"finding not computed ({exc})"))
 
     def f1() -> str:
         (fn,) = inp.need("funnel")
@@ -1111,6 +1111,11 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
             ("figure5a_file_types", f5a, "paper mode"), ("figure5b_file_sizes", f5b, "paper mode")):
         add(name, fn, mode)
     return out
+
+
+def finding(inp: Inputs, name: str) -> str:
+    """The computed one-line finding of one figure or table (for the notebooks)."""
+    return dict(findings(inp, {name: "ok"}))[name]
 
 
 def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
