@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 INTERIM := data/interim
 PROCESSED := data/processed
-CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py
+CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py
 
 .PHONY: help setup reproduce ingest parse classify images report publish test lint bench \
         search filter extract collect clean FORCE
