@@ -142,8 +142,6 @@ def datapackage(p: Paths, resources: list[dict[str, Any]]) -> dict[str, Any]:
             "provenance sidecar <file>.meta.json."),
         "version": meta["version"],
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "licenses": [{"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
-                      "path": "https://creativecommons.org/licenses/by/4.0/"}],
         "contributors": [{"title": a, "role": "author"} for a in meta["authors"]] or
                         [{"title": "mldock developers", "role": "author"}],
         "sources": [{"title": "Replication package of Openja et al., EASE 2022",

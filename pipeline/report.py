@@ -1156,7 +1156,7 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
     ).reset_index()
     lines += [F.to_markdown(sec).rstrip(), "", "## All targets", ""]
     show = rep[["target", "paper_value", "ours_paper", "ours_corrected", "status_paper",
-                "status_corrected", "reason"]]
+                "status_corrected", "labels", "reason"]]
     lines += [F.to_markdown(show).rstrip(), ""]
     return "\n".join(lines)
 
