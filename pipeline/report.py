@@ -290,6 +290,10 @@ def file_types_num_frame(inp: Inputs, mode: str) -> tuple[pd.DataFrame, pd.DataF
     return df, line
 
 
+FIG5_SOURCE = {"paper": "paper mode: the package's published aggregates, redrawn",
+               "corrected": "corrected mode: rebuilt per repository"}
+
+
 def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODES) -> dict[str, str]:
     """Draw every table and figure; returns ``name -> "ok" | "skipped: <reason>"``."""
     out = out or inp.paths.reports
@@ -368,7 +372,7 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
             df, line = file_types_num_frame(inp, mode)
             fig = F.fig_category_boxplots(
                 df, "file_type", "perc_number", None,
-                f"Figure 5a: most common file types in the images ({mode} mode); boxes: % of "
+                f"Figure 5a: most common file types in the images ({FIG5_SOURCE[mode]}); boxes: % of "
                 "files per repository, grey line: mean % of storage", "% of files",
                 line=line, line_label="mean % of storage")
             F.save_figure(fig, "figure5a_file_types" + sfx, figdir)
@@ -377,7 +381,8 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
             df = inp.mode("file_types_by_size", mode).sort_values(["category", "rank"])
             fig = F.fig_category_bars(
                 df, "file_type", "size_mb",
-                f"Figure 5b: file types with the largest size ({mode} mode)", "File size (MB)")
+                f"Figure 5b: file types with the largest size ({FIG5_SOURCE[mode]})",
+                "File size (MB)")
             F.save_figure(fig, "figure5b_file_sizes" + sfx, figdir)
             F.save_table(df, "figure5b_file_sizes" + sfx, tabdir)
 
@@ -601,20 +606,6 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
         ours.notes["rq1_raw_label_counts"] = (
             f"{int((raw == '').sum())} labels are blank in this copy of the package")
 
-    def rq2_tax() -> None:
-        nodes = load_purposes(inp.paths)
-        majors = [n for n in nodes if not n["parent"]]
-        subs = [n for n in nodes if n["parent"]]
-        base = ("rq2_purpose_taxonomy", "value")
-        ours.both(tid(*base, "n_major_categories"), len(majors))
-        ours.both(tid(*base, "n_subcategories"), len(subs))
-        ours.both(tid(*base, "major_categories"), [n["name"] for n in majors])
-        names = {n["id"]: n["name"] for n in nodes}
-        for parent in spec["rq2_purpose_taxonomy"]["value"].get("subcategories", {}):
-            pid = next((n["id"] for n in majors if n["name"] == parent), None)
-            ours.both(tid(*base, "subcategories", parent),
-                      [names[n["id"]] for n in subs if n["parent"] == pid])
-
     def rq2_cov() -> None:
         (pt,) = inp.need("purpose_text")
         nonempty = pt[list(TEXT_COLUMNS.values())].fillna("").astype(str).apply(
@@ -752,6 +743,8 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
     def rq4_5a(mode: str) -> None:
         sec = "rq4_fig5a_file_composition"
         df = inp.mode("file_types_by_num", mode)
+        if mode == "paper":  # the package's own Top10 aggregates: never our value
+            raise NotRecomputable(PUBLISHED_AGGREGATES)
         g = df.groupby(["category", "file_type"])
         mean_num, mean_sto = g["perc_number"].mean(), g["perc_storage"].mean()
         for c, types in spec[sec]["value"].items():
@@ -784,6 +777,8 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
     def rq4_5b(mode: str) -> None:
         sec = "rq4_fig5b_file_size"
         df = inp.mode("file_types_by_size", mode)
+        if mode == "paper":
+            raise NotRecomputable(PUBLISHED_AGGREGATES)
         first = df.drop_duplicates(["category", "file_type"]).set_index(["category", "file_type"])
         for c, types in spec[sec]["value"].items():
             cc = _canon(c)
@@ -801,25 +796,9 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                         ours.missing(mode, tid(sec, "value", c, t, "perc_size"),
                                      f"empty in our {mode}-mode file_types_by_size")
 
-    def keyword_lists() -> None:
-        f = inp.paths.taxonomy / "run_commands.yaml"
-        if not f.exists():
-            raise NotRecomputable("taxonomy/run_commands.yaml missing")
-        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        entries = doc.get("entries") or doc.get("categories") or []
-        for e in entries:
-            name = str(e.get("name") or e.get("id"))
-            rules = e.get("rules") or e
-            ours.set("paper", tid("rq3_run_command_keyword_lists", "value", name),
-                     list(rules.get("paper_keywords") or []))
-            ours.set("corrected", tid("rq3_run_command_keyword_lists", "value", name),
-                     list(rules.get("commands") or []))
-
     _section(ours, "data_collection_counts", funnel)
     _section(ours, "rq1", rq1)
-    _section(ours, "rq2_purpose_taxonomy", rq2_tax)
     _section(ours, "rq2_label_coverage", rq2_cov)
-    _section(ours, "rq3_run_command_keyword_lists", keyword_lists)
     for mode in MODES:
         for prefix, fn in (
             ("rq3_instruction_frequency", lambda m=mode: rq3_instr(m)),
@@ -837,6 +816,10 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                 fn()
             except NotRecomputable as exc:
                 ours.missing(mode, prefix, str(exc))
+                if prefix == "rq4_fig5a_file_composition":
+                    ours.missing(mode, "rq4_text_claims.top_file_types_shown", str(exc))
+                    ours.missing(mode, "rq4_table2_contributing_repos.value.file_analysis",
+                                 str(exc))
                 if prefix == "rq4_table2":
                     ours.missing(mode, "rq4_table2_contributing_repos", str(exc))
                     ours.missing(mode, "rq4_text_claims", str(exc))
@@ -846,15 +829,28 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
     return ours
 
 
+PUBLISHED_AGGREGATES = (
+    "paper-mode Figure 5 inputs are the package's published Top10 aggregates (per-file "
+    "layer listings absent), not values we recompute")
+
 DOCKER_INSTRUCTIONS = {
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
     "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
 }
 
-STATIC_REASONS = {
+ADOPTED = {
     "data_collection_keywords": "search configuration, not a result: the offline package holds "
                                 "only the search output (see taxonomy/search_keywords.yaml)",
     "inclusion_criteria": "method parameter, not a result (see taxonomy/inclusion_criteria.yaml)",
+    "rq3_run_command_keyword_lists": "method parameter, not a result: the study's lists are "
+                                     "taxonomy/run_commands.yaml paper_keywords (corrected: "
+                                     "commands)",
+    "rq2_purpose_taxonomy": "adopted from Figure 2 as taxonomy/purposes.yaml, not derived: the "
+                            "package lacks the coding of its free text",
+}
+"""Targets that are inputs of our method (copied from the paper), never compared."""
+
+STATIC_REASONS = {
     "rq4_text_claims.files_gt_50000_share": "per-file layer listings are not in the package",
     "rq4_text_claims.mlops_file_types_share": "per-file layer listings are not in the package",
     "rq4_text_claims.doc_minus_model_files": "per-file layer listings are not in the package",
@@ -911,7 +907,9 @@ def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
         }
         reasons = []
         for mode in MODES:
-            has = leaf.id in ours.values[mode] and ours.values[mode][leaf.id] is not None
+            adopted = next((r for k, r in ADOPTED.items() if leaf.id.startswith(k + ".")), "")
+            has = (not adopted and leaf.id in ours.values[mode]
+                   and ours.values[mode][leaf.id] is not None)
             if has:
                 v = ours.values[mode][leaf.id]
                 status, diff = compare(leaf.value, v, tol, leaf)
@@ -919,7 +917,7 @@ def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
                 row[f"diff_{mode}"] = diff
                 row[f"status_{mode}"] = status
             else:
-                r = _static_reason(leaf.id) or ours.reason_for(mode, leaf.id) or (
+                r = adopted or _static_reason(leaf.id) or ours.reason_for(mode, leaf.id) or (
                     "no matching value in our tables")
                 row[f"ours_{mode}"] = None
                 row[f"diff_{mode}"] = None
@@ -1150,9 +1148,11 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         targets=("target", "size"),
         paper_reproduced=("status_paper", lambda s: int((s == "reproduced").sum())),
         paper_differs=("status_paper", lambda s: int((s == "differs").sum())),
+        paper_not_recomputable=("status_paper", lambda s: int((s == "not recomputable").sum())),
         corrected_reproduced=("status_corrected", lambda s: int((s == "reproduced").sum())),
         corrected_differs=("status_corrected", lambda s: int((s == "differs").sum())),
-        not_recomputable=("status_corrected", lambda s: int((s == "not recomputable").sum())),
+        corrected_not_recomputable=("status_corrected",
+                                    lambda s: int((s == "not recomputable").sum())),
     ).reset_index()
     lines += [F.to_markdown(sec).rstrip(), "", "## All targets", ""]
     show = rep[["target", "paper_value", "ours_paper", "ours_corrected", "status_paper",
