@@ -747,6 +747,10 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
             raise NotRecomputable(PUBLISHED_AGGREGATES)
         g = df.groupby(["category", "file_type"])
         mean_num, mean_sto = g["perc_number"].mean(), g["perc_storage"].mean()
+        mix = F.label_mix(inp.categories(), set(df["repo"].dropna()))
+        for c in spec[sec]["value"]:
+            for s5 in (sec, "rq4_fig5b_file_size"):
+                ours.mix[tid(s5, "value", c)] = mix.get(_canon(c), "")
         for c, types in spec[sec]["value"].items():
             cc = _canon(c)
             for t, vals in types.items():
@@ -956,14 +960,18 @@ def _show(v: Any) -> Any:
 
 
 def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], ours: Ours) -> str:
+    """One line: per mode, how far off (or why not computed), plus a section note."""
     sp, sc = row["status_paper"], row["status_corrected"]
-    note = ours.notes.get(leaf.section, "")
     if sp == sc == "not recomputable":
-        r = reasons[0].split(": ", 1)[1] if reasons else ""
-        return r
+        texts = [r.split(": ", 1)[1] for r in reasons]
+        return texts[0] if len(set(texts)) == 1 else "; ".join(reasons)
+    numeric = isinstance(leaf.value, (int, float)) and not isinstance(leaf.value, bool)
     parts = []
     if sp == sc == "reproduced":
-        parts.append("both modes within tolerance" + (f" ±{tol:g}" if tol else " (exact)"))
+        if not numeric:
+            parts.append("both modes equal (as sets)")
+        else:
+            parts.append("both modes within tolerance" + (f" ±{tol:g}" if tol else " (exact)"))
     else:
         for mode, s in (("paper", sp), ("corrected", sc)):
             if s == "differs":
@@ -973,10 +981,8 @@ def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], our
                 parts.extend(r for r in reasons if r.startswith(mode))
             else:
                 parts.append(f"{mode} mode reproduced")
-    if row["labels"] and "predicted" in row["labels"] and not row["labels"].startswith(
-            "0 manual") and " / 0 predicted" not in row["labels"]:
-        parts.append(f"labels {row['labels']}")
-    if note and (sp == "differs" or sc == "differs"):
+    note = ours.notes.get(leaf.section, "")
+    if note and "differs" in (sp, sc):
         parts.append(note)
     return "; ".join(parts)
 
