@@ -894,6 +894,17 @@ def compare(paper: Any, ours: Any, tol: float, leaf: Leaf) -> tuple[str, Any]:
     return "differs", "; ".join(parts)
 
 
+def leaf_kind(leaf: Leaf) -> str:
+    """``list`` (compared as a set), ``table cell`` (per category, or a row of a figure's
+    table) or ``scalar``."""
+    if isinstance(leaf.value, list):
+        return "list"
+    rows = {"intermediate_in_data", "stacked_totals", "totals", "overall_median",
+            "manual-labeling.csv (406)", "final-dataset.csv (405)"}
+    per_cat = any(_canon(part) in CATEGORIES for part in leaf.path[:-1])
+    return "table cell" if per_cat or rows & set(leaf.path[1:-1]) else "scalar"
+
+
 def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
     """One row per target leaf: paper value, ours per mode, difference, status, reason."""
     rows: list[dict[str, Any]] = []
@@ -902,8 +913,7 @@ def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
         row: dict[str, Any] = {
             "target": leaf.id,
             "section": leaf.section,
-            "kind": "list" if isinstance(leaf.value, list) else
-                    ("table cell" if len(leaf.path) > 3 else "scalar"),
+            "kind": leaf_kind(leaf),
             "reference": leaf.reference,
             "paper_value": _show(leaf.value),
             "unit": leaf.unit,
