@@ -65,6 +65,9 @@ def test_compare_numbers_sets_and_strings() -> None:
 
 def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:
     assert len(rep) == 687  # every compared leaf of paper_targets.json
+    assert rep.loc["rq1_table1_medians.Model.Size.value"].kind == "table cell"
+    assert rep.loc["data_collection_counts.repos_with_dockerfile.value"].kind == "scalar"
+    assert rep.loc["rq2_purpose_taxonomy.value.major_categories"].kind == "list"
     r = rep.loc["data_collection_counts.repos_with_dockerfile.value"]
     assert (r.ours_paper, r.ours_corrected, r.status_paper) == (3075, 3075, "reproduced")
     r = rep.loc["data_collection_counts.unique_repos_search_results.value"]
