@@ -67,7 +67,8 @@ $(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv p
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report
 
 reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/images_table2.csv \
-		pipeline/report.py pipeline/figures.py $(wildcard notebooks/*.ipynb) $(CORE)
+		pipeline/report.py pipeline/figures.py taxonomy/purposes.yaml taxonomy/base_image_types.yaml \
+		$(wildcard notebooks/*.ipynb) $(CORE)
 	$(MLDOCK) report
 
 publish: data/published/datapackage.json ## Published CSVs with datapackage.json, provenance and CITATION
@@ -97,6 +98,6 @@ bench: setup ## Benchmarks: parse throughput and layer-scan speed, as ratios to 
 	$(PY) -m bench
 
 clean: ## Remove generated data and reports (keeps .venv and downloads)
-	rm -rf $(INTERIM)/* $(INTERIM)/.replication-arg $(PROCESSED)/* data/raw/* reports/figures reports/tables reports/notebooks reports/*.md reports/*.csv
+	rm -rf $(INTERIM)/* $(INTERIM)/.replication-arg $(PROCESSED)/* data/raw/* reports/figures reports/tables reports/notebooks reports/reproduction.md reports/classification.md reports/*.csv data/published/*
 
 FORCE:
