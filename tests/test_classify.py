@@ -70,6 +70,48 @@ def test_bad_file_is_recorded_and_the_rest_goes_on(tmp_path: Path, shared_packag
     assert ev.topics == ["keras"]
 
 
+def test_notes_features_exact() -> None:
+    notes = {"what": "API, data storage (images, audio)", "when": "Development/ distribution, Testing,",
+             "maincomponent": "gpu, cpu", "note": "Working dockerfile"}
+    assert C.notes_features(notes, C.PURPOSE_NOTE_COLUMNS) == (
+        "development distribution testing gpu cpu",
+        "when_development_distribution when_testing maincomponent_gpu maincomponent_cpu")
+    words, toks = C.notes_features(notes, C.NOTE_COLUMNS)
+    assert words == "api data storage images audio development distribution testing gpu cpu working dockerfile"
+    assert toks.split() == ["what_api", "what_data_storage_images", "what_audio", "when_development_distribution",
+                            "when_testing", "maincomponent_gpu", "maincomponent_cpu", "note_working_dockerfile"]
+    assert C.notes_features({}, C.NOTE_COLUMNS) == ("", "")
+
+
+def test_build_evidence_reads_the_study_notes(tmp_path: Path) -> None:
+    repos = pd.DataFrame([{"repo": r, "topics": "[]", "search_topic": "", "description": "",
+                           "homepage": "", "language": ""} for r in ("o/a", "o/b")])
+    files = pd.DataFrame(columns=["repo", "path", "raw_path", "kind"])
+    pt = pd.DataFrame([{"repo": "o/a", "what": "jupyter", "when": "", "mlcomponent": "Data",
+                        "why": "", "maincomponent": "", "purpose_from_documentation": "", "note": ""},
+                       {"repo": "x/unknown", "what": "api", "when": "", "mlcomponent": "", "why": "",
+                        "maincomponent": "", "purpose_from_documentation": "", "note": ""}])
+    ev = C.build_evidence(repos, files, tmp_path, ErrorLog("t"), purpose_text=pt)
+    assert ev["o/a"].notes == {"what": "jupyter", "mlcomponent": "Data"}
+    assert ev["o/b"].notes == {}
+
+
+def test_purpose_features_never_read_the_coded_columns(tax: C.Taxonomy) -> None:
+    """The purpose model's note features ignore the columns its labels are coded from, and
+    a taxonomy that would code one of its note columns is refused."""
+    assert not set(C.PURPOSE_NOTE_COLUMNS) & set(tax.coded_columns)
+    a = C.Evidence(repo="o/a", notes={"what": "jupyter, testing", "mlcomponent": "Model", "when": "Testing"})
+    b = C.Evidence(repo="o/a", notes={"when": "Testing"})
+    Xa, Xb = C.feature_frame([a], tax), C.feature_frame([b], tax)
+    for col in ("pnotes_text", "pnotes_tok", "docker_text", "meta_text"):
+        assert Xa.at["o/a", col] == Xb.at["o/a", col]
+    assert Xa.at["o/a", "pnotes_tok"] == "when_testing"
+    assert Xa.at["o/a", "notes_tok"] == "what_jupyter what_testing when_testing mlcomponent_model"
+    leaky = C.Taxonomy(tax.categories, tax.purposes, tax.coding, (*tax.coded_columns, "when"))
+    with pytest.raises(C.TaxonomyError, match="must not read them"):
+        C.feature_frame([a], leaky)
+
+
 # ---- keyword rules --------------------------------------------------------------------
 
 
@@ -209,8 +251,10 @@ def test_features_do_not_depend_on_labels(classified: Paths) -> None:
     inp = C.load_inputs(classified)
     repos = inp.repos.copy()
     repos[["category", "raw_label", "label_source"]] = pd.NA
-    ev = C.build_evidence(repos, read_table("files", classified), classified.data, ErrorLog("t"))
+    ev = C.build_evidence(repos, read_table("files", classified), classified.data, ErrorLog("t"),
+                          C.read_parse_tables(classified), purpose_text=read_table("purpose_text", classified))
     X = C.feature_frame([ev[r] for r in repos["repo"]], inp.tax)
+    assert (X["notes_text"] != "").sum() == 246
     pd.testing.assert_frame_equal(X, inp.X)
 
 
