@@ -337,7 +337,8 @@ def fig_funnel(funnel: pd.DataFrame) -> Figure:
 
 
 def fig_purpose_tree(
-    nodes: Sequence[Mapping[str, Any]], counts: Mapping[str, int] | None = None
+    nodes: Sequence[Mapping[str, Any]], counts: Mapping[str, int] | None = None,
+    note: str = "(n) = repositories",
 ) -> Figure:
     """Figure 2: the purpose taxonomy as a tree, with repositories per purpose.
 
@@ -383,7 +384,7 @@ def fig_purpose_tree(
     n_sub = sum(len(v) for v in children.values())
     title = f"Figure 2: purposes of using Docker ({len(majors)} purposes, {n_sub} subcategories)"
     if counts:
-        title += "; (n) = repositories"
+        title += f"\n{note}"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

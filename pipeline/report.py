@@ -186,10 +186,23 @@ def table2_frame(inp: Inputs, mode: str) -> pd.DataFrame:
 
 
 def purpose_counts(inp: Inputs) -> dict[str, int]:
+    """Repositories per purpose: the study's coding where it exists, else the model's
+    prediction (rows that only a keyword rule gave are evidence, not labels)."""
     pur = inp.get("purposes")
     if pur is None:
         return {}
+    pur = pur[pur["source"].isin(["coded", "predicted"])]
     return {str(k): int(v) for k, v in pur.groupby("purpose")["repo"].nunique().items()}
+
+
+def purpose_count_note(inp: Inputs) -> str:
+    """``(n) = repositories: coded 247, predicted 159`` for the Figure 2 title."""
+    pur = inp.get("purposes")
+    if pur is None:
+        return "(n) = repositories"
+    coded = set(pur.loc[pur["source"] == "coded", "repo"])
+    predicted = set(pur.loc[pur["source"] == "predicted", "repo"]) - coded
+    return f"(n) = repositories: {len(coded)} coded by the study, {len(predicted)} predicted"
 
 
 def instruction_frame(inp: Inputs, mode: str) -> pd.DataFrame:
@@ -318,7 +331,7 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
 
     def purposes() -> None:
         nodes = load_purposes(inp.paths)
-        F.save_figure(F.fig_purpose_tree(nodes, purpose_counts(inp)), "figure2_purposes", figdir)
+        F.save_figure(F.fig_purpose_tree(nodes, purpose_counts(inp), purpose_count_note(inp)), "figure2_purposes", figdir)
 
     attempt("figure1_funnel", funnel)
     attempt("figure2_purposes", purposes)
