@@ -168,3 +168,14 @@ def test_missing_targets_file_still_draws_and_says_so(
     md = (p.reports / "reproduction.md").read_text()
     assert "Not written: missing input paper_targets.json" in md
     assert not (p.reports / "reproduction.csv").exists()
+
+
+def test_purpose_counts_use_coding_else_prediction(tmp_path: Path) -> None:
+    pur = pd.DataFrame({
+        "repo": ["a", "a", "b", "b", "c"],
+        "purpose": ["hosting", "ci_cd", "hosting", "ci_cd", "ci_cd"],
+        "source": ["coded", "coded", "predicted", "rules", "rules"],
+    })
+    inp = R.Inputs(Paths(tmp_path), {"purposes": pur})
+    assert R.purpose_counts(inp) == {"ci_cd": 1, "hosting": 2}
+    assert R.purpose_count_note(inp) == "(n) = repositories: 1 coded by the study, 1 predicted"
