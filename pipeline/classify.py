@@ -561,7 +561,8 @@ def notes_features(notes: dict[str, str], columns: Sequence[str]) -> tuple[str, 
     >>> notes_features({"when": "Development/ distribution, Testing", "what": "API"}, ["when"])
     ('development distribution testing', 'when_development_distribution when_testing')
     """
-    words, tokens = [], []
+    words: list[str] = []
+    tokens: list[str] = []
     for c in columns:
         text = notes.get(c, "")
         if not text:
@@ -684,14 +685,15 @@ CATEGORY_VARIANTS: dict[str, tuple[str, ...]] = {
         ("meta_word", "meta_char", "rules_category"),
     "model + Docker file text (paths, instructions, base images, commands, services)":
         CATEGORY_BLOCKS + ("docker",),
-    "model + log metadata + purpose-rule hits": CATEGORY_BLOCKS + ("numeric", "rules_purpose"),
 }
-PURPOSE_VARIANTS: dict[str, tuple[str, ...]] = {
-    "model": PURPOSE_BLOCKS,
-    "v1: Dockerfile text + purpose-rule hits + log metadata (first version)":
-        ("docker", "rules_purpose", "numeric"),
-    "model + name/description text": PURPOSE_BLOCKS + ("meta_word",),
+#: purpose variants: name -> (logistic-regression blocks, with the extra-trees half)
+PURPOSE_VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "model": (PURPOSE_BLOCKS, True),
+    "v1 features (Dockerfile text, purpose-rule hits, log metadata), logistic regression only":
+        (("docker", "rules_purpose", "numeric"), False),
+    "logistic regression only (no extra-trees half)": (PURPOSE_BLOCKS, False),
 }
+PURPOSE_TREES = 100  # extra trees in the purpose ensemble
 
 
 def make_category_model(X: pd.DataFrame, blocks: Sequence[str] = CATEGORY_BLOCKS) -> Any:
@@ -708,8 +710,32 @@ def _purpose_pipeline(X: pd.DataFrame, C: float = 0.3, blocks: Sequence[str] = P
     return pipe
 
 
+def _trees_pipeline(X: pd.DataFrame, seed: int = 0) -> Any:
+    """Multi-output extra trees over the dense columns (rule hits, log metadata and
+    instruction counts): they catch thresholds and interactions a linear model misses."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.pipeline import Pipeline
+
+    dense = [c for c in X.columns if c.startswith(("rule_", "num_"))]
+    trees = ExtraTreesClassifier(n_estimators=PURPOSE_TREES, min_samples_leaf=2, random_state=seed, n_jobs=1)
+    return Pipeline([("features", ColumnTransformer([("dense", "passthrough", dense)])), ("clf", trees)])
+
+
+def _proba(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """(n, labels) positive-class probabilities of a multi-label model; a label seen with one
+    class only in training gets that class's probability (1 or 0)."""
+    P = model.predict_proba(X)
+    if not isinstance(P, list):
+        return np.asarray(P)
+    classes = model.steps[-1][1].classes_
+    cols = [p[:, list(c).index(1)] if 1 in list(c) else np.zeros(len(p)) for p, c in zip(P, classes, strict=True)]
+    return np.column_stack(cols)
+
+
 class PurposeModel:
-    """One-vs-rest logistic regressions, one per major purpose (multi-label).
+    """One-vs-rest logistic regressions, one per major purpose (multi-label), averaged with
+    multi-output extra trees (``trees=True``).
 
     The regularisation ``C`` (among :data:`PURPOSE_C`) and the probability threshold (among
     :data:`PURPOSE_THRESHOLDS`) are chosen together by an inner k-fold CV on the training
@@ -718,34 +744,52 @@ class PurposeModel:
     """
 
     def __init__(self, inner_folds: int = 3, seed: int = 0,
-                 blocks: Sequence[str] = PURPOSE_BLOCKS) -> None:
+                 blocks: Sequence[str] = PURPOSE_BLOCKS, trees: bool = True) -> None:
         self.inner_folds = inner_folds
         self.seed = seed
         self.blocks = tuple(blocks)
+        self.trees = trees
         self.threshold_ = 0.5
         self.C_ = 0.3
         self.model_: Any = None
+        self.trees_: Any = None
 
     def fit(self, X: pd.DataFrame, Y: np.ndarray) -> PurposeModel:
+        from sklearn.base import clone
         from sklearn.metrics import f1_score
         from sklearn.model_selection import KFold
 
+        splits = list(KFold(self.inner_folds, shuffle=True, random_state=self.seed).split(X))
+        T = np.zeros(Y.shape, dtype=float)
+        if self.trees:
+            for tr, te in splits:
+                T[te] = _proba(_trees_pipeline(X.iloc[tr], self.seed).fit(X.iloc[tr], Y[tr]), X.iloc[te])
+        Ps = {c: np.zeros(Y.shape, dtype=float) for c in PURPOSE_C}
+        for tr, te in splits:  # the features are fitted once per inner fold, shared by every C
+            pipe = _purpose_pipeline(X.iloc[tr], PURPOSE_C[0], self.blocks)
+            features, clf = pipe.steps[0][1], pipe.steps[-1][1]
+            Ftr, Fte = features.fit_transform(X.iloc[tr]), features.transform(X.iloc[te])
+            for c in PURPOSE_C:
+                Ps[c][te] = clone(clf).set_params(estimator__C=c).fit(Ftr, Y[tr]).predict_proba(Fte)
         best = (-1.0, self.C_, self.threshold_)
-        for c in PURPOSE_C:
-            P = np.zeros(Y.shape, dtype=float)
-            for tr, te in KFold(self.inner_folds, shuffle=True, random_state=self.seed).split(X):
-                pipe = _purpose_pipeline(X.iloc[tr], c, self.blocks)
-                P[te] = pipe.fit(X.iloc[tr], Y[tr]).predict_proba(X.iloc[te])
+        for c, P in Ps.items():
+            if self.trees:
+                P = (P + T) / 2
             for t in PURPOSE_THRESHOLDS:
                 score = float(f1_score(Y, (P >= t).astype(int), average="micro", zero_division=0))
                 if score > best[0]:
                     best = (score, c, t)
         _, self.C_, self.threshold_ = best
         self.model_ = _purpose_pipeline(X, self.C_, self.blocks).fit(X, Y)
+        if self.trees:
+            self.trees_ = _trees_pipeline(X, self.seed).fit(X, Y)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model_.predict_proba(X))
+        P = np.asarray(self.model_.predict_proba(X))
+        if self.trees_ is not None:
+            P = (P + _proba(self.trees_, X)) / 2
+        return P
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X) >= self.threshold_).astype(int)
@@ -1013,7 +1057,7 @@ def cv_purposes(
     repeats: int = 3,
     folds: int = 5,
     seed: int = 0,
-    variants: dict[str, tuple[str, ...]] | None = None,
+    variants: dict[str, tuple[tuple[str, ...], bool]] | None = None,
 ) -> dict[str, PurposeCV]:
     """Repeated k-fold CV of the purpose model against the coded labels, with baselines:
     the rules alone (``R``: 1 where a purpose's rules fire) and the labels present in more
@@ -1037,8 +1081,8 @@ def cv_purposes(
                 "rules": R[te],
                 "frequent": np.tile(freq, (len(te), 1)),
             }
-            for name, blocks in variants.items():
-                vm = PurposeModel(seed=seed, blocks=blocks).fit(X.iloc[tr], Y[tr])
+            for name, (blocks, trees) in variants.items():
+                vm = PurposeModel(seed=seed, blocks=blocks, trees=trees).fit(X.iloc[tr], Y[tr])
                 preds[name] = vm.predict(X.iloc[te])
             for m, pr in preds.items():
                 out[m].micro_f1.append(float(f1_score(Y[te], pr, average="micro", zero_division=0)))
@@ -1197,12 +1241,13 @@ def render_report(table: pd.DataFrame, info: dict[str, Any], tax: Taxonomy) -> s
           "the study filled, coded to purpose ids by `taxonomy/purpose_coding.yaml` "
           f"(k-fold, {n} repeats). One-vs-rest logistic regressions over the Dockerfile text, "
           "purpose-rule hits, log metadata and the study's notes that are NOT coded into the "
-          f"labels ({', '.join(PURPOSE_NOTE_COLUMNS)}); C (among "
+          f"labels ({', '.join(PURPOSE_NOTE_COLUMNS)}), averaged with {PURPOSE_TREES} multi-output "
+          "extra trees over the rule hits, log metadata and instruction counts; C (among "
           f"{', '.join(str(c) for c in PURPOSE_C)}) and the probability threshold (among "
           f"{', '.join(str(t) for t in PURPOSE_THRESHOLDS)}) are chosen together by an inner "
           "3-fold CV on each training fold.", "",
           "| method | micro-F1 | macro-F1 |", "|---|---|---|"]
-    pnames = {"model": "supervised model (one-vs-rest logistic regression)",
+    pnames = {"model": "supervised model (one-vs-rest logistic regression + extra trees)",
               "rules": "keyword rules alone (a purpose is predicted when any of its rules fires)",
               "frequent": names["frequent"]}
     for m in ("model", "rules", "frequent", *info.get("purpose_variants", [])):

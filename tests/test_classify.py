@@ -112,6 +112,18 @@ def test_purpose_features_never_read_the_coded_columns(tax: C.Taxonomy) -> None:
         C.feature_frame([a], leaky)
 
 
+def test_tree_probabilities_for_single_class_labels() -> None:
+    """A label never (or always) seen in a training fold gets probability 0 (or 1)."""
+    X = pd.DataFrame({"rule_purpose_a": [0.0, 1.0, 0.0, 1.0], "num_x": [1.0, 2.0, 3.0, 4.0],
+                      "docker_text": ["a", "b", "c", "d"]})
+    Y = np.array([[0, 1, 0], [0, 1, 1], [0, 1, 0], [0, 1, 1]])
+    model = C._trees_pipeline(X).fit(X, Y)
+    P = C._proba(model, X)
+    assert P.shape == (4, 3)
+    assert (P[:, 0] == 0).all() and (P[:, 1] == 1).all()
+    assert ((P[:, 2] > 0) & (P[:, 2] < 1)).all()
+
+
 # ---- keyword rules --------------------------------------------------------------------
 
 
