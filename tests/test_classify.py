@@ -142,6 +142,19 @@ def test_category_rules_on_fixtures(tax: C.Taxonomy) -> None:
     assert C.category_by_rules(C.Evidence(repo="x/y", description="zzz"), tax.categories).category is None
 
 
+def test_generic_words_cast_no_category_vote(tax: C.Taxonomy) -> None:
+    """"learning", a github.io homepage and a Dockerfile.gpu say nothing about the category
+    (they fired for 163, 42 and 51 of the 406 repositories before they were removed)."""
+    ev = C.Evidence(repo="o/deep-learning-lab", description="A machine learning library for learning to rank",
+                    homepage="https://o.github.io/lab", paths=["docker/Dockerfile.gpu"])
+    dec = C.category_by_rules(ev, tax.categories)
+    assert dec.votes == {"Application System": 0, "MLOps/AIOps": 0, "Toolkit": 2, "DL Framework": 1,
+                         "Model": 0, "Documentation": 0}
+    assert dec.category == "Toolkit"
+    assert dec.fired == ('name~"learn" -> Toolkit; description~"library" -> Toolkit; '
+                         'name~"deep" -> DL Framework')
+
+
 def test_purpose_rules_on_fixtures(tax: C.Taxonomy) -> None:
     ev = C.Evidence(
         repo="catboost/catboost",
