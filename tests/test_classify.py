@@ -298,6 +298,23 @@ def test_shuffled_labels_give_chance_accuracy(classified: Paths) -> None:
     assert real["model"].mean("accuracy") > 0.55
 
 
+def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> None:
+    """Nested CV that can only pick the shipped feature set reproduces the model's answers;
+    with several candidates it records one pick per outer fold."""
+    inp = C.load_inputs(classified)
+    y = inp.labels
+    X = inp.X.loc[y.index]
+    rules = pd.Series({r: inp.cat_rules[r].category for r in y.index})
+    one = C.cv_categories(X, y, rules, repeats=1, methods=("model",), nested={"model": C.CATEGORY_BLOCKS})
+    assert one["nested"].y_pred == one["model"].y_pred
+    assert one["nested"].chosen == ["model"] * 5
+    assert one["model"].chosen == []
+    two = C.cv_categories(X, y, rules, repeats=1, methods=(), nested={
+        "model": C.CATEGORY_BLOCKS, "v1": ("meta_word", "meta_char", "rules_category")})
+    assert len(two["nested"].chosen) == 5 and set(two["nested"].chosen) <= {"model", "v1"}
+    assert len(two["nested"].y_true) == len(y)
+
+
 def test_parse_base_images_add_resolved_refs_and_types() -> None:
     ev = {"o/r": C.Evidence(repo="o/r", base_images=["${BASE}"])}
     table = pd.DataFrame([
