@@ -47,6 +47,9 @@ ingest: $(INTERIM)/repos.csv ## Read the replication package into data/interim/ 
 $(INTERIM)/repos.csv: $(STAMP) $(INTERIM)/.replication-arg pipeline/ingest.py $(CORE)
 	$(MLDOCK) ingest $(if $(REPLICATION),--from '$(REPLICATION)')
 
+# ingest writes these together with repos.csv
+$(INTERIM)/files.csv $(INTERIM)/funnel.csv $(INTERIM)/purpose_text.csv: $(INTERIM)/repos.csv ;
+
 parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (paper and corrected modes)
 
 $(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/dockerfile.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
@@ -54,10 +57,10 @@ $(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/do
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV
 
-$(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(PROCESSED)/dockerfiles.csv pipeline/classify.py \
+$(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/purpose_text.csv $(PROCESSED)/dockerfiles.csv pipeline/classify.py \
 		taxonomy/project_categories.yaml taxonomy/purposes.yaml taxonomy/purpose_coding.yaml $(CORE)
 	$(MLDOCK) classify
-	$(MLDOCK) classify evaluate
+	$(MLDOCK) classify evaluate --nested
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
 
