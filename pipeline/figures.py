@@ -455,11 +455,16 @@ def fig_category_boxplots(
 # --------------------------------------------------------------------------------------
 
 
-def fig_stacked_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
-    """Figure 4a: stacked bars of ``pct`` per ``key``, stacked by category."""
+def _pivot_by_category(shares: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``key`` x ``category`` table of ``pct`` (largest total first) and the categories."""
     piv = shares.pivot_table(index="key", columns="category", values="pct", aggfunc="sum").fillna(0)
     piv = piv.loc[piv.sum(axis=1).sort_values(ascending=False).index]
-    cats = [c for c in _ordered(piv.columns) if c != UNLABELLED]
+    return piv, [c for c in _ordered(piv.columns) if c != UNLABELLED]
+
+
+def fig_stacked_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
+    """Figure 4a: stacked bars of ``pct`` per ``key``, stacked by category."""
+    piv, cats = _pivot_by_category(shares)
     fig = Figure(figsize=(10, 5.5))
     ax = fig.add_subplot()
     x = np.arange(len(piv))
@@ -481,9 +486,7 @@ def fig_stacked_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
 
 def fig_grouped_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
     """Figure 4b: grouped (dodged) bars of ``pct`` per ``key``, one bar per category."""
-    piv = shares.pivot_table(index="key", columns="category", values="pct", aggfunc="sum").fillna(0)
-    piv = piv.loc[piv.sum(axis=1).sort_values(ascending=False).index]
-    cats = [c for c in _ordered(piv.columns) if c != UNLABELLED]
+    piv, cats = _pivot_by_category(shares)
     fig = Figure(figsize=(12, 5.5))
     ax = fig.add_subplot()
     x = np.arange(len(piv))

@@ -218,11 +218,9 @@ def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
 def load_label_mapping(path: Path) -> dict[str, str]:
     """raw label (normalised) -> category, from ``taxonomy/label_mapping.yaml``."""
     from .config import CATEGORIES
+    from .taxonomy import read_yaml
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TaxonomyError(str(path), f"cannot read ({exc})") from exc
+    doc = read_yaml(path)
     out: dict[str, str] = {}
     for entry in (doc or {}).get("categories", []):
         cid = entry.get("id")

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from .errors import TaxonomyError
+from .taxonomy import read_yaml
 
 try:  # zstd layers are optional (zstandard is a declared dependency, but be tolerant)
     import zstandard
@@ -581,10 +580,7 @@ def load_file_types(path: str | Path) -> FileTypes:
     """Load and validate ``taxonomy/file_types.yaml``."""
     path = Path(path)
     src = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TaxonomyError(src, f"cannot read: {exc}") from exc
+    data = read_yaml(path)
     if not isinstance(data, dict) or set(data) - {"version", "paper", "corrected"}:
         raise TaxonomyError(src, "top level must have only version, paper and corrected")
     paper = data.get("paper") or {}

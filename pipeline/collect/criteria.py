@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from ..errors import TaxonomyError
+from ..taxonomy import read_yaml
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge,
@@ -49,10 +49,7 @@ class CollectConfig:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TaxonomyError(str(path), f"cannot read: {exc}") from exc
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise TaxonomyError(str(path), "expected a mapping at the top level")
     return data
