@@ -27,7 +27,8 @@ import re
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +40,9 @@ import pandas as pd
 import yaml
 
 from .config import CATEGORIES, Paths
+from .dockerfile import VALID_INSTRUCTIONS
 from .errors import TaxonomyError, TooFewLabels
+from .ingest import v1_services
 from .tables import ErrorLog, atomic_write_text, read_table, write_table
 from .taxonomy import load_yaml_rules, normalise_keyword, read_yaml
 
@@ -47,10 +50,8 @@ log = logging.getLogger(__name__)
 
 CATEGORY_FIELDS = ("name", "description", "topics", "homepage", "readme", "paths")
 PURPOSE_FIELDS = ("path", "instruction", "command", "base_image", "compose", "description")
-INSTRUCTIONS = frozenset(
-    "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
-    "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split()
-)
+#: Docker's instructions: the parse core's list
+INSTRUCTIONS = VALID_INSTRUCTIONS
 NONE = "none"
 #: purpose_text columns coded by taxonomy/purpose_coding.yaml, keyed by the study's names
 CODED_COLUMNS = {
@@ -86,7 +87,6 @@ class Entry:
     description: str
     rules: dict[str, tuple[str, ...]]
     parent: str | None = None
-    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,6 @@ def _entries(raw: list[dict[str, Any]]) -> list[Entry]:
             description=" ".join(str(e["description"]).split()),
             rules={f: tuple(k) for f, k in e["rules"].items()},
             parent=e.get("parent"),
-            group=str(e.get("group") or ""),
         )
         for e in raw
     ]
@@ -152,13 +151,9 @@ def load_purposes(path: Path | str) -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-def normalise_token(t: str) -> str:
-    return normalise_keyword(t)
-
-
 def split_tokens(text: Any) -> list[str]:
     """The study's comma-separated free text as normalised tokens (empty ones dropped)."""
-    return [t for t in (normalise_token(x) for x in _s(text).split(",")) if t]
+    return [t for t in (normalise_keyword(x) for x in _s(text).split(",")) if t]
 
 
 def load_coding(path: Path | str, purpose_ids: Iterable[str]) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
@@ -183,7 +178,7 @@ def load_coding(path: Path | str, purpose_ids: Iterable[str]) -> tuple[dict[str,
             raise TaxonomyError(where, f"empty token list for {pid!r}")
         seen: set[str] = set()
         for tok in tokens:
-            t = normalise_token(str(tok))
+            t = normalise_keyword(str(tok))
             if not t:
                 raise TaxonomyError(where, f"empty token under {pid!r}")
             if t in seen:
@@ -225,10 +220,6 @@ class Evidence:
     compose: list[str] = field(default_factory=list)
     numeric: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # purpose_text column -> free text
-
-    @property
-    def name(self) -> str:
-        return self.repo
 
     def field_values(self, fieldname: str) -> list[str]:
         """Lower-cased strings a rule field is matched against."""
@@ -295,7 +286,7 @@ def compose_evidence(text: str) -> list[str]:
     out: list[str] = []
     services = data.get("services")
     if not isinstance(services, dict):  # compose v1: services at the top level
-        services = {k: v for k, v in data.items() if isinstance(v, dict) and ("image" in v or "build" in v)}
+        services = v1_services(data)
     else:
         out.append("services")
     for name, svc in services.items():
@@ -422,7 +413,7 @@ def read_parse_tables(p: Paths) -> dict[str, pd.DataFrame]:
     for name in PARSE_TABLES:
         path = p.table("processed", name)
         if path.exists():
-            out[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
+            out[name] = read_table(name, p)
         else:
             log.info("parse table %s absent (run `mldock parse`): classifying without "
                      "resolved base images and base-image types", path)
@@ -795,13 +786,14 @@ class PurposeModel:
         return (self.predict_proba(X) >= self.threshold_).astype(int)
 
 
-def _quiet() -> Any:
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", message=".*[Ll]abel.*not present.*")
-    warnings.filterwarnings("ignore", message=".*least populated class.*")
-    return ctx
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence sklearn's expected warnings (absent labels, small classes) inside the block."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*[Ll]abel.*not present.*")
+        warnings.filterwarnings("ignore", message=".*least populated class.*")
+        yield
 
 
 # --------------------------------------------------------------------------------------
@@ -848,9 +840,8 @@ def load_inputs(p: Paths, progress: bool = False) -> Inputs:
         errors.add(f"purpose_text.{col}", "UncodedToken",
                    f'taxonomy/purpose_coding.yaml does not code the token "{tok}"; treated as no purpose')
     for row in pt.to_dict("records"):
-        c = code_purposes(row, tax)
         if any(split_tokens(row.get(col)) for col in tax.coded_columns):
-            coded[str(row["repo"])] = c
+            coded[str(row["repo"])] = code_purposes(row, tax)
     return Inputs(tax, repos, evidence, X, labels, coded, errors, cat_rules, purpose_hits)
 
 
@@ -878,8 +869,7 @@ def classify(p: Paths, progress: bool = False, seed: int = 0) -> dict[str, Any]:
     proba: pd.DataFrame | None = None
     pproba: pd.DataFrame | None = None
     threshold: float | None = None
-    ctx = _quiet()
-    try:
+    with _quiet():
         if train_categories:
             # out-of-fold answers for labelled repos, a model fitted on all of them for the rest
             Xl = X.loc[y.index]
@@ -895,8 +885,6 @@ def classify(p: Paths, progress: bool = False, seed: int = 0) -> dict[str, Any]:
             pmodel = PurposeModel(seed=seed).fit(X.loc[coded_repos], Y)
             pproba = pd.DataFrame(pmodel.predict_proba(X), index=X.index, columns=majors)
             threshold = pmodel.threshold_
-    finally:
-        ctx.__exit__(None, None, None)
 
     proj_rows = []
     repos = inp.repos.set_index("repo")
@@ -1018,8 +1006,7 @@ def cv_categories(
     variants = variants or {}
     out = {m: CategoryCV(m, [], [], [], []) for m in [*methods, *variants, *(["nested"] if nested else [])]}
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    ctx = _quiet()
-    try:
+    with _quiet():
         for tr, te in cv.split(X, y):
             ytr, yte = y.iloc[tr], y.iloc[te]
             majority = ytr.value_counts().sort_index().idxmax()
@@ -1049,8 +1036,6 @@ def cv_categories(
                 out[m].macro_f1.append(float(f1_score(yte, pr, average="macro", zero_division=0)))
                 out[m].y_true.extend(yte.tolist())
                 out[m].y_pred.extend([str(v) for v in pr])
-    finally:
-        ctx.__exit__(None, None, None)
     return out
 
 
@@ -1081,8 +1066,7 @@ def cv_purposes(
     variants = variants or {}
     out = {m: PurposeCV(m, [], [], [], []) for m in ("model", "rules", "frequent", *variants)}
     cv = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    ctx = _quiet()
-    try:
+    with _quiet():
         for tr, te in cv.split(X):
             model = PurposeModel(seed=seed).fit(X.iloc[tr], Y[tr])
             prev = Y[tr].mean(axis=0)
@@ -1102,8 +1086,6 @@ def cv_purposes(
                 out[m].macro_f1.append(float(f1_score(Y[te], pr, average="macro", zero_division=0)))
                 out[m].Y_true.append(Y[te])
                 out[m].Y_pred.append(pr)
-    finally:
-        ctx.__exit__(None, None, None)
     return out
 
 

@@ -86,26 +86,27 @@ def group(ctx: click.Context, quiet: bool, verbose: bool, root: str | None) -> N
     ctx.obj = {"quiet": quiet, "paths": paths(root)}
 
 
-def progress_disabled(ctx: click.Context | None = None) -> bool:
-    """True when progress bars should be hidden (``--quiet``)."""
+def _group_option(key: str, ctx: click.Context | None) -> Any:
+    """A value the top-level group stored in ``ctx.obj``, or None outside a command."""
     ctx = ctx or click.get_current_context(silent=True)
     while ctx is not None:
-        if isinstance(ctx.obj, dict) and "quiet" in ctx.obj:
-            return bool(ctx.obj["quiet"])
+        if isinstance(ctx.obj, dict) and key in ctx.obj:
+            return ctx.obj[key]
         ctx = ctx.parent
-    return False
+    return None
+
+
+def progress_disabled(ctx: click.Context | None = None) -> bool:
+    """True when progress bars should be hidden (``--quiet``)."""
+    return bool(_group_option("quiet", ctx))
 
 
 def ctx_paths(ctx: click.Context | None = None) -> Any:
     """The :class:`pipeline.config.Paths` chosen by the top-level ``--root`` option."""
     from .config import paths
 
-    ctx = ctx or click.get_current_context(silent=True)
-    while ctx is not None:
-        if isinstance(ctx.obj, dict) and "paths" in ctx.obj:
-            return ctx.obj["paths"]
-        ctx = ctx.parent
-    return paths()
+    chosen = _group_option("paths", ctx)
+    return chosen if chosen is not None else paths()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ Two modes:
     every instruction value.
 
 ``parse_dockerfile(text, mode)`` returns a :class:`ParsedDockerfile`; the RUN-command and
-base-image categories are assigned by the taxonomy (:mod:`pipeline.taxonomy_rules`).
+base-image categories are assigned by the taxonomy (:class:`RunTaxonomy`,
+:class:`BaseImageTypes`, built from ``taxonomy/*.yaml`` entries).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-
-import bashlex  # type: ignore[import-untyped]
 
 MODES = ("corrected", "paper")
 
@@ -46,6 +45,9 @@ _USER_WRAPPERS = frozenset({"gosu", "su-exec"})  # first argument is a user, the
 VALID_INSTRUCTIONS = frozenset({"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV",
                                 "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG",
                                 "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"})
+#: The 12 instructions plotted in Figure 3a (study.md §4.2).
+PLOTTED_INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
+                        "RUN", "USER", "VOLUME", "WORKDIR")
 #: Above this share of unknown instructions a file is "not a Dockerfile" (corrected mode).
 MAX_INVALID_SHARE = 0.2
 HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
@@ -426,7 +428,7 @@ def _from_value(value: str) -> tuple[str, str, str]:
     return platform, (toks[0] if toks else ""), alias
 
 
-def parse_corrected(text: str, categorize: bool = True) -> ParsedDockerfile:
+def parse_corrected(text: str) -> ParsedDockerfile:
     """Corrected mode: real Dockerfile semantics."""
     pd_ = ParsedDockerfile(mode="corrected")
     logical, problems = logical_lines(text)
@@ -531,6 +533,8 @@ def shell_commands(script: str) -> tuple[tuple[str, str, str], ...]:
         return ()
     if len(script) > MAX_BASHLEX_CHARS:
         return tuple(_split_fallback(script))
+    import bashlex  # type: ignore[import-untyped]  # 0.14 s to import: only when parsing
+
     try:
         trees = bashlex.parse(script)
         found: list[tuple[int, list[str]]] = []

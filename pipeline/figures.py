@@ -22,7 +22,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .config import CATEGORIES
-from .tables import atomic_write_text
+from .dockerfile import PLOTTED_INSTRUCTIONS
+from .tables import atomic_path, atomic_write_text
+from .taxonomy import normalise_keyword
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,7 @@ COLORS: dict[str, str] = {
     "Documentation": "#937860",
 }
 
-INSTRUCTIONS_3A: tuple[str, ...] = (
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV",
-    "EXPOSE", "FROM", "RUN", "USER", "VOLUME", "WORKDIR",
-)
+INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
 """The 12 instructions plotted in Figure 3a."""
 
 RUN_CATEGORIES: tuple[str, ...] = (
@@ -85,7 +84,7 @@ TABLE1_COLUMNS: dict[str, str] = {
 
 def canonical_category(name: str) -> str:
     """Map any of the paper's spellings of a category to our canonical name."""
-    key = " ".join(str(name).split()).lower()
+    key = normalise_keyword(name)
     if key in _ALIASES:
         return _ALIASES[key]
     raise KeyError(f"unknown category {name!r}")
@@ -294,9 +293,8 @@ def save_figure(fig: Figure, name: str, out_dir: Path) -> list[Path]:
     paths = []
     for ext in ("png", "pdf"):
         target = out_dir / f"{name}.{ext}"
-        tmp = out_dir / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, dpi=150, bbox_inches="tight", format=ext)
-        tmp.replace(target)
+        with atomic_path(target, "wb") as fh:
+            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext)
         paths.append(target)
     return paths
 
@@ -391,8 +389,29 @@ def fig_purpose_tree(
 
 
 # --------------------------------------------------------------------------------------
-# box plots per category (Figures 3a, 3b, 5a)
+# one panel per category (Figures 3a, 3b, 5a, 5b)
 # --------------------------------------------------------------------------------------
+
+
+def _category_panels(df: pd.DataFrame) -> tuple[Figure, np.ndarray, list[str]]:
+    """A 2 x 3 grid of panels and the categories of ``df`` to draw (Table 1 order, no
+    Unlabelled); panel ``i`` is for category ``i``."""
+    cats = [c for c in _ordered(df["category"]) if c != UNLABELLED]
+    fig = Figure(figsize=(13, 8.5))
+    return fig, fig.subplots(2, 3).ravel(), cats
+
+
+def _finish_panels(fig: Figure, axes: np.ndarray, n_used: int, ylabel: str, title: str) -> None:
+    """Style the ``n_used`` drawn panels, hide the others, label the rows, add the title."""
+    for ax in axes[:n_used]:
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[n_used:]:
+        ax.axis("off")
+    for ax in axes[::3]:
+        ax.set_ylabel(ylabel, fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
 
 
 def fig_category_boxplots(
@@ -411,9 +430,7 @@ def fig_category_boxplots(
     for every panel (None: each panel shows its own items in ``df`` order).  ``line``
     (``category``, ``item_col``, ``value``) is drawn as a grey line with dots (Figure 5a).
     """
-    cats = [c for c in _ordered(df["category"]) if c != UNLABELLED]
-    fig = Figure(figsize=(13, 8.5))
-    axes = fig.subplots(2, 3).ravel()
+    fig, axes, cats = _category_panels(df)
     for ax, cat in zip(axes, cats, strict=False):
         g = df[df["category"] == cat]
         order = list(items) if items is not None else list(dict.fromkeys(g[item_col]))
@@ -437,21 +454,31 @@ def fig_category_boxplots(
         ax.set_xlim(0.3, len(order) + 0.7)
         n = g["repo"].dropna().nunique() if "repo" in g else 0
         ax.set_title(f"{display(cat)} (n={n})" if n else display(cat), fontsize=9)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in axes[len(cats):]:
-        ax.axis("off")
-    for ax in axes[::3]:
-        ax.set_ylabel(ylabel, fontsize=8)
     if line is not None and line_label:
         axes[0].legend(fontsize=7, loc="upper right")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    _finish_panels(fig, axes, len(cats), ylabel, title)
+    return fig
+
+
+def fig_category_bars(
+    df: pd.DataFrame, item_col: str, value_col: str, title: str, ylabel: str
+) -> Figure:
+    """Figure 5b: bars of ``value_col`` per ``item_col``, one panel per category."""
+    fig, axes, cats = _category_panels(df)
+    for ax, cat in zip(axes, cats, strict=False):
+        g = df[df["category"] == cat].groupby(item_col, sort=False)[value_col].sum()
+        g = g.sort_values(ascending=False)
+        x = np.arange(len(g))
+        ax.bar(x, g.to_numpy(), color=COLORS.get(cat, "#cccccc"))
+        ax.set_xticks(x, [_short(k, 18) for k in g.index],
+                      rotation=60, ha="right", fontsize=7)
+        ax.set_title(display(cat), fontsize=9)
+    _finish_panels(fig, axes, len(cats), ylabel, title)
     return fig
 
 
 # --------------------------------------------------------------------------------------
-# bars (Figures 4a, 4b, 5b)
+# bars (Figures 4a, 4b)
 # --------------------------------------------------------------------------------------
 
 
@@ -501,31 +528,5 @@ def fig_grouped_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
     ax.legend(title="Category", fontsize=8, title_fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
-def fig_category_bars(
-    df: pd.DataFrame, item_col: str, value_col: str, title: str, ylabel: str
-) -> Figure:
-    """Figure 5b: bars of ``value_col`` per ``item_col``, one panel per category."""
-    cats = [c for c in _ordered(df["category"]) if c != UNLABELLED]
-    fig = Figure(figsize=(13, 8.5))
-    axes = fig.subplots(2, 3).ravel()
-    for ax, cat in zip(axes, cats, strict=False):
-        g = df[df["category"] == cat].groupby(item_col, sort=False)[value_col].sum()
-        g = g.sort_values(ascending=False)
-        x = np.arange(len(g))
-        ax.bar(x, g.to_numpy(), color=COLORS.get(cat, "#cccccc"))
-        ax.set_xticks(x, [_short(k, 18) for k in g.index],
-                      rotation=60, ha="right", fontsize=7)
-        ax.set_title(display(cat), fontsize=9)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in axes[len(cats):]:
-        ax.axis("off")
-    for ax in axes[::3]:
-        ax.set_ylabel(ylabel, fontsize=8)
-    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

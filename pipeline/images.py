@@ -12,14 +12,15 @@ Two sources:
   ``file_types_by_num`` and ``file_types_by_size``.
 
 Categories come from ``data/processed/projects.csv`` when it exists, else from
-``data/interim/repos.csv``; unlabelled repositories are left out (logged).
+``data/interim/repos.csv`` (:func:`pipeline.figures.repo_categories`, as in the report);
+unlabelled repositories are left out (logged).
 :func:`table2` accepts an explicit repo -> category mapping.
 """
 
 from __future__ import annotations
 
-import ast
 import csv
+import gzip
 import json
 import logging
 import math
@@ -35,38 +36,31 @@ import pandas as pd
 
 from .config import CATEGORIES, Paths
 from .errors import MldockError, RateLimited, RegistryError, StageInputMissing
+from .ingest import image_list, read_package_csv
 from .layers import (
     DEFAULT_MAX_UNCOMPRESSED,
     DigestMismatch,
     FileTypes,
     LayerError,
     LayerScan,
+    UnsupportedLayerType,
     corrected_type_counts,
     load_file_types,
     marker_entries,
     merge_layers,
+    paper_extension,
     paper_type_counts,
+    real_extension,
     scan_layer,
 )
 from .registry import CONFIG_TYPES, LAYER_TYPES, RegistryClient, parse_reference
 from .schemas import IMAGES_TABLE2_LIVE
-from .tables import ErrorLog, read_table, write_table
+from .tables import ErrorLog, atomic_path, read_table, write_table
 
 log = logging.getLogger(__name__)
 
 STAGE = "images"
 MODES = ("paper", "corrected")
-
-# the paper's spellings (general/Docker_images_statistics_.csv, RQ4 files) -> canonical
-PAPER_CATEGORY = {
-    "Application System": "Application System",
-    "MLOps/ AIOps": "MLOps/AIOps",
-    "MLOps": "MLOps/AIOps",
-    "Toolkit": "Toolkit",
-    "DL Framwork": "DL Framework",
-    "Model": "Model",
-    "Documentation": "Documentation",
-}
 
 
 # ======================================================================================
@@ -74,35 +68,25 @@ PAPER_CATEGORY = {
 # ======================================================================================
 
 
-def load_categories(p: Paths) -> dict[str, tuple[str, str]]:
-    """repo -> (category, source) from projects.csv, else repos.csv; unlabelled left out."""
+def load_categories(p: Paths) -> tuple[dict[str, str], dict[str, str]]:
+    """(repo -> category, repo -> category source) of the labelled repositories.
+
+    :func:`pipeline.figures.repo_categories` of ``projects.csv`` (when it exists) over
+    ``repos.csv``, the rule the report uses; unlabelled repositories are left out.
+    """
+    from .figures import UNLABELLED, repo_categories
+
+    repos = read_table("repos", p)
     proc = p.table("processed", "projects")
-    out: dict[str, tuple[str, str]] = {}
-    if proc.exists():
-        df = pd.read_csv(proc, dtype=str, keep_default_na=False)
-        src_col = "category_source" if "category_source" in df.columns else None
-        for _, r in df.iterrows():
-            cat = (r.get("category") or "").strip()
-            if cat:
-                out[r["repo"]] = (cat, (r[src_col] if src_col else "") or "")
-        origin = str(proc)
-        total = len(df)
-    else:
-        repos = p.table("interim", "repos")
-        if not repos.exists():
-            raise StageInputMissing(str(repos), "mldock ingest")
-        df = pd.read_csv(repos, dtype=str, keep_default_na=False)
-        for _, r in df.iterrows():
-            cat = (r.get("category") or "").strip()
-            if cat:
-                src = "manual" if (r.get("label_source") or "") == "manual" else (r.get("label_source") or "")
-                out[r["repo"]] = (cat, src)
-        origin = str(repos)
-        total = len(df)
-    if total - len(out):
+    projects = read_table("projects", p) if proc.exists() else None
+    cats = repo_categories(repos, projects)
+    labelled = cats[cats["category"] != UNLABELLED]
+    if len(cats) - len(labelled):
+        origin = proc if projects is not None and len(projects) else p.table("interim", "repos")
         log.info("categories from %s: %d labelled, %d unlabelled repositories left out",
-                 origin, len(out), total - len(out))
-    return out
+                 origin, len(labelled), len(cats) - len(labelled))
+    return (dict(zip(labelled["repo"], labelled["category"], strict=True)),
+            dict(zip(labelled["repo"], labelled["category_source"], strict=True)))
 
 
 # ======================================================================================
@@ -111,16 +95,9 @@ def load_categories(p: Paths) -> dict[str, tuple[str, str]]:
 
 
 def _read_raw_csv(path: Path) -> list[dict[str, str]]:
-    """Rows of a package CSV by header name; short rows (the 39/38 shift) are padded."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rd = csv.reader(fh)
-        header = next(rd, [])
-        rows = []
-        for vals in rd:
-            if not any(v.strip() for v in vals):
-                continue
-            rows.append(dict(zip(header, vals, strict=False)))
-    return rows
+    """Rows of a package CSV (:func:`pipeline.ingest.read_package_csv`) as dicts of strings,
+    blanks as ``""``; short rows (the 39/38 shift) are padded."""
+    return read_package_csv(path).fillna("").to_dict("records")
 
 
 @dataclass
@@ -173,14 +150,9 @@ def image_repo_map(package_dir: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for r in _read_raw_csv(f):
         repo = (r.get("Repos") or "").strip()
-        raw = (r.get("latest_image") or "").strip()
-        if not repo or not raw:
+        if not repo:
             continue
-        try:
-            images = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            images = [x.strip(" '\"") for x in raw.strip("[]").split(",")]
-        for img in images:
+        for img in image_list(r.get("latest_image")):
             name = str(img).split(":")[0].strip()
             if name:
                 lst = out.setdefault(name, [])
@@ -256,8 +228,8 @@ def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) 
         for repo in repos_of(d["Image"]):
             det_rows[repo].append(d)
     images_of: dict[str, set[str]] = defaultdict(set)
-    for img, rs in img2repos.items():
-        for repo in (rs[:1] if mode == "paper" else rs):
+    for img in img2repos:
+        for repo in repos_of(img):
             images_of[repo].add(img)
     out = []
     for repo in sorted(set(cfg_rows) | set(det_rows)):
@@ -385,7 +357,13 @@ def table2_from_mapping(package_dir: Path, categories: Mapping[str, str], mode: 
 
 
 def _canon(cat: str) -> str:
-    return PAPER_CATEGORY.get(cat.strip(), cat.strip())
+    """The canonical name of one of the paper's category spellings (unknown ones kept)."""
+    from .figures import canonical_category
+
+    try:
+        return canonical_category(cat)
+    except KeyError:
+        return cat.strip()
 
 
 def _num(v: str) -> float | None:
@@ -485,9 +463,7 @@ def figure5_inputs(
 def run_replication(p: Paths, package_dir: Path | None = None) -> dict[str, int]:
     """Replication-package mode: write images_repo_stats, images_table2 and Figure 5 inputs."""
     package_dir = package_dir or p.package_dir()
-    cats = load_categories(p)
-    cat_map = {r: c for r, (c, _) in cats.items()}
-    src_map = {r: s for r, (_, s) in cats.items()}
+    cat_map, src_map = load_categories(p)
     md = load_manifest_csvs(package_dir)
     img2repos = image_repo_map(package_dir)
     stats = pd.concat([repo_stats(md, img2repos, m) for m in MODES], ignore_index=True)
@@ -617,25 +593,19 @@ def analyse_image(
                 continue
             try:
                 if d.media_type not in LAYER_TYPES:
-                    raise LayerError(f"layer media type {d.media_type!r} is not a known layer type")
+                    raise UnsupportedLayerType(f"layer media type {d.media_type!r} is not a known layer type")
                 with client.open_blob(ref, d.digest) as stream:
                     s = scan_layer(stream, max_uncompressed=max_layer_bytes, expected_digest=d.digest)
-            except LayerError as exc:
-                if isinstance(exc, DigestMismatch):
-                    client.evict_blob(d.digest)  # a corrupt cache entry must not stick
-                code = getattr(exc, "code", "layer_error")
-                if type(exc) is LayerError:
-                    code = "unsupported_media_type"
-                errors.add(f"{item} layer {i} {d.digest}", code, str(exc))
-                lrow["status"] = code
-                row["status"] = row["status"] if row["status"] != "ok" else code
-                continue
             except RateLimited:
                 raise
-            except (MldockError, OSError) as exc:
-                errors.add(f"{item} layer {i} {d.digest}", exc)
-                lrow["status"] = type(exc).__name__
-                row["status"] = row["status"] if row["status"] != "ok" else lrow["status"]
+            except (LayerError, MldockError, OSError) as exc:
+                if isinstance(exc, DigestMismatch):
+                    client.evict_blob(d.digest)  # a corrupt cache entry must not stick
+                code = exc.code if isinstance(exc, LayerError) else type(exc).__name__
+                errors.add(f"{item} layer {i} {d.digest}", code, str(exc))
+                lrow["status"] = code
+                if row["status"] == "ok":
+                    row["status"] = code
                 continue
             c = s.counts()
             lrow.update({
@@ -679,10 +649,6 @@ def write_listing(target: Path, scans: list[LayerScan], final: Mapping[str, Any]
     ``class_paper`` is ``file_categories2`` of the study's extension key (before the
     per-repository singleton rule); ``class_corrected`` the corrected class.
     """
-    import gzip
-
-    from .layers import paper_extension, real_extension
-    from .tables import atomic_path
 
     def rows(layer: str, entries: Iterable[Any]) -> Iterable[list[Any]]:
         for e in entries:
@@ -758,13 +724,11 @@ def run_live(
     write_table(ftypes, "image_file_types", p)
     if images["repo"].fillna("").astype(str).ne("").any():
         try:
-            cats = load_categories(p)
+            cats, sources = load_categories(p)
         except StageInputMissing:
-            cats = {}
+            cats, sources = {}, {}
         if cats:
-            t2 = live_table2(images, layers, {r: c for r, (c, _) in cats.items()},
-                             {r: s for r, (_, s) in cats.items()})
-            write_table(t2, "images_table2_live", p)
+            write_table(live_table2(images, layers, cats, sources), "images_table2_live", p)
     errors.write(p)
     log.info("images: %d references in, %d image rows, %d layers, %d errors",
              len(references), len(images), len(layers), len(errors))
@@ -800,9 +764,8 @@ def live_table2(
     stats = pd.DataFrame(rows)
     if stats.empty:
         return pd.DataFrame(columns=[c.name for c in IMAGES_TABLE2_LIVE.columns])
-    t2 = table2(stats, categories, sources, mode="live")
+    t2 = table2(stats, categories, sources, mode="live")  # conf_size: median bytes / 1024
     cats = stats.assign(category=stats["repo"].map(lambda r: categories.get(r, "")))
-    t2["conf_size"] = t2["conf_size_bytes"].map(lambda b: round(b / 1024, 2) if b == b else None)
     t2["files"] = t2["category"].map(lambda c: _median(cats[cats["category"] == c]["files"]))
     t2["max_level"] = t2["category"].map(lambda c: _median(cats[cats["category"] == c]["max_level"]))
     return t2

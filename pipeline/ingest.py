@@ -34,7 +34,8 @@ import yaml
 
 from .config import Paths, default_replication_candidates
 from .errors import SourceInvalid, SourceNotFound, TaxonomyError
-from .tables import ErrorLog, atomic_write_text, write_table
+from .tables import ErrorLog, atomic_write_text, to_bool, write_table
+from .taxonomy import normalise_keyword, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +219,6 @@ def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
 def load_label_mapping(path: Path) -> dict[str, str]:
     """raw label (normalised) -> category, from ``taxonomy/label_mapping.yaml``."""
     from .config import CATEGORIES
-    from .taxonomy import read_yaml
-
     doc = read_yaml(path)
     out: dict[str, str] = {}
     for entry in (doc or {}).get("categories", []):
@@ -230,22 +229,18 @@ def load_label_mapping(path: Path) -> dict[str, str]:
         if not labels:
             raise TaxonomyError(str(path), f"category {cid!r} has no labels")
         for lab in labels:
-            key = norm_label(lab)
+            key = normalise_keyword(lab)
             if key in out:
                 raise TaxonomyError(str(path), f"label {lab!r} listed twice")
             out[key] = cid
     return out
 
 
-def norm_label(label: Any) -> str:
-    return re.sub(r"\s+", " ", str(label)).strip().lower()
-
-
 def map_label(raw: Any, mapping: dict[str, str]) -> str | None:
     """Canonical category for a raw label, ``None`` for blank, KeyError for unknown."""
-    if raw is None or (isinstance(raw, float) and pd.isna(raw)) or pd.isna(raw) or not str(raw).strip():
+    if raw is None or pd.isna(raw) or not str(raw).strip():
         return None
-    return mapping[norm_label(raw)]
+    return mapping[normalise_keyword(raw)]
 
 
 def _num(v: Any) -> int | None:
@@ -254,24 +249,24 @@ def _num(v: Any) -> int | None:
     return int(float(v))
 
 
-def _bool(v: Any) -> bool | None:
-    if v is None or pd.isna(v):
+def _flag(v: Any) -> bool | None:
+    """A boolean cell of the package; unknown spellings count as missing."""
+    try:
+        flag = to_bool(v)
+    except ValueError:
         return None
-    s = str(v).strip().lower()
-    if s in ("true", "1", "1.0"):
-        return True
-    if s in ("false", "0", "0.0"):
-        return False
-    return None
+    return None if flag is pd.NA else bool(flag)
 
 
-def _image_list(v: Any) -> list[str]:
+def image_list(v: Any) -> list[str]:
+    """The package's image cells (``"['a:latest', 'b:1']"`` or ``a, b``) as a list."""
     if v is None or pd.isna(v) or not str(v).strip():
         return []
     try:
         val = ast.literal_eval(str(v))
     except (ValueError, SyntaxError):
-        return [s.strip() for s in str(v).split(",") if s.strip()]
+        parts = (s.strip(" '\"") for s in str(v).strip().strip("[]").split(","))
+        return [s for s in parts if s]
     return [str(x) for x in val] if isinstance(val, list | tuple | set) else [str(val)]
 
 
@@ -295,7 +290,7 @@ def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFram
         except KeyError:
             unknown.append(f"{repo}: {raw!r}")
             category = None
-        images = _image_list(md.get("latest_image")) or _image_list(m.get("latest_image"))
+        images = image_list(md.get("latest_image")) or image_list(m.get("latest_image"))
         rows.append({
             "repo": repo,
             "in_final_dataset": repo in final_set,
@@ -309,7 +304,7 @@ def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFram
             "stars": _num(md.get("stars")),
             "forks": _num(md.get("forks")),
             "open_issues": _num(md.get("open_issues")),
-            "archived": _bool(md.get("archived")),
+            "archived": _flag(md.get("archived")),
             "created_at": md.get("created_at"),
             "updated_at": md.get("updated_at"),
             "language": md.get("language"),
@@ -324,7 +319,7 @@ def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFram
             "category": category,
             "label_source": "manual" if category else None,
             "images": json.dumps(images),
-            "inspect_ok": _bool(md.get("sort_inspect")),
+            "inspect_ok": _flag(md.get("sort_inspect")),
             "source": "ease2022",
         })
     if unknown:
@@ -347,7 +342,7 @@ def build_funnel(sheets: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     init = sheets["initial"]
     num = {c: pd.to_numeric(init[c], errors="coerce") for c in ("commits", "releases", "forks", "stars")}
-    archived = init["archived"].map(_bool)
+    not_archived = init["archived"].map(lambda v: _flag(v) is False)
     for sheet, desc in FUNNEL_SHEETS:
         if sheet == "100commits":
             keep = num["commits"] >= 100
@@ -362,7 +357,7 @@ def build_funnel(sheets: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "recomputed from sheet initial")
         elif sheet == "notarchived":
             keep = ((num["commits"] >= 100) & (num["releases"] >= 1) & (num["forks"] >= 1)
-                    & (num["stars"] >= 1) & (archived == False))  # noqa: E712
+                    & (num["stars"] >= 1) & not_archived)
             add("not_archived", desc, int(keep.sum()), "recomputed from sheet initial")
             _check(sheet, int(keep.sum()), len(sheets[sheet]))
         else:
@@ -390,7 +385,6 @@ def build_purpose_text(manual: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 _INSTR = re.compile(r"^\s*([A-Za-z]+)(\s|$)")
-_DIRECTIVE = re.compile(r"^\s*#\s*(syntax|escape|check)\s*=", re.I)
 
 
 _JINJA = re.compile(r"^\s*\{%", re.M)
@@ -475,6 +469,11 @@ def classify_file(name: str, data: bytes) -> tuple[str, str, str]:
     return nm, "not_dockerfile", f"first instruction is {word} at line {line}, not FROM"
 
 
+def v1_services(doc: dict[Any, Any]) -> dict[Any, Any]:
+    """Compose v1 (no ``services`` key): the top-level entries with an ``image`` or ``build``."""
+    return {k: v for k, v in doc.items() if isinstance(v, dict) and ("image" in v or "build" in v)}
+
+
 def _compose_like(text: str, size: int) -> tuple[bool, str]:
     if size > MAX_CONTENT_SNIFF:
         return False, f"too large to be checked ({size} bytes)"
@@ -488,7 +487,7 @@ def _compose_like(text: str, size: int) -> tuple[bool, str]:
     services = doc.get("services")
     if isinstance(services, dict):
         return True, f"compose file with {len(services)} services (version {doc.get('version', 'unset')})"
-    v1 = [k for k, v in doc.items() if isinstance(v, dict) and ({"image", "build"} & set(v))]
+    v1 = v1_services(doc)
     if v1:
         return True, f"compose v1 file with {len(v1)} services"
     return False, "YAML mapping without services"

@@ -70,6 +70,12 @@ class DigestMismatch(LayerError):
     code = "digest_mismatch"
 
 
+class UnsupportedLayerType(LayerError):
+    """The manifest lists a layer whose media type is not a layer type we can scan."""
+
+    code = "unsupported_media_type"
+
+
 # --------------------------------------------------------------------------------------
 # decompression with byte counting and a cap
 # --------------------------------------------------------------------------------------
@@ -247,12 +253,16 @@ class Entry:
     kind: str
     size: int
     mode: int
-    depth: int
     link: str = ""
 
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def depth(self) -> int:
+        """Number of path components (``a/b`` -> 2)."""
+        return self.path.count("/") + 1
 
 
 @dataclass
@@ -387,7 +397,7 @@ def _collect(dec: Any, out: LayerScan) -> None:
         kind = _kind(m)
         size = m.size if kind == "file" else 0
         link = display_name(m.linkname) if kind in ("symlink", "hardlink") else ""
-        out.entries.append(Entry(path, kind, size, m.mode, path.count("/") + 1, link))
+        out.entries.append(Entry(path, kind, size, m.mode, link))
 
 
 def scan_file(path: str | Path, **kw: Any) -> LayerScan:
@@ -489,10 +499,10 @@ def real_extension(name: str) -> str:
     parts = name.lstrip(".").split(".")
     if len(parts) < 2:
         return ""
-    stem, sfx = parts[0], parts[1:]
+    sfx = parts[1:]
     while sfx and (sfx[-1].isdigit() or not sfx[-1]):
         sfx.pop()
-    if not sfx or not stem and len(sfx) < 1:
+    if not sfx:
         return ""
     last = sfx[-1].lower()
     if len(sfx) >= 2 and sfx[-2].lower() in _COMPOUND:
@@ -682,10 +692,10 @@ def marker_entries(scan: LayerScan) -> list[Entry]:
     for target in scan.whiteouts:
         parent, _, base = target.rpartition("/")
         path = f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else f"{WHITEOUT_PREFIX}{base}"
-        out.append(Entry(path, "file", 0, 0o644, path.count("/") + 1))
+        out.append(Entry(path, "file", 0, 0o644))
     for d in scan.opaque_dirs:
         path = f"{d}/{OPAQUE_MARKER}" if d else OPAQUE_MARKER
-        out.append(Entry(path, "file", 0, 0o644, path.count("/") + 1))
+        out.append(Entry(path, "file", 0, 0o644))
     return out
 
 

@@ -35,18 +35,18 @@ import yaml
 from . import dockerfile as df_core
 from .config import Paths
 from .errors import TaxonomyError
+from .ingest import v1_services
+from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
 from .taxonomy import load_yaml_rules
 
 log = logging.getLogger(__name__)
 
 STAGE = "parse"
-MODES = ("corrected", "paper")
+MODES = df_core.MODES
 OUTPUT_TABLES = ("dockerfiles", "instructions", "base_images", "run_commands",
                  "compose_services", "instruction_shares", "run_category_shares")
-#: The 12 instructions plotted in Figure 3a (study.md §4.2).
-PLOTTED_INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
-                        "RUN", "USER", "VOLUME", "WORKDIR")
+PLOTTED_INSTRUCTIONS = df_core.PLOTTED_INSTRUCTIONS
 RUN_CATEGORIES = df_core.RUN_CATEGORY_IDS
 
 MAX_COMPOSE_BYTES = 1024 * 1024
@@ -93,7 +93,7 @@ class FileJob:
     repo: str
     path: str
     sha256: str
-    kind: str  # "dockerfile" or "compose"
+    kind: str  # parsed as: "dockerfile" or "compose"
     data: bytes
 
 
@@ -264,8 +264,7 @@ def compose_rows(job: FileJob, mode: str) -> dict[str, list[dict[str, Any]]]:
             if mode == "paper":
                 raise ComposeError("no 'services' key (the study skipped such files)")
             # compose v1: services at the top level
-            services = {k: v for k, v in doc.items()
-                        if isinstance(v, dict) and ("image" in v or "build" in v)}
+            services = v1_services(doc)
             version = version or "1"
         if not isinstance(services, dict):
             raise ComposeError("'services' is not a mapping")
@@ -333,27 +332,6 @@ def run_category_shares(run_commands: pd.DataFrame) -> pd.DataFrame:
     return out[cols].sort_values(["mode", "repo", "category"]).reset_index(drop=True)
 
 
-def category_medians(shares: pd.DataFrame, labels: pd.DataFrame, item: str) -> pd.DataFrame:
-    """Per (mode, category, item): median share over the category's repositories.
-
-    ``shares`` is ``instruction_shares`` (``item='instruction'``) or ``run_category_shares``
-    (``item='category'``); ``labels`` has ``repo``, ``category`` and optionally
-    ``category_source`` (manual / predicted).  Repositories without a category are left out.
-    Like the study's boxplots, a repository contributes only where its share is non-zero.
-    Returns mode, project_category, <item>, median, n_repos, n_manual, n_predicted.
-    """
-    lab = labels[["repo", "category"]].rename(columns={"category": "project_category"})
-    lab["source"] = labels["category_source"] if "category_source" in labels else "manual"
-    lab = lab[lab["project_category"].notna() & (lab["project_category"].astype(str) != "")]
-    m = shares.rename(columns={item: "item"}).merge(lab, on="repo", how="inner")
-    g = m.groupby(["mode", "project_category", "item"])
-    out = g["percentage"].median().rename("median").to_frame()
-    out["n_repos"] = g["repo"].nunique()
-    out["n_manual"] = g["source"].apply(lambda x: int((x == "manual").sum()))
-    out["n_predicted"] = g["source"].apply(lambda x: int((x == "predicted").sum()))
-    return out.reset_index().rename(columns={"item": item})
-
-
 # ---------------------------------------------------------------------------------------
 # orchestration
 # ---------------------------------------------------------------------------------------
@@ -382,18 +360,18 @@ def _init_worker(taxonomy_dir: str) -> None:
     _WORKER_TAX = load_taxonomies(Path(taxonomy_dir))
 
 
-def _work(args: tuple[FileJob, str, str]) -> dict[str, list[dict[str, Any]]]:
-    job, mode, parse_as = args
+def _work(args: tuple[FileJob, str]) -> dict[str, list[dict[str, Any]]]:
+    job, mode = args
     assert _WORKER_TAX is not None
-    if parse_as == "compose":
+    if job.kind == "compose":
         return compose_rows(job, mode)
     return dockerfile_rows(job, mode, _WORKER_TAX)
 
 
-def parse_jobs(jobs: Iterable[tuple[FileJob, str, str]], taxonomy_dir: Path, workers: int = 2,
+def parse_jobs(jobs: Iterable[tuple[FileJob, str]], taxonomy_dir: Path, workers: int = 2,
                progress: bool = False, total: int | None = None
                ) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """Parse (job, mode, parse_as) triples, in ``workers`` processes when > 1, in order."""
+    """Parse (job, mode) pairs, in ``workers`` processes when > 1, in order."""
     from tqdm import tqdm
 
     it: Iterable[Any]
@@ -440,7 +418,7 @@ def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 
         except (OSError, ValueError):
             pass
 
-    triples: list[tuple[FileJob, str, str]] = []
+    jobs: list[tuple[FileJob, str]] = []
     errors = ErrorLog(STAGE)
     for mode in modes:
         sel = select_files(files, mode)
@@ -451,11 +429,10 @@ def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 
             except OSError as exc:
                 errors.add(f"{r.repo}/{r.path}", exc, f"[{mode}] cannot read {src}: {exc}")
                 continue
-            triples.append((FileJob(str(r.repo), str(r.path), str(r.sha256), str(r.parse_as), data),
-                            mode, str(r.parse_as)))
+            jobs.append((FileJob(str(r.repo), str(r.path), str(r.sha256), str(r.parse_as), data), mode))
 
     rows: dict[str, list[dict[str, Any]]] = {t: [] for t in OUTPUT_TABLES[:5]}
-    for res in parse_jobs(triples, tax_dir, workers, progress, total=len(triples)):
+    for res in parse_jobs(jobs, tax_dir, workers, progress, total=len(jobs)):
         for k, v in res.items():
             if k == "errors":
                 for e in v:
@@ -475,17 +452,14 @@ def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 
         write_table(new, name, p, extra_meta={"inputs_fingerprint": fp, "modes": list(modes)}
                     if name == "dockerfiles" and set(modes) == set(MODES) else {"modes": list(modes)})
     errors.write(p)
-    counts = {"files": len(triples), "errors": len(errors),
+    counts = {"files": len(jobs), "errors": len(errors),
               **{name: len(frames[name]) for name in OUTPUT_TABLES}}
     log.info("parse: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    from .schemas import TABLES
-
-    cols = TABLES[name].column_names
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=TABLES[name].column_names)
 
 
 @click.command("parse")

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import RateLimited, RegistryError
+from .tables import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -306,13 +307,8 @@ class RegistryClient:
         if v:
             with contextlib.suppress(ValueError):
                 self.rate_limit_remaining = int(v.split(";")[0].strip())
-        reset = resp.headers.get("RateLimit-Reset") or resp.headers.get("X-RateLimit-Reset")
-        self.rate_limit_reset = None
-        if reset:
-            with contextlib.suppress(ValueError):
-                r = float(reset.split(";")[0])
-                # epoch seconds, or seconds from now
-                self.rate_limit_reset = r if r > 1e9 else time.time() + r
+        wait = _reset_in(resp)
+        self.rate_limit_reset = None if wait is None else time.time() + wait
 
     def _respect_rate_limit(self, ref: ImageRef) -> None:
         """Before a request: with no requests left, wait for the reset or stop."""
@@ -320,8 +316,7 @@ class RegistryClient:
             return
         wait = max(0.0, self.rate_limit_reset - time.time())
         if wait > self.max_wait:
-            reset = time.strftime("%H:%M UTC", time.gmtime(self.rate_limit_reset))
-            raise RateLimited(f"registry {ref.registry}", reset)
+            raise _rate_limited(ref, self.rate_limit_reset)
         self._wait(wait, "rate limit exhausted")
         self.rate_limit_remaining = None
 
@@ -330,12 +325,8 @@ class RegistryClient:
         if ra:
             with contextlib.suppress(ValueError):
                 return float(ra)
-        reset = resp.headers.get("RateLimit-Reset") or resp.headers.get("X-RateLimit-Reset")
-        if reset:
-            with contextlib.suppress(ValueError):
-                r = float(reset.split(";")[0])
-                return max(0.0, r - time.time()) if r > 1e9 else r
-        return self.backoff * (2**attempt)
+        wait = _reset_in(resp)
+        return wait if wait is not None else self.backoff * (2**attempt)
 
     def _request(
         self, method: str, url: str, ref: ImageRef, *, headers: dict[str, str] | None = None,
@@ -381,8 +372,7 @@ class RegistryClient:
                 resp.close()
                 if attempt >= self.max_retries or wait > self.max_wait:
                     if code == 429:
-                        reset = time.strftime("%H:%M UTC", time.gmtime(time.time() + wait))
-                        raise RateLimited(f"registry {ref.registry}", reset)
+                        raise _rate_limited(ref, time.time() + wait)
                     raise RegistryError(
                         f"{method} {url}: HTTP {code} after {attempt + 1} attempts; rerun later"
                     )
@@ -463,11 +453,7 @@ class RegistryClient:
     def _cache_put(self, kind: str, digest: str, data: bytes) -> None:
         p = self._cache_path(kind, digest)
         if p:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, p)
+            atomic_write_bytes(p, data)
 
     # ---------------------------------------------------------------- manifests
     def head_manifest(self, ref: ImageRef) -> tuple[str, str, int]:
@@ -587,6 +573,21 @@ class RegistryClient:
             tee.commit()
         finally:
             tee.close()
+
+
+def _reset_in(resp: requests.Response) -> float | None:
+    """Seconds until the rate-limit window resets (``RateLimit-Reset``: epoch seconds, or
+    seconds from now), ``None`` without a readable header."""
+    reset = resp.headers.get("RateLimit-Reset") or resp.headers.get("X-RateLimit-Reset")
+    if reset:
+        with contextlib.suppress(ValueError):
+            r = float(reset.split(";")[0])
+            return max(0.0, r - time.time()) if r > 1e9 else r
+    return None
+
+
+def _rate_limited(ref: ImageRef, reset_at: float) -> RateLimited:
+    return RateLimited(f"registry {ref.registry}", time.strftime("%H:%M UTC", time.gmtime(reset_at)))
 
 
 def _digest_of(data: bytes, like: str) -> str:

@@ -29,13 +29,13 @@ from typing import Any
 import click
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import figures as F
 from .config import CATEGORIES, Paths
 from .errors import MldockError, StageInputMissing
 from .schemas import TABLES
 from .tables import atomic_write_text, read_table, write_table
+from .taxonomy import normalise_keyword, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,8 @@ def load_purposes(p: Paths) -> list[dict[str, Any]]:
     f = p.taxonomy / "purposes.yaml"
     if not f.exists():
         raise NotRecomputable("taxonomy/purposes.yaml missing")
-    doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-    entries = doc.get("entries") or doc.get("purposes") or []
+    doc = read_yaml(f) or {}
+    entries = doc.get("entries") or []
     return [
         {"id": str(e["id"]), "name": str(e.get("name", e["id"])), "parent": e.get("parent")}
         for e in entries
@@ -228,7 +228,7 @@ def base_type_labels(p: Paths) -> dict[str, tuple[str, str]]:
     f = p.taxonomy / "base_image_types.yaml"
     if not f.exists():
         return {}
-    doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    doc = read_yaml(f) or {}
     out = {}
     for e in doc.get("entries") or []:
         label = str(e.get("label") or e["id"])
@@ -257,7 +257,7 @@ def keyword_candidates(inp: Inputs, min_repos: int = 5) -> dict[str, str]:
             for w in per[per >= min_repos].index if w and w not in alias}
 
 
-def paper_keyword_hits(inp: Inputs, bi: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
+def paper_keyword_hits(inp: Inputs, bi: pd.DataFrame) -> pd.DataFrame:
     """(repo, key) pairs where the keyword occurs in any FROM value of the repository."""
     raw = bi["raw"].fillna("").astype(str).str.lower()
     rows: list[dict[str, str]] = []
@@ -287,11 +287,12 @@ def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) ->
         bi["key"] = bi["base_type"].map(
             lambda t: labels.get(str(t), (str(t), str(t)))[pick])
         return F.base_image_shares(bi, inp.categories(), "key", top=top, n_repos=n_repos)
-    refs = bi[~bi["is_stage_reference"].astype(bool) & ~bi["is_variable"].astype(bool)]
-    refs = refs.assign(key=[image_key(n, o) for n, o in zip(refs["name"], refs["official"],
-                                                           strict=True)])
     if mode == "paper":
-        refs = paper_keyword_hits(inp, bi, refs)
+        refs = paper_keyword_hits(inp, bi)
+    else:
+        refs = bi[~bi["is_stage_reference"].astype(bool) & ~bi["is_variable"].astype(bool)]
+        refs = refs.assign(key=[image_key(n, o) for n, o in zip(refs["name"], refs["official"],
+                                                               strict=True)])
     return F.base_image_shares(refs, inp.categories(), "key", top=top, n_repos=n_repos)
 
 
@@ -595,18 +596,19 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                       round(100.0 * int(counts.get(cc, 0)) / total, 2))
             for sec in ("rq1_category_counts", "rq1_category_share"):
                 ours.mix[tid(sec, c)] = mix.get(cc, "0 manual / 0 predicted")
+        final_mix = F.label_mix(cats, final_repos(inp))
+        our_column = {v: k for k, v in F.TABLE1_COLUMNS.items()}  # paper header -> ours
         for mode in MODES:
             try:
                 t1 = table1_frame(inp, mode).set_index("category")
             except NotRecomputable as exc:
                 ours.missing(mode, "rq1_table1_medians", str(exc))
                 continue
-            final_mix = F.label_mix(cats, final_repos(inp))
             for c, cols in spec.get("rq1_table1_medians", {}).items():
                 cc = _canon(c)
                 ours.mix[tid("rq1_table1_medians", c)] = final_mix.get(cc, "")
                 for col in cols:
-                    ours_col = {v: k for k, v in F.TABLE1_COLUMNS.items()}[col]
+                    ours_col = our_column[col]
                     if cc in t1.index:
                         ours.set(mode, tid("rq1_table1_medians", c, col, "value"),
                                  float(t1.loc[cc, ours_col]))
@@ -644,9 +646,11 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                  sorted(set(df["instruction"])))
         ins = inp.mode("instructions", mode) if inp.get("instructions") is not None else None
         if ins is not None and "instruction" in ins.columns:
+            from .dockerfile import VALID_INSTRUCTIONS  # bashlex: load only when needed
+
             ins = ins[ins["repo"].isin(mode_repos(inp, mode))]
             counts = ins["instruction"].astype(str).str.upper().value_counts()
-            valid = counts[counts.index.isin(DOCKER_INSTRUCTIONS)]
+            valid = counts[counts.index.isin(VALID_INSTRUCTIONS)]
             if valid.sum():
                 ours.set(mode, tid(base, "RUN_share_text", "value"),
                          round(100.0 * float(valid.get("RUN", 0)) / float(valid.sum()), 2))
@@ -731,8 +735,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                 leaf = "data_value" if col == "layers_size_not_printed" else "value"
                 v = row.get(src)
                 if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-                    ours.missing(mode, tid("rq4_table2", c, col),
-                                 "per-file layer listings are not in the package")
+                    ours.missing(mode, tid("rq4_table2", c, col), NO_LAYER_LISTINGS)
                     continue
                 ours.set(mode, tid("rq4_table2", c, col, leaf),
                          v if isinstance(v, str) else float(v))
@@ -850,11 +853,6 @@ PUBLISHED_AGGREGATES = (
     "paper-mode Figure 5 inputs are the package's published Top10 aggregates (per-file "
     "layer listings absent), not values we recompute")
 
-DOCKER_INSTRUCTIONS = {
-    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
-    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
-}
-
 ADOPTED = {
     "data_collection_keywords": "search configuration, not a result: the offline package holds "
                                 "only the search output (see taxonomy/search_keywords.yaml)",
@@ -867,23 +865,23 @@ ADOPTED = {
 }
 """Targets that are inputs of our method (copied from the paper), never compared."""
 
-STATIC_REASONS = {
-    "rq4_text_claims.files_gt_50000_share": "per-file layer listings are not in the package",
-    "rq4_text_claims.mlops_file_types_share": "per-file layer listings are not in the package",
-    "rq4_text_claims.doc_minus_model_files": "per-file layer listings are not in the package",
-    "rq4_text_claims.max_subdirectories_gt": "per-file layer listings are not in the package",
-}
+NO_LAYER_LISTINGS = "per-file layer listings are not in the package"
+
+STATIC_REASONS = dict.fromkeys(
+    ("rq4_text_claims.files_gt_50000_share", "rq4_text_claims.mlops_file_types_share",
+     "rq4_text_claims.doc_minus_model_files", "rq4_text_claims.max_subdirectories_gt"),
+    NO_LAYER_LISTINGS)
 
 
 def _norm_key_plain(k: Any) -> str:
-    s = " ".join(str(k).split()).lower()
+    s = normalise_keyword(k)
     return s[3:] if s.startswith("{}/") else s
 
 
 def _norm_set(v: Any) -> set[str]:
     if isinstance(v, str):
         v = v.strip("{}").replace("'", "").split(",")
-    return {" ".join(str(x).split()).lower() for x in v if str(x).strip()}
+    return {normalise_keyword(x) for x in v if str(x).strip()}
 
 
 def compare(paper: Any, ours: Any, tol: float, leaf: Leaf) -> tuple[str, Any]:
@@ -1219,6 +1217,66 @@ def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
 # --------------------------------------------------------------------------------------
 # notebooks
 # --------------------------------------------------------------------------------------
+
+
+class NotebookSession:
+    """What every notebook's first cell sets up: the inputs, read once, and the helpers
+    ``show`` (draw or say what is missing), ``findings`` and ``targets``.
+
+    The project root is ``$MLDOCK_HOME`` when set (:func:`run_notebooks` sets it), else
+    the checkout (:func:`pipeline.config.paths`).
+    """
+
+    TARGET_COLUMNS = ["target", "paper_value", "ours_paper", "ours_corrected", "status_paper",
+                      "status_corrected", "labels"]
+
+    def __init__(self, p: Paths | None = None) -> None:
+        from .config import paths
+
+        self.paths = p or paths()
+        self.inputs = load_inputs(self.paths)
+        self._rep: pd.DataFrame | None = None
+
+    def describe(self) -> None:
+        """Print the project root and which input tables are available."""
+        available = {k: v is not None for k, v in self.inputs.tables.items()}
+        print("project root:", self.paths.root)
+        print("tables available:", ", ".join(k for k, ok in available.items() if ok))
+        print("tables missing:", ", ".join(k for k, ok in available.items() if not ok) or "none")
+
+    def show(self, build: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Draw a figure or table, or say which input is missing."""
+        from IPython.display import Markdown, display
+
+        try:
+            out = build(*args, **kw)
+        except NotRecomputable as exc:
+            display(Markdown(f"*Not drawn: {exc}.*"))
+            return None
+        display(F.to_image(out) if hasattr(out, "savefig") else out)
+        return out
+
+    def findings(self, *names: str) -> None:
+        """The finding computed from our tables for each named figure or table."""
+        from IPython.display import Markdown, display
+
+        for name in names:
+            display(Markdown(f"**Finding ({name}):** {finding(self.inputs, name)}"))
+
+    def targets(self, section: str) -> pd.DataFrame | None:
+        """Our values beside the paper's for one section of paper_targets.json."""
+        from IPython.display import Markdown, display
+
+        if self._rep is None:
+            try:
+                spec = load_spec(self.paths)
+            except Exception as exc:  # the targets file is optional for a notebook
+                display(Markdown(f"*paper_targets.json not found ({exc}).*"))
+                return None
+            self._rep = reproduction(spec, compute_ours(self.inputs, spec))
+        rep = self._rep[self._rep["section"] == section]
+        display(rep[self.TARGET_COLUMNS].reset_index(drop=True))
+        return rep
 
 
 def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 600,

@@ -9,6 +9,7 @@ with the provenance (command, code version, taxonomy hash, source, date, row cou
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -86,7 +87,7 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
             if col.dtype == "json":
                 s = s.map(lambda v: v if (v is None or isinstance(v, str) or _isna(v)) else json.dumps(v))
             if col.dtype == "bool" and s.dtype == object:
-                s = s.map(_to_bool)
+                s = s.map(to_bool)
             if col.dtype == "int" and s.dtype == object:
                 s = pd.to_numeric(s, errors="raise")
             out[col.name] = s.astype(_PANDAS_DTYPES[col.dtype])
@@ -110,21 +111,26 @@ def _isna(v: Any) -> bool:
         return False
 
 
-def _to_bool(v: Any) -> Any:
+def to_bool(v: Any) -> Any:
+    """``True``/``False`` from the spellings CSVs and spreadsheets use; NA stays NA."""
     if v is None or _isna(v):
         return pd.NA
     if isinstance(v, bool):
         return v
     s = str(v).strip().lower()
-    if s in ("true", "1", "yes", "t"):
+    if s in ("true", "1", "1.0", "yes", "t"):
         return True
-    if s in ("false", "0", "no", "f"):
+    if s in ("false", "0", "0.0", "no", "f"):
         return False
     raise ValueError(f"not a boolean: {v!r}")
 
 
+@functools.cache
 def code_version(root: Path) -> str:
-    """``<package version>+<git short sha>[-dirty]`` when in a git checkout."""
+    """``<package version>+<git short sha>[-dirty]`` when in a git checkout.
+
+    Cached: the code does not change while a stage runs, and every table write asks.
+    """
     try:
         sha = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],

@@ -202,7 +202,6 @@ class FakeServer(ThreadingHTTPServer):
         self.log: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.hook: Any = None  # callable(index, method, path) before answering; 'drop' = no answer
-        self.token: str | None = None
         self.thread: threading.Thread | None = None
 
     @property
@@ -225,10 +224,6 @@ class FakeServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
-
-    def served(self) -> list[str]:
-        """``METHOD path`` (+ body hash for POST) of every request answered with 200."""
-        return [e["key"] for e in self.log if e["status"] == 200]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -452,8 +447,4 @@ class Handler(BaseHTTPRequestHandler):
         return 404, {"message": "Not Found"}, {}
 
 
-def serve(repos: list[FakeRepo] | None = None) -> FakeServer:
-    return FakeServer(repos).start()
-
-
-__all__ = ["FakeRepo", "FakeServer", "HubImage", "make_repos", "serve"]
+__all__ = ["FakeRepo", "FakeServer", "HubImage", "make_repos"]

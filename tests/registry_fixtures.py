@@ -9,6 +9,7 @@ tampered blob bytes); it only ever talks to 127.0.0.1.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import http.server
@@ -42,6 +43,11 @@ MT_FOREIGN = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 MT_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 MT_OCI_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MT_OCI_TAR = "application/vnd.oci.image.layer.v1.tar"
+
+
+def basic_auth(user_password: str) -> str:
+    """The ``Authorization`` value for ``"user:password"``."""
+    return "Basic " + base64.b64encode(user_password.encode()).decode()
 
 
 def free_port() -> int:
@@ -281,10 +287,7 @@ class AuthProxy:
             def handle_any(self) -> None:
                 if self.path.startswith("/token"):
                     if proxy.require_basic is not None:
-                        import base64
-
-                        want = "Basic " + base64.b64encode(proxy.require_basic.encode()).decode()
-                        if self.headers.get("Authorization", "") != want:
+                        if self.headers.get("Authorization", "") != basic_auth(proxy.require_basic):
                             self._send(401, b"bad credentials", {})
                             return
                     proxy.token_requests.append(self.path)
@@ -294,10 +297,7 @@ class AuthProxy:
                 auth = self.headers.get("Authorization", "")
                 proxy.log.append((self.command, self.path, auth.split(" ")[0]))
                 if proxy.basic_registry is not None:
-                    import base64
-
-                    want = "Basic " + base64.b64encode(proxy.basic_registry.encode()).decode()
-                    if auth != want:
+                    if auth != basic_auth(proxy.basic_registry):
                         self._send(401, b"{}", {"WWW-Authenticate": 'Basic realm="test"'})
                         return
                 elif auth != f"Bearer {proxy.TOKEN}":

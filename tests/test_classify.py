@@ -330,6 +330,28 @@ def test_parse_base_images_add_resolved_refs_and_types() -> None:
     assert C.add_parse_evidence(ev, table.drop(columns=["raw"])) == 0
 
 
+def test_parse_base_images_read_back_from_the_parse_table(tmp_path: Path) -> None:
+    """The declared base_images table, written and read back (empty cells come back as NA)."""
+    p = make_project(tmp_path / "proj")
+    assert C.read_parse_tables(p) == {}
+    common = {"path": "Dockerfile", "line": 1, "registry": "", "namespace": "", "name": "", "tag": "",
+              "digest": "", "alias": "", "platform": "", "is_stage_reference": False,
+              "is_variable": False, "official": False, "base_type": "x", "type_rule": "name"}
+    write_table(pd.DataFrame([
+        {**common, "mode": "corrected", "repo": "o/r", "stage": 0, "raw": "${BASE} AS build",
+         "image": "python:3.9", "base_type_label": "Language Runtime"},
+        {**common, "mode": "corrected", "repo": "o/r", "stage": 1, "raw": "ubuntu:20.04", "image": "",
+         "base_type_label": "OS"},
+        {**common, "mode": "paper", "repo": "o/r", "stage": 0, "raw": "${BASE}", "image": "${BASE}",
+         "base_type_label": "Variable"},
+    ]), "base_images", p)
+    tables = C.read_parse_tables(p)
+    assert list(tables) == ["base_images"]
+    ev = {"o/r": C.Evidence(repo="o/r", base_images=["${BASE}", "ubuntu:20.04"])}
+    assert C.add_parse_evidence(ev, tables["base_images"]) == 3
+    assert ev["o/r"].base_images == ["${BASE}", "ubuntu:20.04", "python:3.9", "type:Language Runtime", "type:OS"]
+
+
 def test_without_labels_the_rules_decide(ingested: Paths, tmp_path: Path) -> None:
     """A project with no study labels (e.g. freshly collected) still gets categories and
     purposes, from the keyword rules, and evaluate says what is missing."""

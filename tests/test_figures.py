@@ -101,6 +101,9 @@ def test_base_image_shares_counts_distinct_repos_over_repos_with_a_from() -> Non
                    ("Toolkit", "ubuntu"): (1, 20.0), ("Toolkit", "alpine"): (1, 20.0)}
     top1 = F.base_image_shares(bi, _cats(), "key", top=1, n_repos=4)
     assert len(top1) == 2 and set(top1["pct"]) == {25.0}
+    # ties keep the alphabetically first key of each category
+    assert list(zip(top1["category"], top1["key"], strict=True)) == [
+        ("Model", "python"), ("Toolkit", "alpine")]
 
 
 def test_canonical_category_accepts_the_papers_spellings() -> None:
@@ -163,3 +166,21 @@ def test_stacked_bars_total_labels() -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == ["ubuntu", "x"]
     assert [t.get_text() for t in ax.texts] == ["3.5", "0.5"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Toolkit", "Model"]
+
+
+def test_category_bars_one_panel_per_category_largest_first() -> None:
+    df = pd.DataFrame({
+        "category": ["Model", "Model", "Model", "Toolkit", F.UNLABELLED],
+        "file_type": ["ELF", ".a", "ELF", "Python", "x"],
+        "size_mb": [1.0, 5.0, 2.0, 7.0, 9.0],
+    })
+    fig = F.fig_category_bars(df, "file_type", "size_mb", "Figure 5b", "File size (MB)")
+    axes = fig.axes
+    assert len(axes) == 6 and fig.get_suptitle() == "Figure 5b"
+    # Table 1 order, Unlabelled left out; the unused panels are hidden
+    assert [a.get_title() for a in axes] == ["Toolkit", "Model", "", "", "", ""]
+    assert [a.axison for a in axes] == [True, True, False, False, False, False]
+    # bars summed per item and sorted largest first
+    assert [t.get_text() for t in axes[1].get_xticklabels()] == [".a", "ELF"]
+    assert [p.get_height() for p in axes[1].patches] == [5.0, 3.0]
+    assert [a.get_ylabel() for a in axes] == ["File size (MB)", "", "", "File size (MB)", "", ""]

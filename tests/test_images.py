@@ -192,7 +192,13 @@ def test_replication_figure5_inputs(replicated: Paths) -> None:
     a = ps[(ps["category"] == "Model") & (ps["file_type"] == ".a")].iloc[0]
     assert a.size_mb == 872.87
     cs = size[size["mode"] == "corrected"]
-    assert set(cs["category"]) <= set(images.CATEGORIES) and cs.groupby("category").size().max() == 12
+    assert cs.groupby("category").size().to_dict() == {c: 12 for c in images.CATEGORIES}
+    top = cs[(cs["category"] == "DL Framework") & (cs["rank"] == 1)].iloc[0]
+    assert (top.file_type, top.size_mb, top.perc_size, top.n_repos) == ("ELF/COFF", 11129.8012, 54.863375, 8)
+    cn = num[num["mode"] == "corrected"]
+    assert len(cn) == 327 and cn.groupby("category")["repo"].nunique().to_dict() == {
+        "Application System": 73, "DL Framework": 37, "Documentation": 3, "MLOps/AIOps": 40,
+        "Model": 7, "Toolkit": 39}
 
 
 # ======================================================================================
@@ -283,11 +289,12 @@ def test_digest_mismatch_is_an_error_row(auth_proxy: AuthProxy, registry: Regist
     assert len(cached) == 1  # the config
 
 
-def test_cli_requires_a_source(tmp_path: Path) -> None:
+def test_cli_requires_a_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from pipeline.cli import main
 
     p = make_project(tmp_path / "p")
     assert main(["--root", str(p.root), "images"]) == 2
+    assert "give --replication, --image REF or --from-repos" in capsys.readouterr().err
 
 
 def test_cli_live_image_through_registry(registry: Registry, tmp_path: Path) -> None:

@@ -262,8 +262,8 @@ def test_type_counts_paper_singletons_and_corrected_final(ft) -> None:  # type: 
     # paper: a label holding one file becomes file_categories_dir(path)
     from pipeline.layers import Entry
 
-    entries = [Entry("opt/flink/flink.tgz", "file", 7, 0o644, 3),
-               Entry("a/x.py", "file", 1, 0o644, 2), Entry("b/y.py", "file", 2, 0o644, 2)]
+    entries = [Entry("opt/flink/flink.tgz", "file", 7, 0o644),
+               Entry("a/x.py", "file", 1, 0o644), Entry("b/y.py", "file", 2, 0o644)]
     assert paper_type_counts(entries, ft) == {"/opt/flink/flink.tgz": (1, 7), "Python": (2, 3)}
 
 

@@ -3,8 +3,10 @@ every column described, provenance sidecars, CITATION.cff."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +14,13 @@ import pytest
 import yaml
 from frictionless import Package, validate
 
+from pipeline import __version__, parse
 from pipeline import publish as P
 from pipeline import report as R
 from pipeline.cli import main
 from pipeline.config import Paths
 from pipeline.schemas import TABLES, C, Table
+from pipeline.tables import code_version, source_info, taxonomy_hash
 from tests.conftest import REPO_ROOT, make_project
 
 SPEC = REPO_ROOT.parent / "shared" / "docs" / "paper_targets.json"
@@ -29,7 +33,10 @@ def published(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Path
     shutil.copytree(ingested.interim, p.interim)
     inp = R.load_inputs(p)
     R.write_reproduction(inp, R.load_spec(p, SPEC), {})
-    assert main(["-q", "--root", str(p.root), "publish"]) == 0
+    argv = ["-q", "--root", str(p.root), "publish"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["mldock", *argv])  # the command line the sidecars record
+        assert main(argv) == 0
     return p
 
 
@@ -62,13 +69,25 @@ def test_published_package_validates_against_every_csv(published: Paths) -> None
 
 def test_sidecars_carry_provenance_and_row_counts(published: Paths) -> None:
     out = published.data / "published"
-    for name, rows in (("repos", 406), ("funnel", 10), ("reproduction", 687)):
+    for name, rows, stage, src in (("repos", 406, "ingest", "data/interim/repos.csv"),
+                                   ("funnel", 10, "ingest", "data/interim/funnel.csv"),
+                                   ("reproduction", 687, "report", "reports/reproduction.csv")):
         meta = json.loads((out / f"{name}.csv.meta.json").read_text())
         assert meta["rows"] == rows == len(pd.read_csv(out / f"{name}.csv"))
         for key in ("command", "code_version", "taxonomy_hash", "source", "written_at"):
             assert key in meta, (name, key)
+        assert (meta["table"], meta["stage"]) == (name, stage)
+        # not a git checkout: the package version alone; the taxonomy is the checkout's
+        assert meta["code_version"] == code_version(published.root) == __version__
+        assert meta["taxonomy_hash"] == taxonomy_hash(REPO_ROOT)
+        assert meta["source"] == source_info(published)
         assert meta["published"]["hash"].startswith("sha256:")
+        assert meta["published"]["hash"] == (
+            "sha256:" + hashlib.sha256((out / f"{name}.csv").read_bytes()).hexdigest())
         assert meta["published"]["command"].startswith("mldock")
+        assert meta["published"]["command"] == f"mldock -q --root {published.root} publish"
+        assert meta["published"]["from"] == src
+        assert meta["published"]["code_version"] == __version__
     assert json.loads((out / "repos.csv.meta.json").read_text())["source"]["package_dir"]
 
 
@@ -114,12 +133,27 @@ def test_unknown_table_option_is_refused(published: Paths, capsys: pytest.Captur
     assert "unknown table(s) ['nope']" in capsys.readouterr().err
 
 
-def test_checkout_published_package_validates_when_present() -> None:
-    """After `make reproduce` (CI runs it before the tests) the full package must validate."""
-    pkg = REPO_ROOT / "data" / "published" / "datapackage.json"
-    if not pkg.exists():
-        pytest.skip("data/published/datapackage.json absent: run `make reproduce` first")
-    _validate(pkg)
+def test_parsed_package_publishes_and_validates(
+        ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Real parse output of the whole replication package, published and validated."""
+    p = make_project(tmp_path_factory.mktemp("publish-parsed"))
+    p.data.mkdir(parents=True, exist_ok=True)
+    (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
+    shutil.copytree(ingested.interim, p.interim)
+    parse.run(p, parse.MODES, workers=2)
+    res = P.publish(p)
+    rows = {"base_images": 5677, "compose_services": 1366, "dockerfiles": 4767, "files": 2703,
+            "funnel": 10, "instruction_shares": 5355, "instructions": 92996, "repos": 406,
+            "run_category_shares": 2861, "run_commands": 108134}
+    assert res["published"] == sorted(rows)
+    assert res["skipped"] == [
+        "file_types_by_num", "file_types_by_size", "image_file_types", "images",
+        "images_repo_stats", "images_table2", "images_table2_live", "layers", "projects",
+        "purposes", "reproduction"]
+    out = p.data / "published"
+    for name, n in rows.items():
+        assert json.loads((out / f"{name}.csv.meta.json").read_text())["rows"] == n, name
+    _validate(out / "datapackage.json")
 
 
 SAMPLE = {"str": "x", "int": 7, "float": 1.5, "bool": True, "date": "2021-10-14T02:18:40Z",

@@ -12,6 +12,7 @@ from pipeline.errors import RateLimited, RegistryError
 from pipeline.registry import (
     ACCEPT,
     BlobDigestMismatch,
+    Manifest,
     RegistryClient,
     UnsupportedMediaType,
     parse_challenge,
@@ -74,9 +75,12 @@ def test_parse_challenge() -> None:
 
 
 def test_accept_header_lists_all_four_types() -> None:
-    for mt in ("manifest.v2+json", "manifest.list.v2+json", "oci.image.manifest.v1+json",
-               "oci.image.index.v1+json"):
-        assert mt in ACCEPT
+    assert sorted(ACCEPT.split(", ")) == [
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    ]
 
 
 # ------------------------------------------------------------------ real registry
@@ -159,9 +163,10 @@ def test_bearer_challenge_is_followed_and_token_not_leaked(
     kinds = [k for (_, _, k) in auth_proxy.log]
     assert kinds[0] == "" and all(k == "Bearer" for k in kinds[1:])
     assert AuthProxy.TOKEN not in caplog.text
-    for f in (tmp_path / "cache").rglob("*"):
-        if f.is_file():
-            assert AuthProxy.TOKEN.encode() not in f.read_bytes()
+    cached = [f for f in (tmp_path / "cache").rglob("*") if f.is_file()]
+    assert sorted(f.parent.parent.name for f in cached) == ["blobs", "manifests"]
+    for f in cached:
+        assert AuthProxy.TOKEN.encode() not in f.read_bytes()
     assert AuthProxy.TOKEN not in repr(c._auth)
 
 
@@ -306,17 +311,31 @@ def test_exhausted_rate_limit_waits_for_the_reset(auth_proxy: AuthProxy, registr
     assert len(auth_proxy.log) == n
 
 
+def _refused_then_resolved_with_env_credentials(
+    auth_proxy: AuthProxy, monkeypatch: pytest.MonkeyPatch, image: str, user_password: str,
+    refusal: str,
+) -> tuple[RegistryClient, Manifest]:
+    """Resolve ``image`` without credentials (must fail with ``refusal``), then with
+    ``user_password`` in MLDOCK_REGISTRY_USER / MLDOCK_REGISTRY_PASSWORD."""
+    ref = parse_reference(image)
+    with pytest.raises(RegistryError, match=refusal):
+        RegistryClient(endpoint=auth_proxy.url).resolve(ref)
+    user, password = user_password.split(":")
+    monkeypatch.setenv("MLDOCK_REGISTRY_USER", user)
+    monkeypatch.setenv("MLDOCK_REGISTRY_PASSWORD", password)
+    c = RegistryClient(endpoint=auth_proxy.url)
+    [(m, _, _)] = c.resolve(ref)
+    return c, m
+
+
 def test_basic_credentials_from_the_environment_reach_the_token_server(
     auth_proxy: AuthProxy, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     push_image(registry.url, "basic/app", "1", [_layer(14)])
     auth_proxy.require_basic = "alice:s3cret"
-    with pytest.raises(RegistryError, match="token server .* answered HTTP 401; check MLDOCK_REGISTRY_USER"):
-        RegistryClient(endpoint=auth_proxy.url).resolve(parse_reference("x.io/basic/app:1"))
-    monkeypatch.setenv("MLDOCK_REGISTRY_USER", "alice")
-    monkeypatch.setenv("MLDOCK_REGISTRY_PASSWORD", "s3cret")
-    c = RegistryClient(endpoint=auth_proxy.url)
-    [(m, _, _)] = c.resolve(parse_reference("x.io/basic/app:1"))
+    c, m = _refused_then_resolved_with_env_credentials(
+        auth_proxy, monkeypatch, "x.io/basic/app:1", "alice:s3cret",
+        "token server .* answered HTTP 401; check MLDOCK_REGISTRY_USER")
     assert m.media_type == MT_DOCKER and len(auth_proxy.token_requests) == 1
     assert "s3cret" not in repr(c._auth)
 
@@ -325,12 +344,9 @@ def test_basic_challenge_from_the_registry(auth_proxy: AuthProxy, registry: Regi
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     push_image(registry.url, "basic2/app", "1", [_layer(15)])
     auth_proxy.basic_registry = "bob:pw"
-    with pytest.raises(RegistryError, match="asks for basic auth; set MLDOCK_REGISTRY_USER"):
-        RegistryClient(endpoint=auth_proxy.url).resolve(parse_reference("x.io/basic2/app:1"))
-    monkeypatch.setenv("MLDOCK_REGISTRY_USER", "bob")
-    monkeypatch.setenv("MLDOCK_REGISTRY_PASSWORD", "pw")
-    c = RegistryClient(endpoint=auth_proxy.url)
-    [(m, _, _)] = c.resolve(parse_reference("x.io/basic2/app:1"))
+    _, m = _refused_then_resolved_with_env_credentials(
+        auth_proxy, monkeypatch, "x.io/basic2/app:1", "bob:pw",
+        "asks for basic auth; set MLDOCK_REGISTRY_USER")
     assert m.media_type == MT_DOCKER and auth_proxy.token_requests == []
     # first client: one 401; second: 401, then the manifest GET with Basic credentials
     assert [k for (_, _, k) in auth_proxy.log] == ["", "", "Basic"]

@@ -111,6 +111,16 @@ def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Pa
     assert done["table1_paper"] == "ok" and done["table1_corrected"] == "ok"
     assert done["figure3a_instructions_paper"] == "skipped: input table instruction_shares missing"
     assert done["table2_corrected"] == "skipped: input table images_table2 missing"
+    missing = {"figure3a_instructions": "instruction_shares",
+               "figure3b_run_commands": "run_category_shares",
+               "figure4a_base_images": "base_images", "figure4b_base_image_types": "base_images",
+               "table2": "images_table2", "figure5a_file_types": "file_types_by_num",
+               "figure5b_file_sizes": "file_types_by_size"}
+    assert done == {
+        "figure1_funnel": "ok", "figure2_purposes": "ok", "table1_paper": "ok",
+        "table1_corrected": "ok",
+        **{f"{name}_{mode}": f"skipped: input table {table} missing"
+           for mode in R.MODES for name, table in missing.items()}}
     assert (tmp_path / "figures" / "figure1_funnel.png").exists()
     assert (tmp_path / "figures" / "figure2_purposes.pdf").exists()
     t1 = pd.read_csv(tmp_path / "tables" / "table1_paper.csv").set_index("Category")
@@ -125,10 +135,15 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
     df = read_table("reproduction", root, path=root.reports / "reproduction.csv")
     assert len(df) == 687
     assert set(df["status_paper"]) <= {"reproduced", "differs", "not recomputable"}
+    assert df["status_paper"].value_counts().to_dict() == {
+        "not recomputable": 590, "differs": 54, "reproduced": 43}
+    assert df["status_corrected"].value_counts().to_dict() == {
+        "not recomputable": 590, "differs": 55, "reproduced": 42}
     side = json.loads((root.reports / "reproduction.csv.meta.json").read_text())
     assert side["rows"] == 687 and side["table"] == "reproduction"
     md = (root.reports / "reproduction.md").read_text()
     assert "## Summary" in md and "| reproduced |" in md
+    assert "| reproduced | 43 | 42 |\n| differs | 54 | 55 |\n| not recomputable | 590 | 590 |" in md
     assert "- **figure1_funnel**: 30,138 searched repositories narrow to 406 studied" in md
     assert "Dockerfile criterion. [both modes]" in md
     assert "- **figure3a_instructions**: not drawn (skipped: input table instruction_shares missing)" in md

@@ -48,19 +48,20 @@ class CollectConfig:
     require_image: bool
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def _load_mapping(path: Path, keys: set[str]) -> dict[str, Any]:
+    """The top-level mapping of a YAML file; reject any key not in ``keys``."""
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise TaxonomyError(str(path), "expected a mapping at the top level")
+    unknown = set(data) - keys
+    if unknown:
+        raise TaxonomyError(str(path), f"unknown keys {sorted(unknown)}")
     return data
 
 
 def load_config(path: Path) -> CollectConfig:
     """Load ``inclusion_criteria.yaml``; reject unknown keys, columns, ops and duplicates."""
-    data = _load_yaml(path)
-    unknown = set(data) - {"criteria", "search_qualifiers", "require_image"}
-    if unknown:
-        raise TaxonomyError(str(path), f"unknown keys {sorted(unknown)}")
+    data = _load_mapping(path, {"criteria", "search_qualifiers", "require_image"})
     raw = data.get("criteria")
     if not isinstance(raw, list) or not raw:
         raise TaxonomyError(str(path), "'criteria' must be a non-empty list")
@@ -136,10 +137,7 @@ class Keywords:
 
 def load_keywords(path: Path) -> Keywords:
     """Load ``search_keywords.yaml``; reject empty or duplicated keyword lists and unknown ids."""
-    data = _load_yaml(path)
-    unknown = set(data) - {"seeds", "sets", "default"}
-    if unknown:
-        raise TaxonomyError(str(path), f"unknown keys {sorted(unknown)}")
+    data = _load_mapping(path, {"seeds", "sets", "default"})
 
     def kwlist(where: str, entry: Any) -> tuple[str, ...]:
         if not isinstance(entry, dict) or not str(entry.get("description", "")).strip():

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..errors import NetworkError
+from ..ingest import name_match as basename_match
 from .github import HttpClient
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,11 @@ log = logging.getLogger(__name__)
 def name_match(path: str) -> str | None:
     """Why a path is a Docker-file candidate by its name, or None.
 
-    ``dockerfile``: the name contains "dockerfile" (the study's rule, case-insensitive);
-    ``compose``: ``docker-compose*`` or ``compose.y(a)ml``; everything else is ignored.
+    The rule of :func:`pipeline.ingest.name_match` (the study's), applied to the basename:
+    ``dockerfile`` or ``compose``; everything else (``other``) is ignored.
     """
-    name = PurePosixPath(path).name.lower()
-    if "dockerfile" in name:
-        return "dockerfile"
-    if "docker-compose" in name or name in ("compose.yml", "compose.yaml"):
-        return "compose"
-    return None
+    nm = basename_match(PurePosixPath(path).name)
+    return None if nm == "other" else nm
 
 
 def safe_path(path: str) -> bool:

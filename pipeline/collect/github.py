@@ -42,6 +42,11 @@ def parse_link(header: str | None) -> dict[str, str]:
     return {rel: url for url, rel in _LINK_RE.findall(header or "")}
 
 
+def _shown(url: str) -> str:
+    """A URL as it may appear in messages: without its query."""
+    return url.split("?", 1)[0]
+
+
 def last_page(header: str | None) -> int | None:
     """The ``page`` number of the ``last`` link, or None when there is no ``last`` link."""
     url = parse_link(header).get("last")
@@ -200,7 +205,7 @@ class HttpClient:
             if retry_if is None or not retry_if(resp):
                 break
             if attempt > self.retries:
-                raise NetworkError(f"{self.service}: {re.sub(r'[?].*', '', full)} kept failing; rerun to resume")
+                raise NetworkError(f"{self.service}: {_shown(full)} kept failing; rerun to resume")
             self.stats.retries[self.step] += 1
             if resp.headers.get("x-ratelimit-remaining") != "0":  # else _fetch waited for the reset
                 self._wait(self.backoff * 2 ** (attempt - 1), "transient error in the response body")
@@ -222,11 +227,10 @@ class HttpClient:
 
     def _wait(self, seconds: float, why: str) -> None:
         seconds = max(0.0, seconds)
+        until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
         if seconds > self.max_wait:
-            until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
             raise RateLimited(self.service, until)
         if seconds >= 1:
-            until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
             log.warning("%s: %s; waiting %.0f s (until %s)", self.service, why, seconds, until)
         self.stats.waited += seconds
         self.stats.waits.append(seconds)
@@ -245,7 +249,7 @@ class HttpClient:
         """Send one request until it gets a final answer; every wait goes through ``sleep``."""
         attempt = 0  # transient failures (5xx, resets, bad JSON), bounded by ``retries``
         limited = 0  # rate-limit answers, bounded by ``LIMIT_RETRIES``
-        shown = re.sub(r"\?.*", "", url)
+        shown = _shown(url)
         while True:
             if self._pending_wait is not None:  # the previous answer used up the quota
                 wait, self._pending_wait = self._pending_wait, None
@@ -292,7 +296,7 @@ class HttpClient:
 
     def _limit_wait(self, r: requests.Response, limited: int) -> tuple[float, str] | None:
         """(seconds, why) when a 403/429 is a rate limit; None when it is a real refusal."""
-        shown = re.sub(r"\?.*", "", r.url or "")
+        shown = _shown(r.url or "")
         retry_after = r.headers.get("retry-after")
         if retry_after is not None:
             try:

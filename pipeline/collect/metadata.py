@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import NetworkError
@@ -184,7 +184,3 @@ def collect_metadata(
         if progress:
             progress(1)
     return rows
-
-
-def fetched_names(rows: Iterable[dict[str, Any]]) -> set[str]:
-    return {r["repo"] for r in rows}

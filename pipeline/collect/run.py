@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from ..config import Paths, dockerhub_url, github_api_url, github_token
 from ..errors import CollectWouldOverwrite, StageInputMissing
+from ..ingest import classify_file
 from ..schemas import TABLES
 from ..tables import ErrorLog, atomic_write_text, read_table, write_table
 from . import criteria as crit
@@ -251,15 +252,13 @@ class Collector:
         df = pd.DataFrame(rows)
         df.insert(0, "order", range(1, len(df) + 1))
         df["source"] = "github"
-        write_table(df, "funnel", self.p, path=self.dir / f"{name.removeprefix('collect_')}.csv")
+        write_table(df, "funnel", self.p, path=self.path(name))
         return df
 
     # -- steps 5-7 --------------------------------------------------------------------
     def run_extract(self, force: bool = False) -> None:
         self.check_overwrite(force)
         self.state()
-        from ..ingest import classify_file
-
         md = self.read("collect_metadata", "mldock collect filter")
         inc = md[md["included"] & md["head_sha"].notna()]
         pairs = list(zip(inc["repo"], inc["head_sha"], strict=True))
@@ -270,7 +269,7 @@ class Collector:
         rows = []
         sha_of = dict(pairs)
         for f in recs:
-            nm, kind, reason = classify_file(Path(f.path).name, f.data)
+            _, kind, reason = classify_file(Path(f.path).name, f.data)
             rows.append({"repo": f.repo, "path": f.path, "head_sha": sha_of[f.repo], "blob_sha": f.blob_sha,
                          "size": f.size, "sha256": hashlib.sha256(f.data).hexdigest(),
                          "name_match": f.name_match, "kind": kind, "reason": reason})
@@ -347,7 +346,7 @@ class Collector:
         out_files["raw_path"] = [f"raw/files/{r}/{p_}" for r, p_ in zip(out_files["repo"], out_files["path"], strict=True)]
         out_files["in_study"] = out_files["repo"].isin(in_study)
         out_files = out_files[TABLES["files"].column_names]
-        filt = pd.read_csv(self.dir / "funnel_filter.csv", keep_default_na=False)
+        filt = pd.read_csv(self.path("collect_funnel_filter"), keep_default_na=False)
         funnel_rows = [
             {k: (None if v == "" else v) for k, v in r.items() if k in ("step", "description", "count", "removed")}
             for r in filt.to_dict("records")

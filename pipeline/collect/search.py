@@ -179,17 +179,9 @@ def propose_keywords(
     for seed in seeds:
         url: str | None = None
         for page in range(1, pages + 1):
-            if page == 1:
-                r = client.get(
-                    "search/repositories",
-                    {"q": f"topic:{seed} fork:false", "per_page": PER_PAGE, "page": 1,
-                     "sort": "stars", "order": "desc"},
-                )
-            elif url:
-                r = client.get(url)
-            else:
+            if page > 1 and not url:
                 break
-            data = r.data if isinstance(r.data, dict) else {}
+            data, url = _search_page(client, f"topic:{seed} fork:false", url)
             for it in data.get("items") or []:
                 name = it.get("full_name")
                 if not name or name in seen:
@@ -198,7 +190,6 @@ def propose_keywords(
                 for t in it.get("topics") or []:
                     counts[t] += 1
                     by_seed.setdefault(t, set()).add(seed)
-            url = parse_link(r.link).get("next")
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [
         {"keyword": t, "count": c, "seeds": ",".join(sorted(by_seed[t])), "proposed": i < top}
