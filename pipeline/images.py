@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import pandas as pd
 
 from .config import CATEGORIES, Paths
@@ -793,49 +792,3 @@ def references_from_repos(p: Paths) -> list[tuple[str, str]]:
                 seen.add(img)
                 out.append((str(img), str(repo)))
     return out
-
-
-# ======================================================================================
-# CLI
-# ======================================================================================
-
-
-@click.command("images")
-@click.option("--replication", is_flag=True,
-              help="Replication-package mode: Table 2 and Figure 5 inputs from the package's CSVs (no network).")
-@click.option("--image", "images", multiple=True, metavar="REF",
-              help="Image reference to analyse through the registry API (repeatable).")
-@click.option("--from-repos", is_flag=True, help="Analyse every image matched in data/interim/repos.csv.")
-@click.option("--platform", default="linux/amd64", show_default=True,
-              help="Platform to select from multi-platform images, or 'all'.")
-@click.option("--registry-url", default=None,
-              help="Use this registry endpoint for every reference (e.g. http://127.0.0.1:5000).")
-@click.option("--max-layer-bytes", type=int, default=DEFAULT_MAX_UNCOMPRESSED, show_default=True,
-              help="Stop scanning a layer past this many uncompressed bytes (error row).")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Content-addressed blob cache (default: data/cache/registry).")
-@click.option("--no-scan", is_flag=True, help="Manifests and configs only; do not pull layers.")
-@click.option("--listings", type=click.Path(file_okay=False), default=None,
-              help="Also write per-file listings, one <digest>.csv.gz per image, to this folder.")
-def cli(replication: bool, images: tuple[str, ...], from_repos: bool, platform: str,
-        registry_url: str | None, max_layer_bytes: int, cache_dir: str | None,
-        no_scan: bool, listings: str | None) -> None:
-    """Docker image characteristics (RQ4: Table 2, Figure 5)."""
-    from .cli import ctx_paths, progress_disabled
-
-    p = ctx_paths()
-    if replication:
-        counts = run_replication(p)
-        click.echo(f"images: Table 2 from the replication package: {counts}", err=True)
-        if not images and not from_repos:
-            return
-    refs = [(r, "") for r in images]
-    if from_repos:
-        refs += references_from_repos(p)
-    if not refs:
-        raise click.UsageError("give --replication, --image REF or --from-repos")
-    client = RegistryClient(endpoint=registry_url, cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry")
-    counts = run_live(p, refs, client, platform=platform, max_layer_bytes=max_layer_bytes,
-                      progress=not progress_disabled(), scan=not no_scan,
-                      listings=Path(listings) if listings else None)
-    click.echo(f"images: {counts}", err=True)

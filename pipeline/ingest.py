@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import click
 import pandas as pd
 import yaml
 
@@ -624,21 +623,3 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     res = IngestResult(src, repos, funnel, files.table, purpose_text, len(errors))
     log.info(res.summary())
     return res
-
-
-@click.command("ingest")
-@click.option("--from", "source", metavar="SOURCE", default=None,
-              help="Datasets/ folder, a folder containing it, an EASE2022-main zip, or an https:// "
-                   "URL of the zip. Default: $MLDOCK_REPLICATION, data/external/ease2022, "
-                   "../shared/ease2022.")
-def cli(source: str | None) -> None:
-    """Read the EASE 2022 replication package into data/interim/.
-
-    Writes repos.csv (406 studied repositories, labels mapped to the six categories),
-    funnel.csv (30,138 -> ... -> 406/405), files.csv (every Docker-related file with a
-    content-based kind) and purpose_text.csv, and copies the files to data/raw/files/.
-    """
-    from .cli import ctx_paths, progress_disabled
-
-    res = run(source, ctx_paths(), progress=not progress_disabled())
-    click.echo(res.summary())

@@ -21,14 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import pandas as pd
 import yaml
 
@@ -460,19 +458,3 @@ def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLES[name].column_names)
-
-
-@click.command("parse")
-@click.option("--mode", type=click.Choice(["corrected", "paper", "both"]), default="corrected",
-              show_default=True,
-              help="corrected: real Dockerfile semantics; paper: the study's rules; both.")
-@click.option("--jobs", "-j", type=int, default=min(2, os.cpu_count() or 1), show_default=True,
-              help="Worker processes.")
-@click.option("--force", is_flag=True, help="Rerun even if inputs are unchanged.")
-def cli(mode: str, jobs: int, force: bool) -> None:
-    """Parse Dockerfiles and compose files into data/processed/ tables (RQ3)."""
-    from .cli import ctx_paths, progress_disabled
-
-    modes = MODES if mode == "both" else (mode,)
-    counts = run(ctx_paths(), modes, workers=jobs, progress=not progress_disabled(), force=force)
-    click.echo("parse: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)

@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import click
-
 from .config import Paths
 from .schemas import TABLES, Column, Table
 from .tables import atomic_write_bytes, atomic_write_text, code_version, taxonomy_hash
@@ -233,21 +231,3 @@ def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None) 
     atomic_write_text(p.root / "CITATION.cff", citation_cff(project))
     log.info("published %d tables to %s (%d skipped)", len(resources), out, len(skipped))
     return {"out": out, "published": [r["title"] for r in resources], "skipped": skipped}
-
-
-@click.command("publish")
-@click.option("--table", "tables", multiple=True,
-              help="Publish only these tables (repeatable; default: every published table).")
-def cli(tables: tuple[str, ...]) -> None:
-    """Write data/published/: the reusable CSVs, datapackage.json, provenance, CITATION.cff."""
-    from .cli import ctx_paths
-
-    p: Paths = ctx_paths()
-    unknown = [t for t in tables if t not in TABLES]
-    if unknown:
-        raise click.BadParameter(f"unknown table(s) {unknown}; known: {sorted(TABLES)}",
-                                 param_hint="--table")
-    res = publish(p, tables=list(tables) or None)
-    click.echo(f"publish: {len(res['published'])} tables in {res['out']}"
-               + (f"; skipped (not produced yet): {', '.join(res['skipped'])}"
-                  if res["skipped"] else ""))

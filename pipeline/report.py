@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import pandas as pd
 
@@ -1335,32 +1334,3 @@ def run(p: Paths, notebooks: bool = True, targets: Path | None = None) -> dict[s
         counts = status_counts(write_reproduction(inp, spec, done))
     nbs = run_notebooks(p) if notebooks else {}
     return {"drawn": done, "counts": counts, "notebooks": nbs}
-
-
-@click.command("report")
-@click.option("--no-notebooks", is_flag=True, help="Skip executing the notebooks.")
-@click.option("--targets", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="paper_targets.json (default: $MLDOCK_PAPER_TARGETS or ../shared/docs/).")
-def cli(no_notebooks: bool, targets: str | None) -> None:
-    """Draw the paper's tables and figures, execute the notebooks, write the reproduction
-    report (reports/reproduction.md and .csv)."""
-    from .cli import ctx_paths
-
-    p: Paths = ctx_paths()
-    res = run(p, notebooks=not no_notebooks, targets=Path(targets) if targets else None)
-    ok = sum(v == "ok" for v in res["drawn"].values())
-    c = res["counts"]
-    click.echo(f"report: {ok}/{len(res['drawn'])} figures/tables drawn under {p.reports}")
-    for mode in MODES if c is not None else ():
-        click.echo(f"report: {mode} mode: {c.loc['reproduced', mode]} reproduced, "
-                   f"{c.loc['differs', mode]} differs, "
-                   f"{c.loc['not recomputable', mode]} not recomputable")
-    if c is None:
-        click.echo(f"report: no reproduction report: paper_targets.json not found "
-                   f"(--targets or ${TARGETS_ENV})")
-    if res["notebooks"]:
-        bad = {k: v for k, v in res["notebooks"].items() if v != "ok"}
-        click.echo(f"report: notebooks {len(res['notebooks']) - len(bad)}/{len(res['notebooks'])} ok"
-                   + (f"; failed: {bad}" if bad else ""))
-        if bad:
-            raise click.ClickException("some notebooks failed; see reports/notebooks/")

@@ -1,7 +1,9 @@
-"""The ``mldock`` command: thin wrappers over the stage modules.
+"""The ``mldock`` command: the group, logging, error mapping and paths, built once.
 
-Each stage module exposes a click command named ``cli``; this group loads it lazily so
-``mldock --help`` stays fast and one stage's heavy imports never slow another.
+Each stage has one thin file here (``pipeline/cli/<stage>.py``) exposing a click command
+named ``cli``: options -> ``stage.run(paths, ...)`` -> print the result.  The group loads
+them lazily so ``mldock --help`` stays fast and one stage's heavy imports never slow
+another.  Nothing outside this package imports click.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ from typing import Any
 
 import click
 
-from .errors import MldockError
+from ..config import Paths
+from ..errors import MldockError
 
 # command name -> (module, one-line help)
 STAGES: dict[str, tuple[str, str]] = {
-    "ingest": ("pipeline.ingest", "Read the EASE 2022 replication package into interim tables."),
-    "collect": ("pipeline.collect.cli", "Mine GitHub and Docker Hub for ML projects that use Docker."),
-    "parse": ("pipeline.parse", "Parse Dockerfiles and compose files into tidy tables."),
-    "classify": ("pipeline.classify", "Classify projects (6 categories) and Docker purposes (21)."),
-    "images": ("pipeline.images", "Analyse Docker images through the registry HTTP API."),
-    "report": ("pipeline.report", "Draw the paper's tables and figures and the reproduction report."),
-    "publish": ("pipeline.publish", "Write the published CSV datasets and their data dictionary."),
+    "ingest": ("pipeline.cli.ingest", "Read the EASE 2022 replication package into interim tables."),
+    "collect": ("pipeline.cli.collect", "Mine GitHub and Docker Hub for ML projects that use Docker."),
+    "parse": ("pipeline.cli.parse", "Parse Dockerfiles and compose files into tidy tables."),
+    "classify": ("pipeline.cli.classify", "Classify projects (6 categories) and Docker purposes (21)."),
+    "images": ("pipeline.cli.images", "Analyse Docker images through the registry HTTP API."),
+    "report": ("pipeline.cli.report", "Draw the paper's tables and figures and the reproduction report."),
+    "publish": ("pipeline.cli.publish", "Write the published CSV datasets and their data dictionary."),
 }
 
 
@@ -35,17 +38,7 @@ class LazyGroup(click.Group):
         if cmd_name not in STAGES:
             return None
         module_name, short = STAGES[cmd_name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("pipeline"):
-
-                @click.command(cmd_name, help=f"{short} (not available yet)")
-                def _missing() -> None:
-                    raise click.ClickException(f"stage {cmd_name!r} is not implemented yet")
-
-                return _missing
-            raise
+        module = importlib.import_module(module_name)
         cmd: click.Command = module.cli
         cmd.name = cmd_name
         if not cmd.short_help:
@@ -80,7 +73,7 @@ def group(ctx: click.Context, quiet: bool, verbose: bool, root: str | None) -> N
     Machine Learning Projects on Docker" (EASE 2022). Typical order:
     ingest (or collect) -> parse -> classify -> images -> report -> publish.
     """
-    from .config import paths
+    from ..config import paths
 
     setup_logging(-1 if quiet else (1 if verbose else 0))
     ctx.obj = {"quiet": quiet, "paths": paths(root)}
@@ -101,12 +94,12 @@ def progress_disabled(ctx: click.Context | None = None) -> bool:
     return bool(_group_option("quiet", ctx))
 
 
-def ctx_paths(ctx: click.Context | None = None) -> Any:
+def ctx_paths(ctx: click.Context | None = None) -> Paths:
     """The :class:`pipeline.config.Paths` chosen by the top-level ``--root`` option."""
-    from .config import paths
+    from ..config import paths
 
     chosen = _group_option("paths", ctx)
-    return chosen if chosen is not None else paths()
+    return chosen if isinstance(chosen, Paths) else paths()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +120,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("mldock: interrupted; rerun the same command to resume", err=True)
         return 130
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from ..cli import ctx_paths, progress_disabled
-from .run import Collector, Settings
+from ..collect.run import Collector, Settings
+from . import ctx_paths, progress_disabled
 
 KEYWORDS_HELP = ("Comma-separated keyword set ids from taxonomy/search_keywords.yaml (paper, data), "
                  "'proposed', or literal keywords; default: the file's default sets (paper+data).")

@@ -1,0 +1,50 @@
+"""``mldock classify`` and ``mldock classify evaluate``."""
+
+from __future__ import annotations
+
+import click
+
+from .. import classify
+from . import ctx_paths, progress_disabled
+
+
+@click.group("classify", invoke_without_command=True)
+@click.option("--seed", default=0, show_default=True, help="Random seed for the CV folds.")
+@click.pass_context
+def cli(ctx: click.Context, seed: int) -> None:
+    """Classify projects (6 categories) and Docker purposes (21).
+
+    Without a subcommand: write data/processed/projects.csv (category = the study's label
+    where it exists, the model's prediction elsewhere) and purposes.csv (coded from the
+    study's free text where it exists, predicted elsewhere).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["seed"] = seed
+    if ctx.invoked_subcommand is None:
+        counts = classify.classify(ctx_paths(ctx), progress=not progress_disabled(ctx), seed=seed)
+        click.echo(
+            f"classified {counts['repos']} repositories ({counts['manual']} manual, "
+            f"{counts['predicted']} predicted); purposes: {counts['coded']} coded, "
+            f"{counts['purpose_rows']} rows; {counts['errors']} errors; {counts['seconds']} s"
+        )
+
+
+@cli.command("evaluate")
+@click.option("--repeats", default=3, show_default=True, help="Repeats of the k-fold CV.")
+@click.option("--folds", default=5, show_default=True, help="Number of CV folds.")
+@click.option("--variants/--no-variants", default=True, show_default=True,
+              help="Also measure the feature-set variants tried (slower).")
+@click.option("--nested", is_flag=True,
+              help="With --variants: also the nested-CV estimate of picking a category variant.")
+@click.pass_context
+def evaluate_cmd(ctx: click.Context, repeats: int, folds: int, variants: bool, nested: bool) -> None:
+    """Cross-validate the classifiers; write reports/classification.md and .csv."""
+    s = classify.evaluate(ctx_paths(ctx), repeats, folds, int((ctx.obj or {}).get("seed", 0)),
+                          progress=not progress_disabled(ctx), variants=variants,
+                          nested=nested and variants)
+    click.echo(
+        f"category: accuracy {s['category_accuracy']:.3f}, macro-F1 {s['category_macro_f1']:.3f} "
+        f"(rules {s['rules_accuracy']:.3f}, majority {s['majority_accuracy']:.3f}); "
+        f"purposes: micro-F1 {s['purpose_micro_f1']:.3f}, macro-F1 {s['purpose_macro_f1']:.3f}; "
+        f"{s['seconds']} s"
+    )

@@ -1,0 +1,52 @@
+"""``mldock images``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import images
+from ..layers import DEFAULT_MAX_UNCOMPRESSED
+from ..registry import RegistryClient
+from . import ctx_paths, progress_disabled
+
+
+@click.command("images")
+@click.option("--replication", is_flag=True,
+              help="Replication-package mode: Table 2 and Figure 5 inputs from the package's CSVs (no network).")
+@click.option("--image", "refs", multiple=True, metavar="REF",
+              help="Image reference to analyse through the registry API (repeatable).")
+@click.option("--from-repos", is_flag=True, help="Analyse every image matched in data/interim/repos.csv.")
+@click.option("--platform", default="linux/amd64", show_default=True,
+              help="Platform to select from multi-platform images, or 'all'.")
+@click.option("--registry-url", default=None,
+              help="Use this registry endpoint for every reference (e.g. http://127.0.0.1:5000).")
+@click.option("--max-layer-bytes", type=int, default=DEFAULT_MAX_UNCOMPRESSED, show_default=True,
+              help="Stop scanning a layer past this many uncompressed bytes (error row).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Content-addressed blob cache (default: data/cache/registry).")
+@click.option("--no-scan", is_flag=True, help="Manifests and configs only; do not pull layers.")
+@click.option("--listings", type=click.Path(file_okay=False), default=None,
+              help="Also write per-file listings, one <digest>.csv.gz per image, to this folder.")
+def cli(replication: bool, refs: tuple[str, ...], from_repos: bool, platform: str,
+        registry_url: str | None, max_layer_bytes: int, cache_dir: str | None,
+        no_scan: bool, listings: str | None) -> None:
+    """Docker image characteristics (RQ4: Table 2, Figure 5)."""
+    p = ctx_paths()
+    if replication:
+        counts = images.run_replication(p)
+        click.echo(f"images: Table 2 from the replication package: {counts}", err=True)
+        if not refs and not from_repos:
+            return
+    todo = [(r, "") for r in refs]
+    if from_repos:
+        todo += images.references_from_repos(p)
+    if not todo:
+        raise click.UsageError("give --replication, --image REF or --from-repos")
+    client = RegistryClient(endpoint=registry_url,
+                            cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry")
+    counts = images.run_live(p, todo, client, platform=platform, max_layer_bytes=max_layer_bytes,
+                             progress=not progress_disabled(), scan=not no_scan,
+                             listings=Path(listings) if listings else None)
+    click.echo(f"images: {counts}", err=True)
