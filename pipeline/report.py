@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import figures as F
 from .config import CATEGORIES, Paths
+from .core import modes
 from .errors import MldockError, StageInputMissing
 from .schemas import TABLES
 from .tables import atomic_write_text, read_table, write_table
@@ -38,7 +39,7 @@ from .taxonomy import normalise_keyword, read_yaml
 
 log = logging.getLogger(__name__)
 
-MODES = ("paper", "corrected")
+MODES = tuple(m.name for m in modes.SHOWN)
 TARGETS_ENV = "MLDOCK_PAPER_TARGETS"
 
 INPUT_TABLES = (
@@ -141,7 +142,7 @@ def mode_repos(inp: Inputs, mode: str) -> set[str]:
     """Repositories a per-category statistic covers: the 405 final set in paper mode
     (the study's RQ3/RQ4 scripts read final-dataset.csv), all studied ones in corrected."""
     (repos,) = inp.need("repos")
-    return final_repos(inp) if mode == "paper" else set(repos["repo"])
+    return final_repos(inp) if modes.policy(mode).final_dataset_only else set(repos["repo"])
 
 
 # --------------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) ->
     if kind == "type":
         labels = base_type_labels(inp.paths)
         bi = bi[bi["base_type"].fillna("unknown") != "unknown"]
-        pick = 1 if mode == "paper" else 0
+        pick = 1 if modes.policy(mode).base_type_labels_of_paper else 0
         bi["key"] = bi["base_type"].map(
             lambda t: labels.get(str(t), (str(t), str(t)))[pick])
         return F.base_image_shares(bi, inp.categories(), "key", top=top, n_repos=n_repos)
@@ -706,7 +707,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
         base = ("rq3_dockerfiles", "data_value")
         keys = list(spec["rq3_dockerfiles"]["data_value"])
         (repos,) = inp.need("repos")
-        if mode == "paper":
+        if modes.policy(mode).counts_files_as_the_package:
             ours.set(mode, tid(*base, keys[1]), int(repos["total_dockerfiles"].fillna(0).sum()))
         else:
             (files,) = inp.need("files")
@@ -758,7 +759,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
     def rq4_5a(mode: str) -> None:
         sec = "rq4_fig5a_file_composition"
         df = inp.mode("file_types_by_num", mode)
-        if mode == "paper":  # the package's own Top10 aggregates: never our value
+        if modes.policy(mode).uses_published_aggregates:
             raise NotRecomputable(PUBLISHED_AGGREGATES)
         g = df.groupby(["category", "file_type"])
         mean_num, mean_sto = g["perc_number"].mean(), g["perc_storage"].mean()
@@ -796,7 +797,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
     def rq4_5b(mode: str) -> None:
         sec = "rq4_fig5b_file_size"
         df = inp.mode("file_types_by_size", mode)
-        if mode == "paper":
+        if modes.policy(mode).uses_published_aggregates:
             raise NotRecomputable(PUBLISHED_AGGREGATES)
         first = df.drop_duplicates(["category", "file_type"]).set_index(["category", "file_type"])
         for c, types in spec[sec]["value"].items():
