@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -30,9 +29,10 @@ from typing import Any
 
 import click
 import pandas as pd
-import yaml
 
 from .config import Paths, default_replication_candidates
+from .core.compose import v1_services  # noqa: F401 -- classify.py still imports it from here
+from .core.sniff import classify_file
 from .errors import SourceInvalid, SourceNotFound, TaxonomyError
 from .tables import ErrorLog, atomic_write_text, to_bool, write_table
 from .taxonomy import normalise_keyword, read_yaml
@@ -57,8 +57,6 @@ FUNNEL_SHEETS: tuple[tuple[str, str], ...] = (
     ("labeling2", "after removing repositories dropped during labelling (manual-labeling.csv)"),
     ("filtered2", "the same, as used by the RQ3/RQ4 scripts (final-dataset.csv)"),
 )
-
-MAX_CONTENT_SNIFF = 1_000_000  # bytes of a file examined to decide its kind
 
 # --------------------------------------------------------------------------------------
 # locating the package
@@ -381,116 +379,8 @@ def build_purpose_text(manual: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------
-# files: name match and content-based kind
+# files: copied as found, kind by content (pipeline.core.sniff)
 # --------------------------------------------------------------------------------------
-
-_INSTR = re.compile(r"^\s*([A-Za-z]+)(\s|$)")
-
-
-_JINJA = re.compile(r"^\s*\{%", re.M)
-
-
-def _valid_from(line: str) -> bool:
-    """``FROM [--flag=x ...] image [AS name]`` (rejects e.g. Python's ``from x import y``)."""
-    line = re.sub(r"\s#.*$", "", line)  # a trailing comment is a common slip, not a sign
-    tokens = [t for t in line.split()[1:] if not t.startswith("--")]
-    return len(tokens) == 1 or (len(tokens) == 3 and tokens[1].lower() == "as")
-
-
-def name_match(name: str) -> str:
-    """How the study's scripts would have collected a file, from its basename."""
-    low = name.lower()
-    if "dockerfile" in low:
-        return "dockerfile"
-    if "docker-compose" in low or low in ("compose.yml", "compose.yaml"):
-        return "compose"
-    return "other"
-
-
-def _first_instruction(text: str) -> tuple[str | None, int]:
-    """First instruction keyword after blank lines, comments, parser directives and ARGs."""
-    escape = "\\"
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if m := re.match(r"^\s*#\s*escape\s*=\s*(\S)", line, re.I):
-            escape = m.group(1)
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        m = _INSTR.match(line)
-        if not m:
-            return None, i + 1
-        word = m.group(1).upper()
-        if word == "ARG":
-            while lines[i].rstrip().endswith(escape) and i + 1 < len(lines):
-                i += 1
-            i += 1
-            continue
-        return word, i + 1
-    return None, 0
-
-
-def classify_file(name: str, data: bytes) -> tuple[str, str, str]:
-    """``(name_match, kind, reason)`` for a file; ``kind`` is decided by content.
-
-    kind is ``dockerfile`` (first instruction after comments, parser directives and ARGs
-    is FROM), ``compose`` (a YAML mapping with ``services`` or v1-style service entries),
-    or ``not_dockerfile``.
-    """
-    nm = name_match(name)
-    if not data.strip():
-        return nm, "not_dockerfile", "empty file"
-    head = data[:MAX_CONTENT_SNIFF]
-    if b"\x00" in head:
-        return nm, "not_dockerfile", "binary content (NUL bytes)"
-    text = head.decode("utf-8", errors="replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    word, line = _first_instruction(text)
-    if word == "FROM":
-        if _JINJA.search(text):
-            return nm, "not_dockerfile", "template: has Jinja control lines ({% ... %})"
-        if not _valid_from(text.splitlines()[line - 1]):
-            return nm, "not_dockerfile", f"line {line} starts with FROM but is not 'FROM image [AS name]'"
-        return nm, "dockerfile", f"FROM at line {line} after comments/ARGs"
-    if nm == "compose" or name.lower().endswith((".yml", ".yaml")):
-        ok, why = _compose_like(text, len(data))
-        if ok:
-            return nm, "compose", why
-        if nm == "compose":
-            return nm, "not_dockerfile", f"named like a compose file but {why}"
-    if word is None and line:
-        return nm, "not_dockerfile", f"line {line} is not a Dockerfile instruction"
-    if word is None:
-        return nm, "not_dockerfile", "no instruction (only comments or ARGs)"
-    return nm, "not_dockerfile", f"first instruction is {word} at line {line}, not FROM"
-
-
-def v1_services(doc: dict[Any, Any]) -> dict[Any, Any]:
-    """Compose v1 (no ``services`` key): the top-level entries with an ``image`` or ``build``."""
-    return {k: v for k, v in doc.items() if isinstance(v, dict) and ("image" in v or "build" in v)}
-
-
-def _compose_like(text: str, size: int) -> tuple[bool, str]:
-    if size > MAX_CONTENT_SNIFF:
-        return False, f"too large to be checked ({size} bytes)"
-    try:
-        doc = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        return False, f"invalid YAML ({first})"
-    if not isinstance(doc, dict):
-        return False, "YAML is not a mapping"
-    services = doc.get("services")
-    if isinstance(services, dict):
-        return True, f"compose file with {len(services)} services (version {doc.get('version', 'unset')})"
-    v1 = v1_services(doc)
-    if v1:
-        return True, f"compose v1 file with {len(v1)} services"
-    return False, "YAML mapping without services"
 
 
 @dataclass
