@@ -33,9 +33,9 @@ import pandas as pd
 from .config import Paths, default_replication_candidates
 from .core.compose import v1_services  # noqa: F401 -- classify.py still imports it from here
 from .core.sniff import classify_file
-from .errors import SourceInvalid, SourceNotFound, TaxonomyError
+from .errors import SourceInvalid, SourceNotFound
 from .tables import ErrorLog, atomic_write_text, to_bool, write_table
-from .taxonomy import normalise_keyword, read_yaml
+from .taxonomy import load_categories, normalise_keyword
 
 log = logging.getLogger(__name__)
 
@@ -215,23 +215,8 @@ def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
 
 
 def load_label_mapping(path: Path) -> dict[str, str]:
-    """raw label (normalised) -> category, from ``taxonomy/label_mapping.yaml``."""
-    from .config import CATEGORIES
-    doc = read_yaml(path)
-    out: dict[str, str] = {}
-    for entry in (doc or {}).get("categories", []):
-        cid = entry.get("id")
-        if cid not in CATEGORIES:
-            raise TaxonomyError(str(path), f"unknown category id {cid!r}")
-        labels = entry.get("labels") or []
-        if not labels:
-            raise TaxonomyError(str(path), f"category {cid!r} has no labels")
-        for lab in labels:
-            key = normalise_keyword(lab)
-            if key in out:
-                raise TaxonomyError(str(path), f"label {lab!r} listed twice")
-            out[key] = cid
-    return out
+    """raw label (normalised) -> category, from ``taxonomy/categories.yaml`` (every spelling)."""
+    return dict(load_categories(path).lookup)
 
 
 def map_label(raw: Any, mapping: dict[str, str]) -> str | None:
@@ -321,7 +306,7 @@ def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFram
             "source": "ease2022",
         })
     if unknown:
-        raise SourceInvalid(MANUAL, f"labels not in taxonomy/label_mapping.yaml: {'; '.join(unknown[:5])}")
+        raise SourceInvalid(MANUAL, f"labels not in taxonomy/categories.yaml: {'; '.join(unknown[:5])}")
     return pd.DataFrame(rows)
 
 
@@ -487,7 +472,7 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     src = resolve_source(source, p, progress)
     pkg = src.package_dir
     log.info("reading the replication package at %s", pkg)
-    mapping = load_label_mapping(p.taxonomy / "label_mapping.yaml")
+    mapping = load_label_mapping(p.taxonomy / "categories.yaml")
     manual = read_package_csv(pkg / MANUAL)
     final = read_package_csv(pkg / FINAL)
     for df, col, name in ((manual, "repos", MANUAL), (final, "Repos", FINAL)):

@@ -140,7 +140,7 @@ def test_classify_file(name: str, text: bytes, kind: str, reason_part: str) -> N
 
 
 def test_label_mapping_handles_misspellings(tmp_path: Path) -> None:
-    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "label_mapping.yaml")
+    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "categories.yaml")
     assert ingest.map_label("DL framwork", mapping) == "DL Framework"
     assert ingest.map_label("DL framework", mapping) == "DL Framework"
     assert ingest.map_label("AutoML", mapping) == ingest.map_label("automl", mapping) == "Toolkit"
@@ -161,7 +161,7 @@ def test_complete_labels_give_study_counts(tmp_path: Path, shared_package: Path)
     manual["manual_topic"] = full
     final = ingest.read_package_csv(shared_package / ingest.FINAL)
     filtered = ingest.read_sheets(shared_package / ingest.XLSX, ["filtered"])["filtered"]
-    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "label_mapping.yaml")
+    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "categories.yaml")
     repos = ingest.build_repos(manual, final, filtered, mapping)
     assert repos["category"].value_counts().to_dict() == {
         "Application System": 170, "MLOps/AIOps": 93, "DL Framework": 62, "Toolkit": 62,
