@@ -23,12 +23,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .dockerfile import PLOTTED_INSTRUCTIONS
-from .tables import atomic_path, atomic_write_text
+from .tables import UNLABELLED, atomic_path, atomic_write_text, repo_categories  # noqa: F401 -- re-exported
 from .taxonomy import load_categories
 
 log = logging.getLogger(__name__)
 
-UNLABELLED = "Unlabelled"
 NO_COLOUR = "#cccccc"
 
 INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
@@ -69,23 +68,6 @@ def colour(category: str, default: str | None = NO_COLOUR) -> str | None:
 # --------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------
-
-
-def repo_categories(repos: pd.DataFrame, projects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per studied repository: ``repo, category, category_source``.
-
-    ``projects.category`` (manual where the study labelled, predicted elsewhere) wins; without
-    it the interim label is used and unlabelled repositories get ``Unlabelled``.
-    """
-    if projects is not None and len(projects):
-        out = projects.loc[:, ["repo", "category", "category_source"]].copy()
-    else:
-        out = repos.loc[:, ["repo", "category", "label_source"]].rename(
-            columns={"label_source": "category_source"}
-        )
-    out["category"] = out["category"].fillna("").astype(str).replace("", UNLABELLED)
-    out["category_source"] = out["category_source"].fillna("").astype(str)
-    return out.reset_index(drop=True)
 
 
 def label_mix(categories: pd.DataFrame, repos: Iterable[str] | None = None) -> dict[str, str]:

@@ -3,8 +3,9 @@
 ``run(source, paths)`` locates the package (a ``Datasets/`` folder, a folder containing
 it, a ``.zip`` of the GitHub repository, or an ``https://`` URL of such a zip), reads it
 as published -- BOMs, trailing empty rows, the 405/406 split, misspelt labels, the
-funnel spreadsheet -- and writes ``data/interim/{repos,funnel,files,purpose_text}.csv``
-plus copies of every Docker-related file under ``data/raw/files/<owner>/<repo>/``.
+funnel spreadsheet -- and writes ``data/interim/{repos,funnel,files,purpose_text}.csv``,
+the package's RQ4 image CSVs as ``data/interim/package_*.csv`` (:mod:`pipeline.ingest_images`)
+and copies of every Docker-related file under ``data/raw/files/<owner>/<repo>/``.
 
 Everything is read and validated before anything is written, so a malformed source
 leaves no partial outputs.
@@ -12,7 +13,6 @@ leaves no partial outputs.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import json
@@ -30,11 +30,13 @@ from typing import Any
 import click
 import pandas as pd
 
+from . import ingest_images
 from .config import Paths, default_replication_candidates
+from .core.cells import image_list
 from .core.compose import v1_services  # noqa: F401 -- classify.py still imports it from here
 from .core.sniff import classify_file
 from .errors import SourceInvalid, SourceNotFound
-from .tables import ErrorLog, atomic_write_text, to_bool, write_table
+from .tables import ErrorLog, atomic_write_text, read_package_csv, to_bool, write_table
 from .taxonomy import load_categories, normalise_keyword
 
 log = logging.getLogger(__name__)
@@ -193,17 +195,6 @@ def resolve_source(source: str | None, p: Paths, progress: bool = True) -> Sourc
 # --------------------------------------------------------------------------------------
 
 
-def read_package_csv(path: Path) -> pd.DataFrame:
-    """Read a package CSV: UTF-8 with or without BOM; all-empty rows and columns dropped."""
-    try:
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""])
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceInvalid(str(path), f"unreadable CSV ({exc.__class__.__name__}: {exc})") from exc
-    df = df.dropna(how="all")
-    df = df.loc[:, ~(df.columns.str.startswith("Unnamed:") & df.isna().all())]
-    return df.reset_index(drop=True)
-
-
 def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
     try:
         raw = pd.read_excel(xlsx, sheet_name=sheets, dtype=str, engine="openpyxl")
@@ -239,18 +230,6 @@ def _flag(v: Any) -> bool | None:
     except ValueError:
         return None
     return None if flag is pd.NA else bool(flag)
-
-
-def image_list(v: Any) -> list[str]:
-    """The package's image cells (``"['a:latest', 'b:1']"`` or ``a, b``) as a list."""
-    if v is None or pd.isna(v) or not str(v).strip():
-        return []
-    try:
-        val = ast.literal_eval(str(v))
-    except (ValueError, SyntaxError):
-        parts = (s.strip(" '\"") for s in str(v).strip().strip("[]").split(","))
-        return [s for s in parts if s]
-    return [str(x) for x in val] if isinstance(val, list | tuple | set) else [str(val)]
 
 
 def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFrame,
@@ -472,7 +451,8 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     src = resolve_source(source, p, progress)
     pkg = src.package_dir
     log.info("reading the replication package at %s", pkg)
-    mapping = load_label_mapping(p.taxonomy / "categories.yaml")
+    cats = load_categories(p.taxonomy / "categories.yaml")
+    mapping = dict(cats.lookup)
     manual = read_package_csv(pkg / MANUAL)
     final = read_package_csv(pkg / FINAL)
     for df, col, name in ((manual, "repos", MANUAL), (final, "Repos", FINAL)):
@@ -485,6 +465,7 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     purpose_text = build_purpose_text(manual)
     errors = ErrorLog("ingest")
     files = build_files(pkg, set(repos["repo"]), errors, progress)
+    rq4 = ingest_images.image_tables(pkg, final, cats)
 
     # everything read: now write
     record = {"kind": src.kind, "source": src.source, "package_dir": str(pkg),
@@ -495,6 +476,7 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     write_table(funnel, "funnel", p)
     write_table(purpose_text, "purpose_text", p)
     write_table(files.table, "files", p)
+    ingest_images.write_image_tables(rq4, p)
     errors.write(p)
     res = IngestResult(src, repos, funnel, files.table, purpose_text, len(errors))
     log.info(res.summary())
