@@ -14,7 +14,12 @@ PYTEST_ARGS ?=
 
 INTERIM := data/interim
 PROCESSED := data/processed
-CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py
+CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py \
+        pipeline/core/categories.py taxonomy/categories.yaml
+# the package's RQ4 image CSVs, as ingest normalises them (read by images --replication)
+PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs package_image_layers \
+        package_image_repos package_file_types_top_num package_file_types_num \
+        package_file_types_top_size package_file_types_repos))
 
 .PHONY: help setup reproduce ingest parse classify images report publish test lint bench \
         search filter extract collect clean FORCE
@@ -42,17 +47,18 @@ $(INTERIM)/.replication-arg: FORCE
 	@mkdir -p $(@D)
 	@echo '$(REPLICATION)' | cmp -s - $@ || echo '$(REPLICATION)' > $@
 
-ingest: $(INTERIM)/repos.csv ## Read the replication package into data/interim/ (repos, funnel, files)
+ingest: $(INTERIM)/repos.csv ## Read the replication package into data/interim/ (repos, funnel, files, package_*)
 
-$(INTERIM)/repos.csv: $(STAMP) $(INTERIM)/.replication-arg pipeline/ingest.py $(CORE)
+$(INTERIM)/repos.csv: $(STAMP) $(INTERIM)/.replication-arg pipeline/ingest.py pipeline/ingest_images.py \
+		pipeline/core/sniff.py pipeline/core/compose.py pipeline/core/cells.py $(CORE)
 	$(MLDOCK) ingest $(if $(REPLICATION),--from '$(REPLICATION)')
 
 # ingest writes these together with repos.csv
-$(INTERIM)/files.csv $(INTERIM)/funnel.csv $(INTERIM)/purpose_text.csv: $(INTERIM)/repos.csv ;
+$(INTERIM)/files.csv $(INTERIM)/funnel.csv $(INTERIM)/purpose_text.csv $(PACKAGE_TABLES): $(INTERIM)/repos.csv ;
 
 parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (paper and corrected modes)
 
-$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/dockerfile.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
+$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/dockerfile.py pipeline/core/compose.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
 	$(MLDOCK) parse --mode both
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV
@@ -64,7 +70,8 @@ $(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/purpose_text.csv $(PR
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
 
-$(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv pipeline/images.py pipeline/layers.py pipeline/registry.py taxonomy/file_types.yaml $(CORE)
+$(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESSED)/projects.csv pipeline/images.py \
+		pipeline/layers.py pipeline/registry.py taxonomy/file_types.yaml taxonomy/categories.yaml $(CORE)
 	$(MLDOCK) images --replication
 
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report

@@ -11,16 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-CATEGORIES: tuple[str, ...] = (
-    "Application System",
-    "MLOps/AIOps",
-    "Toolkit",
-    "DL Framework",
-    "Model",
-    "Documentation",
-)
-"""The study's six project categories, in Table 1 order, with our canonical spelling."""
+from typing import Any
 
 REPLICATION_ENV = "MLDOCK_REPLICATION"
 HOME_ENV = "MLDOCK_HOME"
@@ -141,3 +132,14 @@ def github_api_url() -> str:
 
 def dockerhub_url() -> str:
     return os.environ.get(DOCKERHUB_ENV, DEFAULT_DOCKERHUB).rstrip("/")
+
+
+def __getattr__(name: str) -> Any:
+    """``CATEGORIES``: the six category ids in Table 1 order, read (lazily, once) from
+    ``taxonomy/categories.yaml`` -- kept for the modules that import it from here; new code
+    uses :func:`pipeline.taxonomy.load_categories`."""
+    if name == "CATEGORIES":
+        from .taxonomy import load_categories
+
+        return load_categories().ids
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

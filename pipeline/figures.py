@@ -5,8 +5,9 @@ Pure functions: each ``*_table`` function turns input frames into a tidy frame, 
 pyplot state, so it works headless and in notebooks alike).  :func:`save_figure` writes
 PNG + PDF, :func:`save_table` writes CSV + Markdown.
 
-Categories are held in our canonical spelling (:data:`pipeline.config.CATEGORIES`) and
-displayed with the paper's Table 1 names (:data:`DISPLAY`).
+Categories are held in our canonical spelling and displayed with the paper's Table 1
+names, colours included: both from ``taxonomy/categories.yaml``
+(:func:`pipeline.taxonomy.load_categories`).
 """
 
 from __future__ import annotations
@@ -21,46 +22,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .config import CATEGORIES
 from .dockerfile import PLOTTED_INSTRUCTIONS
-from .tables import atomic_path, atomic_write_text
-from .taxonomy import normalise_keyword
+from .tables import UNLABELLED, atomic_path, atomic_write_text, repo_categories  # noqa: F401 -- re-exported
+from .taxonomy import load_categories
 
 log = logging.getLogger(__name__)
 
-DISPLAY: dict[str, str] = {
-    "Application System": "Application System",
-    "MLOps/AIOps": "MLOps/ AIOps",
-    "Toolkit": "Toolkit",
-    "DL Framework": "DL Framework",
-    "Model": "Model",
-    "Documentation": "Documentation",
-}
-"""Canonical category -> the name printed in the paper's Table 1."""
-
-UNLABELLED = "Unlabelled"
-
-# Paper spellings (Table 1, Table 2, figures and CSVs) -> canonical names.
-_ALIASES: dict[str, str] = {
-    "application system": "Application System",
-    "mlops/ aiops": "MLOps/AIOps",
-    "mlops/aiops": "MLOps/AIOps",
-    "toolkit": "Toolkit",
-    "dl framework": "DL Framework",
-    "dl framwork": "DL Framework",
-    "model": "Model",
-    "documentation": "Documentation",
-    "documentations": "Documentation",
-}
-
-COLORS: dict[str, str] = {
-    "Application System": "#4C72B0",
-    "MLOps/AIOps": "#DD8452",
-    "Toolkit": "#55A868",
-    "DL Framework": "#C44E52",
-    "Model": "#8172B3",
-    "Documentation": "#937860",
-}
+NO_COLOUR = "#cccccc"
 
 INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
 """The 12 instructions plotted in Figure 3a."""
@@ -83,37 +51,23 @@ TABLE1_COLUMNS: dict[str, str] = {
 
 
 def canonical_category(name: str) -> str:
-    """Map any of the paper's spellings of a category to our canonical name."""
-    key = normalise_keyword(name)
-    if key in _ALIASES:
-        return _ALIASES[key]
-    raise KeyError(f"unknown category {name!r}")
+    """Map any of the paper's spellings of a category to our canonical name (KeyError if none)."""
+    return load_categories().canonical(name)
 
 
 def display(category: str) -> str:
-    return DISPLAY.get(category, category)
+    """The printed label of a category (the paper's Table 1 names); other values as they are."""
+    return load_categories().display(category)
+
+
+def colour(category: str, default: str | None = NO_COLOUR) -> str | None:
+    """The figure colour of a category; ``default`` for other values (``Unlabelled``)."""
+    return load_categories().colour(category, default)
 
 
 # --------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------
-
-
-def repo_categories(repos: pd.DataFrame, projects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per studied repository: ``repo, category, category_source``.
-
-    ``projects.category`` (manual where the study labelled, predicted elsewhere) wins; without
-    it the interim label is used and unlabelled repositories get ``Unlabelled``.
-    """
-    if projects is not None and len(projects):
-        out = projects.loc[:, ["repo", "category", "category_source"]].copy()
-    else:
-        out = repos.loc[:, ["repo", "category", "label_source"]].rename(
-            columns={"label_source": "category_source"}
-        )
-    out["category"] = out["category"].fillna("").astype(str).replace("", UNLABELLED)
-    out["category_source"] = out["category_source"].fillna("").astype(str)
-    return out.reset_index(drop=True)
 
 
 def label_mix(categories: pd.DataFrame, repos: Iterable[str] | None = None) -> dict[str, str]:
@@ -128,9 +82,7 @@ def label_mix(categories: pd.DataFrame, repos: Iterable[str] | None = None) -> d
 
 
 def _ordered(cats: Iterable[str]) -> list[str]:
-    present = set(cats)
-    order = [c for c in CATEGORIES if c in present]
-    return order + sorted(present - set(order))
+    return load_categories().ordered(cats)
 
 
 # --------------------------------------------------------------------------------------
@@ -442,7 +394,7 @@ def fig_category_boxplots(
             ax.boxplot([data[i] for i in nonempty], positions=pos[nonempty], widths=0.6,
                        flierprops={"markersize": 2, "alpha": 0.5},
                        medianprops={"color": "black"},
-                       patch_artist=True, boxprops={"facecolor": COLORS.get(cat, "#cccccc"),
+                       patch_artist=True, boxprops={"facecolor": colour(cat),
                                                     "alpha": 0.7})
         if line is not None:
             lg = line[line["category"] == cat].set_index(item_col)["value"]
@@ -469,7 +421,7 @@ def fig_category_bars(
         g = df[df["category"] == cat].groupby(item_col, sort=False)[value_col].sum()
         g = g.sort_values(ascending=False)
         x = np.arange(len(g))
-        ax.bar(x, g.to_numpy(), color=COLORS.get(cat, "#cccccc"))
+        ax.bar(x, g.to_numpy(), color=colour(cat))
         ax.set_xticks(x, [_short(k, 18) for k in g.index],
                       rotation=60, ha="right", fontsize=7)
         ax.set_title(display(cat), fontsize=9)
@@ -498,7 +450,7 @@ def fig_stacked_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
     bottom = np.zeros(len(piv))
     for cat in cats:
         vals = piv[cat].to_numpy()
-        ax.bar(x, vals, bottom=bottom, label=display(cat), color=COLORS.get(cat))
+        ax.bar(x, vals, bottom=bottom, label=display(cat), color=colour(cat, None))
         bottom += vals
     for xi, tot in zip(x, bottom, strict=True):
         ax.text(float(xi), float(tot) + 0.5, f"{tot:.1f}", ha="center", va="bottom", fontsize=7)
@@ -520,7 +472,7 @@ def fig_grouped_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
     w = 0.8 / max(1, len(cats))
     for i, cat in enumerate(cats):
         ax.bar(x - 0.4 + w * (i + 0.5), piv[cat].to_numpy(), width=w, label=display(cat),
-               color=COLORS.get(cat))
+               color=colour(cat, None))
     labels = ["\n".join(textwrap.wrap(" ".join(str(k).split()), 18)) for k in piv.index]
     ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)

@@ -5,14 +5,16 @@ Two sources:
 * **live** (``mldock images --image REF`` or ``--from-repos``): manifests, configs and layers
   through the registry HTTP API (:mod:`pipeline.registry`), layers scanned as streams
   (:mod:`pipeline.layers`); writes ``images``, ``layers`` and ``image_file_types``.
-* **replication package** (``mldock images --replication``): Table 2 from
-  ``raw-data/DockerImage/layers/Manifest_*.csv`` (study.md 5.3) in ``paper`` mode (the
-  study's computation, quirks included) and ``corrected`` mode; Figure 5 inputs from
-  ``RQ4/files-v2/``.  Writes ``images_repo_stats``, ``images_table2``,
-  ``file_types_by_num`` and ``file_types_by_size``.
+* **replication package** (``mldock images --replication``): Table 2 from the package's
+  ``Manifest_*.csv`` rows (study.md 5.3) in ``paper`` mode (the study's computation,
+  quirks included) and ``corrected`` mode; Figure 5 inputs from ``RQ4/files-v2/``.  Reads
+  the interim tables ingest normalised them into (``package_image_configs``,
+  ``package_image_layers``, ``package_image_repos``, ``package_file_types_*``), never the
+  package folder.  Writes ``images_repo_stats``, ``images_table2``, ``file_types_by_num``
+  and ``file_types_by_size``.
 
 Categories come from ``data/processed/projects.csv`` when it exists, else from
-``data/interim/repos.csv`` (:func:`pipeline.figures.repo_categories`, as in the report);
+``data/interim/repos.csv`` (:func:`pipeline.tables.repo_categories`, as in the report);
 unlabelled repositories are left out (logged).
 :func:`table2` accepts an explicit repo -> category mapping.
 """
@@ -33,9 +35,8 @@ from typing import Any
 
 import pandas as pd
 
-from .config import CATEGORIES, Paths
+from .config import Paths
 from .errors import MldockError, RateLimited, RegistryError, StageInputMissing
-from .ingest import image_list, read_package_csv
 from .layers import (
     DEFAULT_MAX_UNCOMPRESSED,
     DigestMismatch,
@@ -54,7 +55,16 @@ from .layers import (
 )
 from .registry import CONFIG_TYPES, LAYER_TYPES, RegistryClient, parse_reference
 from .schemas import IMAGES_TABLE2_LIVE
-from .tables import ErrorLog, atomic_path, read_table, write_table
+from .tables import (
+    UNLABELLED,
+    ErrorLog,
+    atomic_path,
+    read_table,
+    repo_categories,
+    source_info,
+    write_table,
+)
+from .taxonomy import load_categories
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +77,12 @@ MODES = ("paper", "corrected")
 # ======================================================================================
 
 
-def load_categories(p: Paths) -> tuple[dict[str, str], dict[str, str]]:
+def repo_category_maps(p: Paths) -> tuple[dict[str, str], dict[str, str]]:
     """(repo -> category, repo -> category source) of the labelled repositories.
 
-    :func:`pipeline.figures.repo_categories` of ``projects.csv`` (when it exists) over
+    :func:`pipeline.tables.repo_categories` of ``projects.csv`` (when it exists) over
     ``repos.csv``, the rule the report uses; unlabelled repositories are left out.
     """
-    from .figures import UNLABELLED, repo_categories
-
     repos = read_table("repos", p)
     proc = p.table("processed", "projects")
     projects = read_table("projects", p) if proc.exists() else None
@@ -93,70 +101,47 @@ def load_categories(p: Paths) -> tuple[dict[str, str], dict[str, str]]:
 # ======================================================================================
 
 
-def _read_raw_csv(path: Path) -> list[dict[str, str]]:
-    """Rows of a package CSV (:func:`pipeline.ingest.read_package_csv`) as dicts of strings,
-    blanks as ``""``; short rows (the 39/38 shift) are padded."""
-    return read_package_csv(path).fillna("").to_dict("records")
+def _rows(p: Paths, name: str) -> list[dict[str, str]]:
+    """Rows of an interim table ingest wrote from the package, as dicts of text ("" for blank)."""
+    return read_table(name, p).fillna("").to_dict("records")
 
 
 @dataclass
 class ManifestData:
-    """The package's Manifest_Config_info*.csv and Manifest_details*.csv rows (raw)."""
+    """The package's Manifest_Config_info*.csv and Manifest_details*.csv rows (raw text)."""
 
     config: list[dict[str, str]] = field(default_factory=list)
     details: list[dict[str, str]] = field(default_factory=list)
 
 
-def load_manifest_csvs(package_dir: Path) -> ManifestData:
-    """Read every ``Manifest_Config_info*.csv`` and ``Manifest_details*.csv`` (sorted names).
+def load_manifest(p: Paths) -> ManifestData:
+    """The manifest rows from ``package_image_configs`` / ``package_image_layers``.
 
-    ``Manifest_Config_info`` rows carry 38 values under 39 headers: the column named
-    ``rootfs_layers_count`` holds the ``/``-joined diff_ids (study.md 5.2).
+    Keys as the computations below use them: ``Image``, ``RepoTag``, ``config_size``,
+    ``config_digest``, ``architecture``, ``os``, ``config_env_count``, ``diff_ids``, ``file``
+    (configs) and ``Image``, ``RepoTag``, ``layers_size``, ``layers_digest``,
+    ``config_digest``, ``file`` (layers).
     """
-    d = package_dir / "raw-data" / "DockerImage" / "layers"
-    if not d.is_dir():
-        raise StageInputMissing(str(d), "mldock ingest --from <the package's Datasets folder>")
-    md = ManifestData()
-    for f in sorted(d.glob("Manifest_Config_info*.csv")):
-        for r in _read_raw_csv(f):
-            md.config.append({
-                "Image": r.get("Image", ""), "RepoTag": r.get("RepoTag", ""),
-                "config_size": r.get("config_size", ""), "config_digest": r.get("config_digest", ""),
-                "architecture": r.get("architecture", ""), "os": r.get("os", ""),
-                "config_env_count": r.get("config_env_count", ""),
-                "diff_ids": r.get("rootfs_layers_count", ""), "file": f.name,
-            })
-    for f in sorted(d.glob("Manifest_details*.csv")):
-        for r in _read_raw_csv(f):
-            md.details.append({
-                "Image": r.get("Image", ""), "RepoTag": r.get("RepoTag", ""),
-                "layers_size": r.get("layers_size", ""), "layers_digest": r.get("layers_digest", ""),
-                "config_digest": r.get("config_digest", ""), "file": f.name,
-            })
+    def keyed(r: dict[str, str]) -> dict[str, str]:
+        return {"Image": r.pop("image"), "RepoTag": r.pop("repo_tag"), **r}
+
+    md = ManifestData([keyed(r) for r in _rows(p, "package_image_configs")],
+                      [keyed(r) for r in _rows(p, "package_image_layers")])
     if not md.config or not md.details:
-        raise StageInputMissing(f"Manifest_Config_info*.csv / Manifest_details*.csv in {d}", "mldock ingest")
+        raise StageInputMissing("package_image_configs / package_image_layers rows", "mldock ingest")
     return md
 
 
-def image_repo_map(package_dir: Path) -> dict[str, list[str]]:
+def image_repo_map(p: Paths) -> dict[str, list[str]]:
     """image name (tag stripped) -> repositories listing it, in ``final-dataset.csv`` order.
 
-    The paper uses only the first repository (``list.index``); the corrected mode uses all.
+    From ``package_image_repos``.  The paper uses only the first repository
+    (``list.index``); the corrected mode uses all.
     """
-    f = package_dir / "RQ1" / "final-dataset.csv"
-    if not f.exists():
-        raise StageInputMissing(str(f), "mldock ingest --from <the package's Datasets folder>")
+    df = read_table("package_image_repos", p)  # ingest wrote it in final-dataset order
     out: dict[str, list[str]] = {}
-    for r in _read_raw_csv(f):
-        repo = (r.get("Repos") or "").strip()
-        if not repo:
-            continue
-        for img in image_list(r.get("latest_image")):
-            name = str(img).split(":")[0].strip()
-            if name:
-                lst = out.setdefault(name, [])
-                if repo not in lst:
-                    lst.append(repo)
+    for img, repo in zip(df["image"], df["repo"], strict=True):
+        out.setdefault(img, []).append(repo)
     return out
 
 
@@ -305,8 +290,7 @@ def table2(
         st = stats[stats["mode"] == m] if "mode" in stats.columns else stats
         st = st.assign(category=st["repo"].map(lambda r: categories.get(r, "")))
         st = st[st["category"] != ""]
-        order = [c for c in CATEGORIES if c in set(st["category"])]
-        order += sorted(set(st["category"]) - set(order))
+        order = load_categories().ordered(st["category"])
         for cat in order:
             g = st[st["category"] == cat]
             gc = g[g["config_rows"] > 0]
@@ -343,26 +327,15 @@ def table2(
     return pd.DataFrame(rows)
 
 
-def table2_from_mapping(package_dir: Path, categories: Mapping[str, str], mode: str = "paper") -> pd.DataFrame:
-    """Table 2 straight from the package for an explicit repo -> category mapping."""
-    md = load_manifest_csvs(package_dir)
-    stats = repo_stats(md, image_repo_map(package_dir), mode)
+def table2_from_mapping(p: Paths, categories: Mapping[str, str], mode: str = "paper") -> pd.DataFrame:
+    """Table 2 from the ingested package tables for an explicit repo -> category mapping."""
+    stats = repo_stats(load_manifest(p), image_repo_map(p), mode)
     return table2(stats, categories, mode=mode)
 
 
 # ======================================================================================
 # replication-package mode: Figure 5 inputs (RQ4/files-v2)
 # ======================================================================================
-
-
-def _canon(cat: str) -> str:
-    """The canonical name of one of the paper's category spellings (unknown ones kept)."""
-    from .figures import canonical_category
-
-    try:
-        return canonical_category(cat)
-    except KeyError:
-        return cat.strip()
 
 
 def _num(v: str) -> float | None:
@@ -372,73 +345,76 @@ def _num(v: str) -> float | None:
         return None
 
 
-def figure5_inputs(
-    package_dir: Path, categories: Mapping[str, str], top: int = 12
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(file_types_by_num, file_types_by_size) in both modes.
+@dataclass
+class FileTypeRows:
+    """The package's RQ4/files-v2 rows (``package_file_types_*``), categories canonical."""
 
-    paper: the published box values and bars of ``Top10_files_by_num(_1).csv`` and
-    ``Top10_files_by_size.csv`` (mean perc_size from the ``_1`` file as published), with
-    the paper's own categories.  corrected: from the per-repository rows of
-    ``layers_files_*.csv`` with exact duplicate rows dropped, the repositories' categories
-    taken from ``categories``, and the top types chosen by the **median** per-repository
-    share (the paper says median; its code used the mean).
-    """
-    d = package_dir / "RQ4" / "files-v2"
-    if not d.is_dir():
-        raise StageInputMissing(str(d), "mldock ingest --from <the package's Datasets folder>")
-    by_num: list[dict[str, Any]] = []
-    agg = _read_raw_csv(d / "Top10_files_by_num.csv")
+    top_num: list[dict[str, str]] = field(default_factory=list)
+    num: list[dict[str, str]] = field(default_factory=list)
+    top_size: list[dict[str, str]] = field(default_factory=list)
+    repos: list[dict[str, str]] = field(default_factory=list)
+
+
+def load_file_types_rows(p: Paths) -> FileTypeRows:
+    return FileTypeRows(_rows(p, "package_file_types_top_num"), _rows(p, "package_file_types_num"),
+                        _rows(p, "package_file_types_top_size"), _rows(p, "package_file_types_repos"))
+
+
+def _paper_figure5(ft: FileTypeRows) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The published box values and bars, with the paper's own categories."""
     rank: dict[tuple[str, str], int] = {}
     storage: dict[tuple[str, str], float | None] = {}
     counters: dict[str, int] = defaultdict(int)
-    for r in agg:
-        cat = _canon(r["Category"])
-        counters[cat] += 1
-        rank[(cat, r["file_type"])] = counters[cat]
-        storage[(cat, r["file_type"])] = _num(r.get("perc_storage", ""))
-    for r in _read_raw_csv(d / "Top10_files_by_num_1.csv"):
-        cat = _canon(r["Category"])
-        key = (cat, r["file_type"])
-        if key not in rank:
-            continue
-        by_num.append({
-            "mode": "paper", "category": cat, "file_type": r["file_type"], "rank": rank[key],
-            "repo": None, "perc_number": _num(r["perc_number"]), "perc_storage": storage[key],
-        })
+    for r in ft.top_num:
+        counters[r["category"]] += 1
+        rank[(r["category"], r["file_type"])] = counters[r["category"]]
+        storage[(r["category"], r["file_type"])] = _num(r["perc_storage"])
+    by_num = [
+        {"mode": "paper", "category": r["category"], "file_type": r["file_type"],
+         "rank": rank[(r["category"], r["file_type"])], "repo": None,
+         "perc_number": _num(r["perc_number"]), "perc_storage": storage[(r["category"], r["file_type"])]}
+        for r in ft.num if (r["category"], r["file_type"]) in rank
+    ]
     by_size: list[dict[str, Any]] = []
     counters = defaultdict(int)
-    for r in _read_raw_csv(d / "Top10_files_by_size.csv"):
-        cat = _canon(r["Category"])
-        counters[cat] += 1
+    for r in ft.top_size:
+        counters[r["category"]] += 1
         by_size.append({
-            "mode": "paper", "category": cat, "file_type": r["file_type"], "rank": counters[cat],
-            "size_mb": _num(r["size"]), "perc_size": _num(r["perc_size"]), "n_repos": None,
+            "mode": "paper", "category": r["category"], "file_type": r["file_type"],
+            "rank": counters[r["category"]], "size_mb": _num(r["size"]),
+            "perc_size": _num(r["perc_size"]), "n_repos": None,
         })
+    return by_num, by_size
 
-    # corrected: per-repository rows, deduplicated, our categories
+
+def _per_repo_types(rows: list[dict[str, str]], categories: Mapping[str, str]) -> dict[str, dict[str, list[tuple[str, dict[str, float]]]]]:
+    """category -> file type -> [(repo, summed shares and bytes)], exact duplicate rows dropped."""
     seen_rows: set[tuple[str, ...]] = set()
     per: dict[tuple[str, str], dict[str, float]] = {}
-    for f in sorted(d.glob("layers_files_*.csv")):
-        for r in _read_raw_csv(f):
-            row_key = tuple(
-                r.get(k, "")
-                for k in ("Repos", "file_type", "total_size", "total_number", "perc_size", "perc_num")
-            )
-            if row_key in seen_rows:
-                continue
-            seen_rows.add(row_key)
-            repo = r.get("Repos", "")
-            acc = per.setdefault((repo, r["file_type"]), {"num": 0.0, "size": 0.0, "bytes": 0.0})
-            acc["num"] += _num(r["perc_num"]) or 0.0
-            acc["size"] += _num(r["perc_size"]) or 0.0
-            acc["bytes"] += _num(r["total_size"]) or 0.0
+    for r in rows:
+        row_key = tuple(r[k] for k in ("repo", "file_type", "total_size", "total_number", "perc_size", "perc_num"))
+        if row_key in seen_rows:
+            continue
+        seen_rows.add(row_key)
+        acc = per.setdefault((r["repo"], r["file_type"]), {"num": 0.0, "size": 0.0, "bytes": 0.0})
+        acc["num"] += _num(r["perc_num"]) or 0.0
+        acc["size"] += _num(r["perc_size"]) or 0.0
+        acc["bytes"] += _num(r["total_size"]) or 0.0
     by_cat: dict[str, dict[str, list[tuple[str, dict[str, float]]]]] = defaultdict(lambda: defaultdict(list))
     for (repo, ftype), acc in per.items():
         cat = categories.get(repo, "")
         if cat:
             by_cat[cat][ftype].append((repo, acc))
-    for cat in [c for c in CATEGORIES if c in by_cat] + sorted(set(by_cat) - set(CATEGORIES)):
+    return by_cat
+
+
+def _corrected_figure5(ft: FileTypeRows, categories: Mapping[str, str], top: int
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per-repository rows, deduplicated, our categories, top types by the median share."""
+    by_cat = _per_repo_types(ft.repos, categories)
+    by_num: list[dict[str, Any]] = []
+    by_size: list[dict[str, Any]] = []
+    for cat in load_categories().ordered(by_cat):
         types = by_cat[cat]
         ranked = sorted(types, key=lambda t: (-statistics.median(a["num"] for _, a in types[t]), t))[:top]
         for i, t in enumerate(ranked, 1):
@@ -456,15 +432,32 @@ def figure5_inputs(
                 "perc_size": round(statistics.fmean(a["size"] for _, a in types[t]), 6),
                 "n_repos": len(types[t]),
             })
-    return pd.DataFrame(by_num), pd.DataFrame(by_size)
+    return by_num, by_size
 
 
-def run_replication(p: Paths, package_dir: Path | None = None) -> dict[str, int]:
-    """Replication-package mode: write images_repo_stats, images_table2 and Figure 5 inputs."""
-    package_dir = package_dir or p.package_dir()
-    cat_map, src_map = load_categories(p)
-    md = load_manifest_csvs(package_dir)
-    img2repos = image_repo_map(package_dir)
+def figure5_inputs(
+    ft: FileTypeRows, categories: Mapping[str, str], top: int = 12
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(file_types_by_num, file_types_by_size) in both modes.
+
+    paper: the published box values and bars of ``Top10_files_by_num(_1).csv`` and
+    ``Top10_files_by_size.csv`` (mean perc_size from the ``_1`` file as published), with
+    the paper's own categories.  corrected: from the per-repository rows of
+    ``layers_files_*.csv`` with exact duplicate rows dropped, the repositories' categories
+    taken from ``categories``, and the top types chosen by the **median** per-repository
+    share (the paper says median; its code used the mean).
+    """
+    num_p, size_p = _paper_figure5(ft)
+    num_c, size_c = _corrected_figure5(ft, categories, top)
+    return pd.DataFrame(num_p + num_c), pd.DataFrame(size_p + size_c)
+
+
+def run_replication(p: Paths) -> dict[str, int]:
+    """Replication-package mode: write images_repo_stats, images_table2 and Figure 5 inputs
+    from the package tables ingest wrote under ``data/interim/``."""
+    cat_map, src_map = repo_category_maps(p)
+    md = load_manifest(p)
+    img2repos = image_repo_map(p)
     stats = pd.concat([repo_stats(md, img2repos, m) for m in MODES], ignore_index=True)
     t2 = pd.concat([table2(stats, cat_map, src_map, mode=m) for m in MODES], ignore_index=True)
     stats["category"] = stats["repo"].map(lambda r: cat_map.get(r, ""))
@@ -473,8 +466,8 @@ def run_replication(p: Paths, package_dir: Path | None = None) -> dict[str, int]
     if len(unlabelled):
         log.info("%d repositories with image data have no category and are left out of Table 2",
                  len(unlabelled))
-    by_num, by_size = figure5_inputs(package_dir, cat_map)
-    extra = {"package_dir": str(package_dir)}
+    by_num, by_size = figure5_inputs(load_file_types_rows(p), cat_map)
+    extra = {"package_dir": str(source_info(p).get("package_dir") or "")}
     write_table(stats, "images_repo_stats", p, extra)
     write_table(t2, "images_table2", p, extra)
     write_table(by_num, "file_types_by_num", p, extra)
@@ -723,7 +716,7 @@ def run_live(
     write_table(ftypes, "image_file_types", p)
     if images["repo"].fillna("").astype(str).ne("").any():
         try:
-            cats, sources = load_categories(p)
+            cats, sources = repo_category_maps(p)
         except StageInputMissing:
             cats, sources = {}, {}
         if cats:

@@ -3,8 +3,9 @@
 ``run(source, paths)`` locates the package (a ``Datasets/`` folder, a folder containing
 it, a ``.zip`` of the GitHub repository, or an ``https://`` URL of such a zip), reads it
 as published -- BOMs, trailing empty rows, the 405/406 split, misspelt labels, the
-funnel spreadsheet -- and writes ``data/interim/{repos,funnel,files,purpose_text}.csv``
-plus copies of every Docker-related file under ``data/raw/files/<owner>/<repo>/``.
+funnel spreadsheet -- and writes ``data/interim/{repos,funnel,files,purpose_text}.csv``,
+the package's RQ4 image CSVs as ``data/interim/package_*.csv`` (:mod:`pipeline.ingest_images`)
+and copies of every Docker-related file under ``data/raw/files/<owner>/<repo>/``.
 
 Everything is read and validated before anything is written, so a malformed source
 leaves no partial outputs.
@@ -12,13 +13,11 @@ leaves no partial outputs.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -29,12 +28,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from . import ingest_images
 from .config import Paths, default_replication_candidates
-from .errors import SourceInvalid, SourceNotFound, TaxonomyError
-from .tables import ErrorLog, atomic_write_text, to_bool, write_table
-from .taxonomy import normalise_keyword, read_yaml
+from .core.cells import image_list
+from .core.compose import v1_services  # noqa: F401 -- classify.py still imports it from here
+from .core.sniff import classify_file
+from .errors import SourceInvalid, SourceNotFound
+from .tables import ErrorLog, atomic_write_text, read_package_csv, to_bool, write_table
+from .taxonomy import load_categories, normalise_keyword
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ FUNNEL_SHEETS: tuple[tuple[str, str], ...] = (
     ("labeling2", "after removing repositories dropped during labelling (manual-labeling.csv)"),
     ("filtered2", "the same, as used by the RQ3/RQ4 scripts (final-dataset.csv)"),
 )
-
-MAX_CONTENT_SNIFF = 1_000_000  # bytes of a file examined to decide its kind
 
 # --------------------------------------------------------------------------------------
 # locating the package
@@ -194,17 +194,6 @@ def resolve_source(source: str | None, p: Paths, progress: bool = True) -> Sourc
 # --------------------------------------------------------------------------------------
 
 
-def read_package_csv(path: Path) -> pd.DataFrame:
-    """Read a package CSV: UTF-8 with or without BOM; all-empty rows and columns dropped."""
-    try:
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""])
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceInvalid(str(path), f"unreadable CSV ({exc.__class__.__name__}: {exc})") from exc
-    df = df.dropna(how="all")
-    df = df.loc[:, ~(df.columns.str.startswith("Unnamed:") & df.isna().all())]
-    return df.reset_index(drop=True)
-
-
 def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
     try:
         raw = pd.read_excel(xlsx, sheet_name=sheets, dtype=str, engine="openpyxl")
@@ -216,23 +205,8 @@ def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
 
 
 def load_label_mapping(path: Path) -> dict[str, str]:
-    """raw label (normalised) -> category, from ``taxonomy/label_mapping.yaml``."""
-    from .config import CATEGORIES
-    doc = read_yaml(path)
-    out: dict[str, str] = {}
-    for entry in (doc or {}).get("categories", []):
-        cid = entry.get("id")
-        if cid not in CATEGORIES:
-            raise TaxonomyError(str(path), f"unknown category id {cid!r}")
-        labels = entry.get("labels") or []
-        if not labels:
-            raise TaxonomyError(str(path), f"category {cid!r} has no labels")
-        for lab in labels:
-            key = normalise_keyword(lab)
-            if key in out:
-                raise TaxonomyError(str(path), f"label {lab!r} listed twice")
-            out[key] = cid
-    return out
+    """raw label (normalised) -> category, from ``taxonomy/categories.yaml`` (every spelling)."""
+    return dict(load_categories(path).lookup)
 
 
 def map_label(raw: Any, mapping: dict[str, str]) -> str | None:
@@ -255,18 +229,6 @@ def _flag(v: Any) -> bool | None:
     except ValueError:
         return None
     return None if flag is pd.NA else bool(flag)
-
-
-def image_list(v: Any) -> list[str]:
-    """The package's image cells (``"['a:latest', 'b:1']"`` or ``a, b``) as a list."""
-    if v is None or pd.isna(v) or not str(v).strip():
-        return []
-    try:
-        val = ast.literal_eval(str(v))
-    except (ValueError, SyntaxError):
-        parts = (s.strip(" '\"") for s in str(v).strip().strip("[]").split(","))
-        return [s for s in parts if s]
-    return [str(x) for x in val] if isinstance(val, list | tuple | set) else [str(val)]
 
 
 def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFrame,
@@ -322,7 +284,7 @@ def build_repos(manual: pd.DataFrame, final: pd.DataFrame, filtered: pd.DataFram
             "source": "ease2022",
         })
     if unknown:
-        raise SourceInvalid(MANUAL, f"labels not in taxonomy/label_mapping.yaml: {'; '.join(unknown[:5])}")
+        raise SourceInvalid(MANUAL, f"labels not in taxonomy/categories.yaml: {'; '.join(unknown[:5])}")
     return pd.DataFrame(rows)
 
 
@@ -380,116 +342,8 @@ def build_purpose_text(manual: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------
-# files: name match and content-based kind
+# files: copied as found, kind by content (pipeline.core.sniff)
 # --------------------------------------------------------------------------------------
-
-_INSTR = re.compile(r"^\s*([A-Za-z]+)(\s|$)")
-
-
-_JINJA = re.compile(r"^\s*\{%", re.M)
-
-
-def _valid_from(line: str) -> bool:
-    """``FROM [--flag=x ...] image [AS name]`` (rejects e.g. Python's ``from x import y``)."""
-    line = re.sub(r"\s#.*$", "", line)  # a trailing comment is a common slip, not a sign
-    tokens = [t for t in line.split()[1:] if not t.startswith("--")]
-    return len(tokens) == 1 or (len(tokens) == 3 and tokens[1].lower() == "as")
-
-
-def name_match(name: str) -> str:
-    """How the study's scripts would have collected a file, from its basename."""
-    low = name.lower()
-    if "dockerfile" in low:
-        return "dockerfile"
-    if "docker-compose" in low or low in ("compose.yml", "compose.yaml"):
-        return "compose"
-    return "other"
-
-
-def _first_instruction(text: str) -> tuple[str | None, int]:
-    """First instruction keyword after blank lines, comments, parser directives and ARGs."""
-    escape = "\\"
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if m := re.match(r"^\s*#\s*escape\s*=\s*(\S)", line, re.I):
-            escape = m.group(1)
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        m = _INSTR.match(line)
-        if not m:
-            return None, i + 1
-        word = m.group(1).upper()
-        if word == "ARG":
-            while lines[i].rstrip().endswith(escape) and i + 1 < len(lines):
-                i += 1
-            i += 1
-            continue
-        return word, i + 1
-    return None, 0
-
-
-def classify_file(name: str, data: bytes) -> tuple[str, str, str]:
-    """``(name_match, kind, reason)`` for a file; ``kind`` is decided by content.
-
-    kind is ``dockerfile`` (first instruction after comments, parser directives and ARGs
-    is FROM), ``compose`` (a YAML mapping with ``services`` or v1-style service entries),
-    or ``not_dockerfile``.
-    """
-    nm = name_match(name)
-    if not data.strip():
-        return nm, "not_dockerfile", "empty file"
-    head = data[:MAX_CONTENT_SNIFF]
-    if b"\x00" in head:
-        return nm, "not_dockerfile", "binary content (NUL bytes)"
-    text = head.decode("utf-8", errors="replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    word, line = _first_instruction(text)
-    if word == "FROM":
-        if _JINJA.search(text):
-            return nm, "not_dockerfile", "template: has Jinja control lines ({% ... %})"
-        if not _valid_from(text.splitlines()[line - 1]):
-            return nm, "not_dockerfile", f"line {line} starts with FROM but is not 'FROM image [AS name]'"
-        return nm, "dockerfile", f"FROM at line {line} after comments/ARGs"
-    if nm == "compose" or name.lower().endswith((".yml", ".yaml")):
-        ok, why = _compose_like(text, len(data))
-        if ok:
-            return nm, "compose", why
-        if nm == "compose":
-            return nm, "not_dockerfile", f"named like a compose file but {why}"
-    if word is None and line:
-        return nm, "not_dockerfile", f"line {line} is not a Dockerfile instruction"
-    if word is None:
-        return nm, "not_dockerfile", "no instruction (only comments or ARGs)"
-    return nm, "not_dockerfile", f"first instruction is {word} at line {line}, not FROM"
-
-
-def v1_services(doc: dict[Any, Any]) -> dict[Any, Any]:
-    """Compose v1 (no ``services`` key): the top-level entries with an ``image`` or ``build``."""
-    return {k: v for k, v in doc.items() if isinstance(v, dict) and ("image" in v or "build" in v)}
-
-
-def _compose_like(text: str, size: int) -> tuple[bool, str]:
-    if size > MAX_CONTENT_SNIFF:
-        return False, f"too large to be checked ({size} bytes)"
-    try:
-        doc = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        return False, f"invalid YAML ({first})"
-    if not isinstance(doc, dict):
-        return False, "YAML is not a mapping"
-    services = doc.get("services")
-    if isinstance(services, dict):
-        return True, f"compose file with {len(services)} services (version {doc.get('version', 'unset')})"
-    v1 = v1_services(doc)
-    if v1:
-        return True, f"compose v1 file with {len(v1)} services"
-    return False, "YAML mapping without services"
 
 
 @dataclass
@@ -596,7 +450,8 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     src = resolve_source(source, p, progress)
     pkg = src.package_dir
     log.info("reading the replication package at %s", pkg)
-    mapping = load_label_mapping(p.taxonomy / "label_mapping.yaml")
+    cats = load_categories(p.taxonomy / "categories.yaml")
+    mapping = dict(cats.lookup)
     manual = read_package_csv(pkg / MANUAL)
     final = read_package_csv(pkg / FINAL)
     for df, col, name in ((manual, "repos", MANUAL), (final, "Repos", FINAL)):
@@ -609,6 +464,7 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     purpose_text = build_purpose_text(manual)
     errors = ErrorLog("ingest")
     files = build_files(pkg, set(repos["repo"]), errors, progress)
+    rq4 = ingest_images.image_tables(pkg, final, cats)
 
     # everything read: now write
     record = {"kind": src.kind, "source": src.source, "package_dir": str(pkg),
@@ -619,6 +475,7 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     write_table(funnel, "funnel", p)
     write_table(purpose_text, "purpose_text", p)
     write_table(files.table, "files", p)
+    ingest_images.write_image_tables(rq4, p)
     errors.write(p)
     res = IngestResult(src, repos, funnel, files.table, purpose_text, len(errors))
     log.info(res.summary())

@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from . import dockerfile as df_core
 from .config import Paths
+from .core import compose
 from .errors import TaxonomyError
-from .ingest import v1_services
 from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
 from .taxonomy import load_yaml_rules
@@ -46,10 +45,6 @@ OUTPUT_TABLES = ("dockerfiles", "instructions", "base_images", "run_commands",
                  "compose_services", "instruction_shares", "run_category_shares")
 PLOTTED_INSTRUCTIONS = df_core.PLOTTED_INSTRUCTIONS
 RUN_CATEGORIES = df_core.RUN_CATEGORY_IDS
-
-MAX_COMPOSE_BYTES = 1024 * 1024
-MAX_YAML_DEPTH = 64
-MAX_YAML_NODES = 200_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,102 +184,34 @@ def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[
     return out
 
 
-class ComposeError(ValueError):
-    """A compose file cannot be read safely."""
-
-
-def load_compose(data: bytes) -> Any:
-    """``yaml.safe_load`` guarded against huge files, deep nesting and alias bombs."""
-    if len(data) > MAX_COMPOSE_BYTES:
-        raise ComposeError(f"file too large ({len(data)} bytes > {MAX_COMPOSE_BYTES})")
-    if b"\x00" in data[:8192]:
-        raise ComposeError("binary file (NUL bytes)")
-    text = data.decode("utf-8", errors="replace")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    depth = 0
-    try:
-        for ev in yaml.parse(text, Loader=loader):
-            if isinstance(ev, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    raise ComposeError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels")
-            elif isinstance(ev, yaml.CollectionEndEvent):
-                depth -= 1
-        doc = yaml.load(text, Loader=loader)  # noqa: S506 -- a safe loader
-    except yaml.YAMLError as exc:
-        raise ComposeError(f"invalid YAML: {' '.join(str(exc).split())}") from exc
-    _expanded_size(doc)
-    return doc
-
-
-def _expanded_size(doc: Any) -> int:
-    """Node count with aliases expanded (memoised on identity); rejects alias bombs."""
-    memo: dict[int, int] = {}
-
-    def size(v: Any) -> int:
-        if not isinstance(v, dict | list):
-            return 1
-        k = id(v)
-        if k in memo:
-            return memo[k]
-        memo[k] = 1  # cycles (recursive anchors) count once
-        children = v.values() if isinstance(v, dict) else v
-        n = 1 + sum(size(c) for c in children)
-        if n > MAX_YAML_NODES:
-            raise ComposeError(f"YAML expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
-        memo[k] = n
-        return n
-
-    return size(doc)
-
-
-def _as_list(v: Any) -> list[Any]:
-    if v is None:
-        return []
-    if isinstance(v, dict):
-        return list(v)
-    if isinstance(v, list):
-        return [x if isinstance(x, str | int | float) else json.dumps(x, default=str) for x in v]
-    return [v]
-
-
 def compose_rows(job: FileJob, mode: str) -> dict[str, list[dict[str, Any]]]:
-    """Rows of ``compose_services`` for one compose file (or an error)."""
+    """Rows of ``compose_services`` for one compose file (or an error).
+
+    Read with :func:`pipeline.core.compose.read_compose`; paper mode skips files without a
+    ``services`` key (as the study did), corrected mode reads them as compose v1.
+    """
     out: dict[str, list[dict[str, Any]]] = {"compose_services": [], "errors": []}
-    item = f"{job.repo}/{job.path}"
     try:
-        doc = load_compose(job.data)
-        if not isinstance(doc, dict):
-            raise ComposeError("not a YAML mapping")
-        services = doc.get("services")
-        version = doc.get("version")
-        if services is None:
-            if mode == "paper":
-                raise ComposeError("no 'services' key (the study skipped such files)")
-            # compose v1: services at the top level
-            services = v1_services(doc)
-            version = version or "1"
-        if not isinstance(services, dict):
-            raise ComposeError("'services' is not a mapping")
+        cf = compose.read_compose(job.data)
+        if cf.services_key == "missing" and mode == "paper":
+            raise compose.ComposeError("no_services", "no 'services' key (the study skipped such files)")
+        if cf.services_key == "other":
+            raise compose.ComposeError("services_not_mapping", "'services' is not a mapping")
     except Exception as exc:
-        out["errors"].append({"item": item, "error_type": type(exc).__name__,
+        out["errors"].append({"item": f"{job.repo}/{job.path}", "error_type": type(exc).__name__,
                               "message": f"[{mode}] {exc}"})
         return out
-    for name, svc in services.items():
-        svc = svc if isinstance(svc, dict) else {}
-        build = svc.get("build")
-        context = build.get("context", "") if isinstance(build, dict) else (build or "")
-        env = svc.get("environment")
+    version = cf.version if cf.services_key == "mapping" else (cf.version or "1")
+    for svc in cf.services:
         out["compose_services"].append({
             "mode": mode, "repo": job.repo, "path": job.path,
-            "compose_version": "" if version is None else str(version),
-            "service": str(name), "image": str(svc.get("image") or ""),
-            "build_context": str(context),
-            "ports": json.dumps(_as_list(svc.get("ports")), default=str),
-            "networks": json.dumps(_as_list(svc.get("networks")), default=str),
-            "volumes": json.dumps(_as_list(svc.get("volumes")), default=str),
-            "environment_count": len(env) if isinstance(env, dict | list) else 0,
-            "depends_on": json.dumps(_as_list(svc.get("depends_on")), default=str),
+            "compose_version": "" if version is None else version,
+            "service": svc.name, "image": svc.image, "build_context": svc.build_context,
+            "ports": json.dumps(list(svc.ports), default=str),
+            "networks": json.dumps(list(svc.networks), default=str),
+            "volumes": json.dumps(list(svc.volumes), default=str),
+            "environment_count": svc.environment_count,
+            "depends_on": json.dumps(list(svc.depends_on), default=str),
         })
     return out
 

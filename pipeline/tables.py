@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import __version__
 from .config import Paths
-from .errors import SchemaError, StageInputMissing
+from .errors import SchemaError, SourceInvalid, StageInputMissing
 from .schemas import TABLES, Table, errors_table
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,38 @@ def read_table(name: str | Table, p: Paths, path: Path | None = None) -> pd.Data
     dtypes = {c.name: _PANDAS_DTYPES[c.dtype] for c in table.columns}
     df = pd.read_csv(target, dtype=dtypes, keep_default_na=False, na_values=[""])
     return df
+
+
+def read_package_csv(path: Path) -> pd.DataFrame:
+    """Read a package CSV: UTF-8 with or without BOM; all-empty rows and columns dropped."""
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""])
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceInvalid(str(path), f"unreadable CSV ({exc.__class__.__name__}: {exc})") from exc
+    df = df.dropna(how="all")
+    df = df.loc[:, ~(df.columns.str.startswith("Unnamed:") & df.isna().all())]
+    return df.reset_index(drop=True)
+
+
+UNLABELLED = "Unlabelled"
+"""The category value of a repository without a label (manual or predicted)."""
+
+
+def repo_categories(repos: pd.DataFrame, projects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per studied repository: ``repo, category, category_source``.
+
+    ``projects.category`` (manual where the study labelled, predicted elsewhere) wins; without
+    it the interim label is used and unlabelled repositories get ``Unlabelled``.
+    """
+    if projects is not None and len(projects):
+        out = projects.loc[:, ["repo", "category", "category_source"]].copy()
+    else:
+        out = repos.loc[:, ["repo", "category", "label_source"]].rename(
+            columns={"label_source": "category_source"}
+        )
+    out["category"] = out["category"].fillna("").astype(str).replace("", UNLABELLED)
+    out["category_source"] = out["category_source"].fillna("").astype(str)
+    return out.reset_index(drop=True)
 
 
 class ErrorLog:

@@ -11,13 +11,18 @@ category name is one of the six) belong to the caller.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .core.categories import Categories, CategoriesInvalid
 from .errors import TaxonomyError
+
+#: the checkout's taxonomy folder, used when no project root is at hand (figures, config)
+CHECKOUT_TAXONOMY = Path(__file__).resolve().parents[1] / "taxonomy"
 
 
 def read_yaml(path: Path | str) -> Any:
@@ -111,3 +116,23 @@ def load_yaml_rules(
     if not out:
         raise TaxonomyError(where, "no entries")
     return out
+
+
+def load_categories(path: Path | str | None = None) -> Categories:
+    """The six categories from ``categories.yaml`` (default: the checkout's), read once.
+
+    A malformed file becomes a :class:`TaxonomyError` naming it.
+    """
+    target = Path(path) if path is not None else CHECKOUT_TAXONOMY / "categories.yaml"
+    return _load_categories(str(target.resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_categories(path: str) -> Categories:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise TaxonomyError(path, "expected a mapping with an 'entries' list")
+    try:
+        return Categories.from_entries(data["entries"])
+    except CategoriesInvalid as exc:
+        raise TaxonomyError(path, str(exc)) from exc

@@ -13,7 +13,9 @@ import zstandard
 from pipeline import images
 from pipeline.config import Paths
 from pipeline.registry import RegistryClient
+from pipeline.schemas import PACKAGE_TABLES
 from pipeline.tables import read_table
+from pipeline.taxonomy import load_categories
 from tests import registry_fixtures as rf
 from tests.conftest import make_project
 from tests.registry_fixtures import (
@@ -40,13 +42,13 @@ TARGETS = Path(__file__).resolve().parents[2] / "shared" / "docs" / "paper_targe
 
 
 @pytest.fixture(scope="module")
-def manifest_data(shared_package: Path) -> images.ManifestData:
-    return images.load_manifest_csvs(shared_package)
+def manifest_data(ingested: Paths) -> images.ManifestData:
+    return images.load_manifest(ingested)
 
 
 @pytest.fixture(scope="module")
-def img2repos(shared_package: Path) -> dict[str, list[str]]:
-    return images.image_repo_map(shared_package)
+def img2repos(ingested: Paths) -> dict[str, list[str]]:
+    return images.image_repo_map(ingested)
 
 
 def test_manifest_csvs_and_header_shift(manifest_data: images.ManifestData) -> None:
@@ -110,7 +112,7 @@ def _paper_row(targets: dict, paper_name: str) -> dict:  # type: ignore[type-arg
         "layers_size": t["layers_size_not_printed"]["data_value"]}
 
 
-def test_table2_from_explicit_mapping(shared_package: Path, manifest_data, img2repos) -> None:  # type: ignore[no-untyped-def]
+def test_table2_from_explicit_mapping(shared_package: Path, ingested: Paths, manifest_data, img2repos) -> None:  # type: ignore[no-untyped-def]
     """The code path of Table 2 on an explicit repo -> category mapping.
 
     Our copy's labels are incomplete in every category, so the published values are only
@@ -122,7 +124,7 @@ def test_table2_from_explicit_mapping(shared_package: Path, manifest_data, img2r
     repos = repos[repos.iloc[:, 0].str.strip() != ""]
     labels = dict(zip(repos.iloc[:, 0], repos["manual_topic"], strict=True))
     app = {r: "Application System" for r, lab in labels.items() if lab in ("application", "application/autopilot")}
-    t2 = images.table2_from_mapping(shared_package, app, "paper").set_index("category")
+    t2 = images.table2_from_mapping(ingested, app, "paper").set_index("category")
     row = t2.loc["Application System"]
     want = _paper_row(targets, "Application System")
     assert (row.conf_size, row.env, row.layers, row.rootfs, row.layers_size) == (
@@ -141,7 +143,8 @@ def test_table2_from_explicit_mapping(shared_package: Path, manifest_data, img2r
 def replicated(tmp_path_factory: pytest.TempPathFactory, ingested: Paths) -> Paths:
     p = make_project(tmp_path_factory.mktemp("images_repl"))
     p.interim.mkdir(parents=True)
-    for f in ("repos.csv", "repos.csv.meta.json", "source.json"):
+    for f in ("repos.csv", "repos.csv.meta.json", "source.json",
+              *(f"{t}.csv" for t in PACKAGE_TABLES)):
         shutil.copy(ingested.interim / f, p.interim / f)
     from pipeline.cli import main
 
@@ -192,7 +195,7 @@ def test_replication_figure5_inputs(replicated: Paths) -> None:
     a = ps[(ps["category"] == "Model") & (ps["file_type"] == ".a")].iloc[0]
     assert a.size_mb == 872.87
     cs = size[size["mode"] == "corrected"]
-    assert cs.groupby("category").size().to_dict() == {c: 12 for c in images.CATEGORIES}
+    assert cs.groupby("category").size().to_dict() == {c: 12 for c in load_categories().ids}
     top = cs[(cs["category"] == "DL Framework") & (cs["rank"] == 1)].iloc[0]
     assert (top.file_type, top.size_mb, top.perc_size, top.n_repos) == ("ELF/COFF", 11129.8012, 54.863375, 8)
     cn = num[num["mode"] == "corrected"]

@@ -16,6 +16,7 @@ from pipeline import ingest
 from pipeline.cli import main
 from pipeline.config import Paths
 from pipeline.errors import SourceInvalid, SourceNotFound
+from pipeline.schemas import PACKAGE_TABLES
 from pipeline.tables import read_table
 
 from .conftest import make_project
@@ -140,7 +141,7 @@ def test_classify_file(name: str, text: bytes, kind: str, reason_part: str) -> N
 
 
 def test_label_mapping_handles_misspellings(tmp_path: Path) -> None:
-    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "label_mapping.yaml")
+    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "categories.yaml")
     assert ingest.map_label("DL framwork", mapping) == "DL Framework"
     assert ingest.map_label("DL framework", mapping) == "DL Framework"
     assert ingest.map_label("AutoML", mapping) == ingest.map_label("automl", mapping) == "Toolkit"
@@ -161,7 +162,7 @@ def test_complete_labels_give_study_counts(tmp_path: Path, shared_package: Path)
     manual["manual_topic"] = full
     final = ingest.read_package_csv(shared_package / ingest.FINAL)
     filtered = ingest.read_sheets(shared_package / ingest.XLSX, ["filtered"])["filtered"]
-    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "label_mapping.yaml")
+    mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "categories.yaml")
     repos = ingest.build_repos(manual, final, filtered, mapping)
     assert repos["category"].value_counts().to_dict() == {
         "Application System": 170, "MLOps/AIOps": 93, "DL Framework": 62, "Toolkit": 62,
@@ -330,3 +331,38 @@ def test_failed_rerun_keeps_previous_outputs(tmp_path: Path, shared_package: Pat
         ingest.run(str(tmp_path / "missing"), p, progress=False)
     assert (p.interim / "repos.csv").read_bytes() == before
     assert (p.raw_files / "keras-team" / "keras").is_dir()
+
+
+# --------------------------------------------------------------------------------------
+# the package's RQ4 image CSVs as interim tables (read by images --replication)
+# --------------------------------------------------------------------------------------
+
+
+def test_package_image_tables_row_counts(ingested: Paths) -> None:
+    counts = {name: len(read_table(name, ingested)) for name in PACKAGE_TABLES}
+    assert counts == {
+        "package_image_configs": 512, "package_image_layers": 9315, "package_image_repos": 558,
+        "package_file_types_top_num": 72, "package_file_types_num": 1963,
+        "package_file_types_top_size": 70, "package_file_types_repos": 15201,
+    }
+
+
+def test_package_image_tables_values(ingested: Paths) -> None:
+    cfg = read_table("package_image_configs", ingested)
+    row = cfg[cfg["image"] == "ultralytics/yolov5"].iloc[0]
+    assert (row.file, row.repo_tag, row.config_size, row.config_env_count, row.architecture) == (
+        "Manifest_Config_info.csv", "latest", "50741", "52", "amd64")
+    assert row.diff_ids.count("sha256:") == 65  # the shifted header undone
+    repos = read_table("package_image_repos", ingested)
+    cs = repos[repos["image"] == "arunothia/cs-221"]
+    assert cs[["rank", "repo"]].values.tolist() == [[1, "keras-team/keras"], [2, "keras-team/autokeras"]]
+    top = read_table("package_file_types_top_num", ingested)
+    assert sorted(set(top["raw_category"])) == ["Application System", "DL Framwork", "Documentation",
+                                                "MLOps/ AIOps", "Model", "Toolkit"]
+    assert set(top["category"]) == {"Application System", "DL Framework", "Documentation",
+                                    "MLOps/AIOps", "Model", "Toolkit"}
+    per = read_table("package_file_types_repos", ingested)
+    assert per.groupby("file").size().to_dict() == {
+        "layers_files_Application System.csv": 6451, "layers_files_DL Framwork.csv": 2350,
+        "layers_files_Documentation.csv": 250, "layers_files_MLOps.csv": 3300,
+        "layers_files_Model.csv": 450, "layers_files_Toolkit.csv": 2400}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..core.sniff import name_match as basename_match
 from ..errors import NetworkError
-from ..ingest import name_match as basename_match
 from .github import HttpClient
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def name_match(path: str) -> str | None:
     """Why a path is a Docker-file candidate by its name, or None.
 
-    The rule of :func:`pipeline.ingest.name_match` (the study's), applied to the basename:
+    The rule of :func:`pipeline.core.sniff.name_match` (the study's), applied to the basename:
     ``dockerfile`` or ``compose``; everything else (``other``) is ignored.
     """
     nm = basename_match(PurePosixPath(path).name)

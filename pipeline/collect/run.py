@@ -26,8 +26,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..config import Paths, dockerhub_url, github_api_url, github_token
+from ..core.sniff import classify_file
 from ..errors import CollectWouldOverwrite, StageInputMissing
-from ..ingest import classify_file
 from ..schemas import TABLES
 from ..tables import ErrorLog, atomic_write_text, read_table, write_table
 from . import criteria as crit

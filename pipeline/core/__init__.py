@@ -1,1 +1,1 @@
-"""Pure core: parsing, reading and the study's policies; no file or network I/O, no click, no stage imports."""
+"""Pure core: no file or network I/O, no click, no pandas, no stage imports."""
