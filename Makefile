@@ -9,6 +9,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MLDOCK := $(VENV)/bin/mldock
 STAMP := $(VENV)/.installed
+# uv comes from PyPI into its own small venv (.tools/); it installs the locked set into .venv.
+# The resolution date (exclude-newer) and "no Python downloads" live in pyproject's [tool.uv].
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
+# requirements.lock = the same set for pip: header, then uv's hashed export of uv.lock
+EXPORT := { echo '\# From uv.lock by `make lock` (checked by `make check-lock`). For pip:'; \
+	    echo '\#   pip install --require-hashes -r requirements.lock && pip install --no-deps -e .'; \
+	    $(UV) export --quiet --no-header --format requirements-txt --frozen --extra dev --no-emit-project; }
+SYSTEM_DEPS := docker-registry
+IMAGE ?= mldock
 REPLICATION ?=
 PYTEST_ARGS ?=
 
@@ -21,8 +34,8 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
         package_image_repos package_file_types_top_num package_file_types_num \
         package_file_types_top_size package_file_types_repos))
 
-.PHONY: help setup reproduce ingest parse classify images report publish test lint bench \
-        search filter extract collect clean FORCE
+.PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
+        parse classify images report publish test lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -31,13 +44,28 @@ help: ## List the targets
 	@echo
 	@echo "  make reproduce REPLICATION=<Datasets folder, zip or URL> to use another copy of the package"
 
-setup: $(STAMP) ## Create .venv and install mldock with its dev tools
+setup: $(STAMP) ## Create .venv with the locked packages (uv.lock), mldock editable, dev tools
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@test -x $(PY) || $(UV) venv --quiet $(VENV)
+	$(UV) sync --frozen --extra dev
 	@touch $@
+
+lock: | $(UV) ## Re-resolve uv.lock (UPGRADE=1: newest allowed by pyproject) and requirements.lock
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+	@$(EXPORT) > requirements.lock
+
+check-lock: | $(UV) ## uv.lock matches pyproject.toml and requirements.lock matches uv.lock
+	$(UV) lock --check
+	@$(EXPORT) | cmp -s requirements.lock - \
+	  || { echo "requirements.lock is stale: run make lock"; exit 1; }
+
+system-deps: ## Install the Debian packages the tests need (as root), or say which to install
+	@scripts/ensure-system-deps $(SYSTEM_DEPS)
 
 reproduce: setup ingest parse classify images report publish ## Set up, then run every stage on the replication package
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md"
@@ -97,17 +125,30 @@ extract: $(STAMP) ## collect step 5-7: files, Docker Hub matching, interim table
 
 collect: search filter extract ## All collect steps against GitHub as it is today
 
-test: setup ## Run the test suite (offline; starts a local registry and a fake GitHub)
+test: setup system-deps ## Run the test suite (offline; starts a local registry and a fake GitHub)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+verify: setup ## Rebuild data/published/ from data/processed/ elsewhere; check sha256s in datapackage.json
+	$(PY) scripts/verify_published.py
+
+check-dockerfile: setup ## The Dockerfile through mldock's own parser and hadolint (.hadolint.yaml)
+	$(PY) scripts/check_dockerfile.py Dockerfile
+	$(VENV)/bin/hadolint --config .hadolint.yaml Dockerfile
+
+image: ## Build the mldock image (docker build; IMAGE=name)
+	@if docker info >/dev/null 2>&1; then \
+	  docker build --build-arg VCS_REF=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	    --build-arg VCS_URL=$$(git remote get-url origin 2>/dev/null || true) -t $(IMAGE) . ; \
+	else echo "make image: Docker is not available here (no docker command or daemon)"; exit 1; fi
+
 lint: setup ## ruff and mypy
-	$(VENV)/bin/ruff check pipeline tests bench
+	$(VENV)/bin/ruff check pipeline tests bench scripts
 	$(VENV)/bin/mypy
 
 bench: setup ## Benchmarks: parse throughput and layer-scan speed, as ratios to baselines
 	$(PY) -m bench
 
-clean: ## Remove generated data and reports (keeps .venv and downloads)
+clean: ## Remove generated data and reports (keeps .venv, .tools and downloads)
 	rm -rf $(INTERIM)/* $(INTERIM)/.replication-arg $(PROCESSED)/* data/raw/* reports/figures reports/tables reports/notebooks reports/reproduction.md reports/classification.md reports/*.csv data/published/*
 
 FORCE:

@@ -231,3 +231,42 @@ def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None) 
     atomic_write_text(p.root / "CITATION.cff", citation_cff(project))
     log.info("published %d tables to %s (%d skipped)", len(resources), out, len(skipped))
     return {"out": out, "published": [r["title"] for r in resources], "skipped": skipped}
+
+
+def _sha256(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def verify(p: Paths, published: Path | None = None) -> tuple[list[str], list[str]]:
+    """Check ``published`` (default ``data/published/``) against what this code makes.
+
+    The source tables are published again into a temporary folder; for every resource of
+    the recorded ``datapackage.json`` the sha256 of the published file and of the rebuilt
+    one must equal the recorded ``hash``, and both packages must list the same resources.
+    Returns (files checked, problems); no problems means the published CSVs are exactly
+    what this code publishes from the current tables.  (``datapackage.json`` and the
+    sidecars carry dates, so they are compared by their resources, not bytes.)
+    """
+    import tempfile
+
+    published = published or p.data / "published"
+    pkg_file = published / "datapackage.json"
+    if not pkg_file.exists():
+        return [], [f"{pkg_file} missing: run mldock publish"]
+    recorded = {r["path"]: r for r in json.loads(pkg_file.read_text("utf-8"))["resources"]}
+    with tempfile.TemporaryDirectory(prefix="mldock-verify-") as tmp:
+        publish(p, out=Path(tmp))
+        rebuilt = {r["path"]: r for r in
+                   json.loads((Path(tmp) / "datapackage.json").read_text("utf-8"))["resources"]}
+        problems = [f"{name}: published but not rebuilt from the current tables"
+                    for name in sorted(set(recorded) - set(rebuilt))]
+        problems += [f"{name}: rebuilt but not in the published datapackage.json"
+                     for name in sorted(set(rebuilt) - set(recorded))]
+        for name in sorted(set(recorded) & set(rebuilt)):
+            want = recorded[name].get("hash")
+            for label, f in (("published", published / name), ("rebuilt", Path(tmp) / name)):
+                got = _sha256(f) if f.exists() else "missing"
+                if got != want:
+                    problems.append(f"{name}: {label} file is {got}, datapackage.json says {want}")
+    return sorted(recorded), problems
+
