@@ -27,6 +27,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "images": ("pipeline.cli.images", "Analyse Docker images through the registry HTTP API."),
     "report": ("pipeline.cli.report", "Draw the paper's tables and figures and the reproduction report."),
     "publish": ("pipeline.cli.publish", "Write the published CSV datasets and their data dictionary."),
+    "reproduce": ("pipeline.cli.reproduce", "Run every stage on the replication package, timed."),
 }
 
 
