@@ -147,10 +147,10 @@ def load_instructions(path: Path | str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def load_purposes(path: Path | str) -> tuple[Entry, ...]:
+def load_purposes(path: Path | str, instructions: Sequence[str] | None = None) -> tuple[Entry, ...]:
     """Major purposes and subcategories; a ``parent`` must name a major purpose and an
-    ``instruction`` rule one of :func:`load_instructions`."""
-    known = load_instructions(path)
+    ``instruction`` rule one of ``instructions`` (default: :func:`load_instructions`)."""
+    known = set(load_instructions(path) if instructions is None else instructions)
     raw = load_yaml_rules(path, ("id", "name", "description", "rules"), PURPOSE_FIELDS,
                           case_sensitive_fields=("instruction",))
     entries = _entries(raw)
@@ -206,9 +206,10 @@ def load_coding(path: Path | str, purpose_ids: Iterable[str]) -> tuple[dict[str,
 
 def load_taxonomy(taxonomy_dir: Path) -> Taxonomy:
     cats = load_categories(taxonomy_dir / "project_categories.yaml")
-    purposes = load_purposes(taxonomy_dir / "purposes.yaml")
+    instructions = load_instructions(taxonomy_dir / "purposes.yaml")
+    purposes = load_purposes(taxonomy_dir / "purposes.yaml", instructions)
     coding, cols = load_coding(taxonomy_dir / "purpose_coding.yaml", [p.id for p in purposes])
-    return Taxonomy(cats, purposes, coding, cols, load_instructions(taxonomy_dir / "purposes.yaml"))
+    return Taxonomy(cats, purposes, coding, cols, instructions)
 
 
 # --------------------------------------------------------------------------------------

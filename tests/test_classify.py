@@ -109,6 +109,23 @@ def test_missing_parse_tables_say_run_parse(ingested: Paths, tmp_path: Path) -> 
     assert main(["-q", "--root", str(p.root), "classify"]) == 1
 
 
+def test_instruction_list_comes_from_the_taxonomy(tax: C.Taxonomy, tmp_path: Path) -> None:
+    assert tax.instructions == ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
+                                "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
+                                "WORKDIR")
+    X = C.feature_frame([C.Evidence(repo="o/a", instructions=Counter({"RUN": 2}))], tax)
+    assert [c for c in X.columns if c.startswith("num_instr_")] == [f"num_instr_{k.lower()}" for k in tax.instructions]
+    assert X.at["o/a", "num_instr_run"] == pytest.approx(np.log1p(2))
+    text = (ROOT / "taxonomy" / "purposes.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "purposes.yaml"
+    bad.write_text(text.replace("instructions: [ADD,", "instructions: [add, ADD,"), encoding="utf-8")
+    with pytest.raises(C.TaxonomyError, match=r"not upper-case words \['add'\] or duplicated \[\]"):
+        C.load_purposes(bad)
+    bad.write_text(text.replace("instructions: [ADD,", "instrs: [ADD,"), encoding="utf-8")
+    with pytest.raises(C.TaxonomyError, match="'instructions' must list Docker's instructions"):
+        C.load_purposes(bad)
+
+
 def test_notes_features_exact() -> None:
     notes = {"what": "API, data storage (images, audio)", "when": "Development/ distribution, Testing,",
              "maincomponent": "gpu, cpu", "note": "Working dockerfile"}
