@@ -91,7 +91,12 @@ $(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/do
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV
 
-$(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/purpose_text.csv $(PROCESSED)/dockerfiles.csv pipeline/classify.py \
+# parse writes these together with dockerfiles.csv
+$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv: $(PROCESSED)/dockerfiles.csv ;
+
+# classify reads parse's tables (never data/raw/)
+$(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/purpose_text.csv \
+		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv pipeline/classify.py \
 		taxonomy/project_categories.yaml taxonomy/purposes.yaml taxonomy/purpose_coding.yaml $(CORE)
 	$(MLDOCK) classify
 	$(MLDOCK) classify evaluate --nested

@@ -2,7 +2,9 @@
 
 Two classifiers, both fed the same per-repository *evidence* (name, description, topics,
 homepage, README when present, Docker file paths, Dockerfile instructions, RUN/CMD
-commands, base images, compose services):
+commands, base images, compose services).  The Docker evidence comes only from the parse
+stage's tables (corrected mode), never from the raw files, so RQ2 describes the files RQ3
+counts:
 
 * **keyword rules** from ``taxonomy/project_categories.yaml`` and ``taxonomy/purposes.yaml``:
   transparent, every decision lists the rules that fired;
@@ -36,12 +38,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .config import CATEGORIES, Paths
-from .dockerfile import VALID_INSTRUCTIONS
-from .errors import TaxonomyError, TooFewLabels
-from .ingest import v1_services
+from .errors import StageInputMissing, TaxonomyError, TooFewLabels
 from .tables import ErrorLog, atomic_write_text, read_table, write_table
 from .taxonomy import load_yaml_rules, normalise_keyword, read_yaml
 
@@ -49,8 +48,6 @@ log = logging.getLogger(__name__)
 
 CATEGORY_FIELDS = ("name", "description", "topics", "homepage", "readme", "paths")
 PURPOSE_FIELDS = ("path", "instruction", "command", "base_image", "compose", "description")
-#: Docker's instructions: the parse core's list
-INSTRUCTIONS = VALID_INSTRUCTIONS
 NONE = "none"
 #: purpose_text columns coded by taxonomy/purpose_coding.yaml, keyed by the study's names
 CODED_COLUMNS = {
@@ -94,6 +91,7 @@ class Taxonomy:
     purposes: tuple[Entry, ...]
     coding: dict[str, tuple[str, ...]]  # normalised token -> purpose ids ('none' = no purpose)
     coded_columns: tuple[str, ...]  # purpose_text columns the coding covers
+    instructions: tuple[str, ...]  # Docker's instructions (purposes.yaml ``instructions``)
 
     @property
     def majors(self) -> list[str]:
@@ -135,8 +133,23 @@ def load_categories(path: Path | str) -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-def load_purposes(path: Path | str) -> tuple[Entry, ...]:
-    """Major purposes and subcategories; a ``parent`` must name a major purpose."""
+def load_instructions(path: Path | str) -> tuple[str, ...]:
+    """Docker's instructions, the ``instructions`` list of ``purposes.yaml`` (upper case)."""
+    data = read_yaml(path)
+    names = data.get("instructions") if isinstance(data, dict) else None
+    if not isinstance(names, list) or not names:
+        raise TaxonomyError(str(path), "'instructions' must list Docker's instructions")
+    bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"[A-Z]+", n)]
+    dup = [n for n, c in Counter(names).items() if c > 1]
+    if bad or dup:
+        raise TaxonomyError(str(path), f"'instructions': not upper-case words {bad} or duplicated {dup}")
+    return tuple(names)
+
+
+def load_purposes(path: Path | str, instructions: Sequence[str] | None = None) -> tuple[Entry, ...]:
+    """Major purposes and subcategories; a ``parent`` must name a major purpose and an
+    ``instruction`` rule one of ``instructions`` (default: :func:`load_instructions`)."""
+    known = set(load_instructions(path) if instructions is None else instructions)
     raw = load_yaml_rules(path, ("id", "name", "description", "rules"), PURPOSE_FIELDS,
                           case_sensitive_fields=("instruction",))
     entries = _entries(raw)
@@ -144,7 +157,7 @@ def load_purposes(path: Path | str) -> tuple[Entry, ...]:
     for e in entries:
         if e.parent is not None and e.parent not in majors:
             raise TaxonomyError(str(path), f"entry {e.id!r}: unknown parent id {e.parent!r}")
-        bad = [k for k in e.rules.get("instruction", ()) if k not in INSTRUCTIONS]
+        bad = [k for k in e.rules.get("instruction", ()) if k not in known]
         if bad:
             raise TaxonomyError(str(path), f"entry {e.id!r}: unknown Dockerfile instruction {bad}")
     return tuple(entries)
@@ -192,9 +205,10 @@ def load_coding(path: Path | str, purpose_ids: Iterable[str]) -> tuple[dict[str,
 
 def load_taxonomy(taxonomy_dir: Path) -> Taxonomy:
     cats = load_categories(taxonomy_dir / "project_categories.yaml")
-    purposes = load_purposes(taxonomy_dir / "purposes.yaml")
+    instructions = load_instructions(taxonomy_dir / "purposes.yaml")
+    purposes = load_purposes(taxonomy_dir / "purposes.yaml", instructions)
     coding, cols = load_coding(taxonomy_dir / "purpose_coding.yaml", [p.id for p in purposes])
-    return Taxonomy(cats, purposes, coding, cols)
+    return Taxonomy(cats, purposes, coding, cols, instructions)
 
 
 # --------------------------------------------------------------------------------------
@@ -245,63 +259,6 @@ class Evidence:
         raise KeyError(fieldname)
 
 
-_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_CONT = re.compile(r"\\\s*\n")
-_LINE = re.compile(r"^\s*([A-Za-z]+)\s*(.*)$")
-
-
-def dockerfile_evidence(text: str) -> tuple[Counter[str], list[str], list[str]]:
-    """(instruction counts, command texts, FROM images) of a Dockerfile; pure, lenient.
-
-    Continuation lines are joined and comment lines dropped; a line whose first word is not
-    a Dockerfile instruction (heredoc bodies, junk) is ignored.  Commands are the values of
-    RUN, CMD, ENTRYPOINT and HEALTHCHECK; images are the first word of each FROM.
-    """
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
-    joined = _CONT.sub(" ", "\n".join(lines) + "\n")
-    instr: Counter[str] = Counter()
-    commands: list[str] = []
-    images: list[str] = []
-    for line in joined.splitlines():
-        m = _LINE.match(line)
-        if not m or m.group(1).upper() not in INSTRUCTIONS:
-            continue
-        name, value = m.group(1).upper(), m.group(2).strip()
-        instr[name] += 1
-        if name in ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"):
-            commands.append(value)
-        elif name == "FROM":
-            words = [w for w in value.split() if not w.startswith("--")]
-            if words:
-                images.append(words[0])
-    return instr, commands, images
-
-
-def compose_evidence(text: str) -> list[str]:
-    """Service names, images and top-level section names of a compose file."""
-    data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
-    if not isinstance(data, dict):
-        raise ValueError("not a YAML mapping")
-    out: list[str] = []
-    services = data.get("services")
-    if not isinstance(services, dict):  # compose v1: services at the top level
-        services = v1_services(data)
-    else:
-        out.append("services")
-    for name, svc in services.items():
-        out.append(str(name))
-        if isinstance(svc, dict):
-            if svc.get("image"):
-                out.append(str(svc["image"]))
-            for key in ("ports", "volumes", "networks"):
-                if svc.get(key):
-                    out.append(key)
-    for key in ("networks", "volumes"):
-        if data.get(key):
-            out.append(key)
-    return out
-
-
 def _s(v: Any) -> str:
     """``v`` as a string; None, NaN and pd.NA become ''."""
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
@@ -309,19 +266,59 @@ def _s(v: Any) -> str:
     return str(v)
 
 
+#: parse's tables classify reads (their corrected-mode rows): the Dockerfile and compose
+#: evidence comes only from them, so RQ2's evidence describes the files RQ3 counts
+PARSE_TABLES = ("instructions", "base_images", "compose_services")
+#: instructions whose ``instructions.value`` is command text.  The whole value is kept (not
+#: run_commands' executable + first argument): rules and TF-IDF read package names, flags
+#: and script names in it, e.g. ``pip install jupyter`` or ``CMD ["pytest", "-x"]``.
+COMMAND_INSTRUCTIONS = ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK")
+#: per-service compose keys whose presence is evidence (a non-empty JSON list)
+COMPOSE_KEYS = ("ports", "volumes", "networks")
+
+
+def read_parse_tables(p: Paths) -> dict[str, pd.DataFrame]:
+    """Corrected-mode rows of :data:`PARSE_TABLES`; a missing table raises
+    :class:`~pipeline.errors.StageInputMissing` ("run `mldock parse` first")."""
+    return {name: _corrected(read_table(name, p)) for name in PARSE_TABLES}
+
+
+def _corrected(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["mode"] == "corrected"] if "mode" in table.columns else table
+
+
 def build_evidence(
     repos: pd.DataFrame,
     files: pd.DataFrame,
-    data_dir: Path,
+    parse_tables: dict[str, pd.DataFrame],
     errors: ErrorLog,
-    parse_tables: dict[str, pd.DataFrame] | None = None,
     progress: bool = False,
     purpose_text: pd.DataFrame | None = None,
 ) -> dict[str, Evidence]:
-    """Evidence per repository from the interim tables and the raw file copies (and the
-    study's free-text notes of ``purpose_text`` when given)."""
-    from tqdm import tqdm
+    """Evidence per repository from the interim tables (repository metadata, file paths,
+    the study's free-text notes of ``purpose_text`` when given) and parse's tables
+    (:data:`PARSE_TABLES`, corrected-mode rows); no raw file is read."""
+    ev = repo_evidence(repos, errors)
+    if purpose_text is not None and "repo" in purpose_text.columns:
+        cols = [c for c in NOTE_COLUMNS if c in purpose_text.columns]
+        for rec in purpose_text.to_dict("records"):
+            e = ev.get(str(rec["repo"]))
+            if e is not None:
+                e.notes = {c: _s(rec[c]) for c in cols if _s(rec[c]).strip()}
+    for repo, path in files[["repo", "path"]].itertuples(index=False):
+        if str(repo) in ev:
+            ev[str(repo)].paths.append(str(path))
+    missing = [t for t in PARSE_TABLES if t not in parse_tables]
+    if missing:
+        raise StageInputMissing(f"parse tables {', '.join(missing)}", "mldock parse")
+    add_instruction_evidence(ev, _corrected(parse_tables["instructions"]), progress)
+    add_base_image_evidence(ev, _corrected(parse_tables["base_images"]))
+    add_compose_evidence(ev, _corrected(parse_tables["compose_services"]))
+    return ev
 
+
+def repo_evidence(repos: pd.DataFrame, errors: ErrorLog) -> dict[str, Evidence]:
+    """Evidence with the repository metadata of ``repos`` only."""
     ev: dict[str, Evidence] = {}
     for r in repos.itertuples(index=False):
         topics: list[str] = []
@@ -344,79 +341,69 @@ def build_evidence(
             readme=_s(getattr(r, "readme", "")),
             numeric=num,
         )
-    if purpose_text is not None and "repo" in purpose_text.columns:
-        cols = [c for c in NOTE_COLUMNS if c in purpose_text.columns]
-        for rec in purpose_text.to_dict("records"):
-            e = ev.get(str(rec["repo"]))
-            if e is not None:
-                e.notes = {c: _s(rec[c]) for c in cols if _s(rec[c]).strip()}
-    rows = files[files["repo"].isin(ev.keys())]
-    for f in tqdm(list(rows.itertuples(index=False)), desc="classify: files", disable=not progress,
-                  unit="file"):
-        e = ev[str(f.repo)]
-        e.paths.append(str(f.path))
-        if f.kind not in ("dockerfile", "compose"):
-            continue
-        src = data_dir / str(f.raw_path)
-        try:
-            text = src.read_text(encoding="utf-8", errors="replace")
-            if f.kind == "dockerfile":
-                instr, cmds, imgs = dockerfile_evidence(text)
-                e.instructions.update(instr)
-                e.commands.extend(cmds)
-                e.base_images.extend(imgs)
-            else:
-                e.compose.extend(compose_evidence(text))
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            first = (str(exc).splitlines() or [""])[0]
-            errors.add(str(src), exc, f"cannot read {f.kind} file of {f.repo} ({src}): {first}")
-    if parse_tables and "base_images" in parse_tables:
-        n = add_parse_evidence(ev, parse_tables["base_images"])
-        log.info("added %d base-image values from the parse stage", n)
     return ev
 
 
-# What classify takes from the parse stage when its tables exist.  The Dockerfile text is
-# read directly above (so classify also runs without parse); parse adds what a lenient
-# reader cannot: FROM references with ARG/ENV substituted and the base-image type.
-PARSE_TABLES = ("base_images",)
+def add_instruction_evidence(ev: dict[str, Evidence], instructions: pd.DataFrame,
+                             progress: bool = False) -> None:
+    """Instruction counts and command texts (``value`` of :data:`COMMAND_INSTRUCTIONS`,
+    in table order) from parse's ``instructions`` rows."""
+    from tqdm import tqdm
 
-
-def add_parse_evidence(ev: dict[str, Evidence], base_images: pd.DataFrame) -> int:
-    """Add parse's resolved base images (when they differ from the raw FROM text) and
-    base-image types (``type:<label>``) of corrected-mode rows; returns values added."""
-    need = {"repo", "raw", "image", "base_type_label"}
-    if not need <= set(base_images.columns):
-        log.warning("parse table base_images lacks %s; not used", ", ".join(sorted(need - set(base_images.columns))))
-        return 0
-    if "mode" in base_images.columns:
-        base_images = base_images[base_images["mode"] == "corrected"]
-    added = 0
-    for rec in base_images[["repo", "raw", "image", "base_type_label"]].itertuples(index=False):
-        e = ev.get(str(rec[0]))
+    rows = instructions[["repo", "instruction", "value"]].itertuples(index=False)
+    for repo, instr, value in tqdm(rows, total=len(instructions), desc="classify: instructions",
+                                   disable=not progress, unit="row"):
+        e = ev.get(str(repo))
         if e is None:
             continue
-        raw, image, label = _s(rec[1]), _s(rec[2]), _s(rec[3])
-        raw_ref = raw.split()[0] if raw.split() else ""
-        if image and image != raw_ref:
-            e.base_images.append(image)
-            added += 1
-        if label:
-            e.base_images.append(f"type:{label}")
-            added += 1
-    return added
+        e.instructions[str(instr)] += 1
+        if instr in COMMAND_INSTRUCTIONS:
+            e.commands.append(_s(value))
 
 
-def read_parse_tables(p: Paths) -> dict[str, pd.DataFrame]:
-    out: dict[str, pd.DataFrame] = {}
-    for name in PARSE_TABLES:
-        path = p.table("processed", name)
-        if path.exists():
-            out[name] = read_table(name, p)
-        else:
-            log.info("parse table %s absent (run `mldock parse`): classifying without "
-                     "resolved base images and base-image types", path)
-    return out
+def add_base_image_evidence(ev: dict[str, Evidence], base_images: pd.DataFrame) -> None:
+    """Per FROM row of parse's ``base_images``: the image (ARG-substituted, without flags
+    or alias) and its type as ``type:<label>``."""
+    for repo, image, label in base_images[["repo", "image", "base_type_label"]].itertuples(index=False):
+        e = ev.get(str(repo))
+        if e is None:
+            continue
+        if _s(image):
+            e.base_images.append(_s(image))
+        if _s(label):
+            e.base_images.append(f"type:{_s(label)}")
+
+
+def add_compose_evidence(ev: dict[str, Evidence], services: pd.DataFrame) -> None:
+    """Per compose file of parse's ``compose_services``: ``services`` when the file has a
+    ``services:`` section (parse writes version '1' for a v1 file, which has none), then
+    per service its name, its image and which of :data:`COMPOSE_KEYS` it sets.
+
+    Top-level ``networks:`` / ``volumes:`` sections are not in the table, so they are no
+    longer evidence (the per-service keys are).
+    """
+    seen: set[tuple[str, str]] = set()
+    for rec in services.to_dict("records"):
+        e = ev.get(str(rec["repo"]))
+        if e is None:
+            continue
+        key = (str(rec["repo"]), str(rec["path"]))
+        if key not in seen:
+            seen.add(key)
+            if _s(rec["compose_version"]) != "1":
+                e.compose.append("services")
+        e.compose.append(str(rec["service"]))
+        if _s(rec["image"]):
+            e.compose.append(_s(rec["image"]))
+        e.compose.extend(k for k in COMPOSE_KEYS if _json_list(rec[k]))
+
+
+def _json_list(v: Any) -> list[Any]:
+    try:
+        out = json.loads(_s(v) or "[]")
+    except ValueError:
+        return []
+    return out if isinstance(out, list) else []
 
 
 # --------------------------------------------------------------------------------------
@@ -603,7 +590,7 @@ def feature_frame(
         for c in NUMERIC:
             row[f"num_{c}"] = math.log1p(max(ev.numeric.get(c, 0.0), 0.0))
         row["num_files"] = math.log1p(len(ev.paths))
-        for k in sorted(INSTRUCTIONS):
+        for k in tax.instructions:
             row[f"num_instr_{k.lower()}"] = math.log1p(ev.instructions.get(k, 0))
         dec = cat_rules[ev.repo] if cat_rules else category_by_rules(ev, tax.categories)
         for cat in tax.categories:
@@ -613,10 +600,6 @@ def feature_frame(
             row[f"rule_purpose_{p.id}"] = float(p.id in hits)
         rows.append(row)
     return pd.DataFrame(rows).set_index("repo")
-
-
-def _numeric_columns(X: pd.DataFrame) -> list[str]:
-    return [c for c in X.columns if c.startswith(("num_", "rule_"))]
 
 
 def make_pipeline(
@@ -823,7 +806,7 @@ def load_inputs(p: Paths, progress: bool = False) -> Inputs:
     except Exception as exc:  # noqa: BLE001 - optional input, reported
         log.warning("no purpose_text table (%s): purposes are predicted by rules only", exc)
         pt = pd.DataFrame(columns=["repo"])
-    evidence = build_evidence(repos, files, p.data, errors, read_parse_tables(p), progress, pt)
+    evidence = build_evidence(repos, files, read_parse_tables(p), errors, progress, pt)
     order = [str(r) for r in repos["repo"]]
     cat_rules = {r: category_by_rules(evidence[r], tax.categories) for r in order}
     purpose_hits = {r: purposes_by_rules(evidence[r], tax.purposes) for r in order}

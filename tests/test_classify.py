@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from pipeline import classify as C
+from pipeline import parse
 from pipeline.cli import main
 from pipeline.config import CATEGORIES, Paths
 from pipeline.tables import ErrorLog, read_table, write_table
 from tests.conftest import make_project
 
 ROOT = Path(__file__).resolve().parents[1]
-LOGS = Path("raw-data/Dockerfiles/logs")
 
 
 @pytest.fixture(scope="module")
@@ -25,49 +25,105 @@ def tax() -> C.Taxonomy:
     return C.load_taxonomy(ROOT / "taxonomy")
 
 
-# ---- evidence from real files ---------------------------------------------------------
+# ---- evidence from parse's tables ------------------------------------------------------
+
+LIBERTEM = "LiberTEM/LiberTEM"
 
 
-def test_dockerfile_evidence_on_a_real_dockerfile(shared_package: Path) -> None:
-    text = (shared_package / LOGS / "1adrianb/face-alignment/latest/Dockerfile").read_text()
-    instr, commands, images = C.dockerfile_evidence(text)
-    assert instr == Counter({"RUN": 8, "WORKDIR": 2, "FROM": 1, "ENV": 1})
-    assert images == ["nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04"]
-    assert commands[-1] == "python setup.py install"
-    assert commands[1].startswith("curl -o ~/miniconda.sh -O") and "chmod +x ~/miniconda.sh" in commands[1]
+def test_evidence_from_parse_tables_of_a_real_repository(classified: Paths) -> None:
+    """LiberTEM's packaging/docker/Dockerfile (3 stages) and docker-compose.yml (7 services),
+    as parse's corrected-mode rows give them; values read off the two files."""
+    repos = read_table("repos", classified)
+    ev = C.build_evidence(repos[repos["repo"] == LIBERTEM], read_table("files", classified),
+                          C.read_parse_tables(classified), ErrorLog("t"))[LIBERTEM]
+    assert ev.paths == ["packaging/docker/Dockerfile", "packaging/docker/docker-compose.yml"]
+    assert ev.instructions == Counter({"RUN": 7, "COPY": 4, "FROM": 3, "EXPOSE": 3, "ARG": 1, "ENV": 1, "CMD": 1})
+    assert len(ev.commands) == 8  # 7 RUN + 1 CMD, in file order; continuations joined
+    assert ev.commands[0] == "apt-get update && apt-get install -y     python3-venv     python3-pip     git     libfftw3-dev"
+    assert ev.commands[5] == ('if [ -z "$dev" ] ; then echo Skipping test requirements ; else '
+                              "/venv/bin/pip install --no-cache -r /test_requirements.txt && "
+                              "/venv/bin/pip install ipyparallel ; fi")
+    assert ev.commands[7] == '["/venv/bin/libertem-server", "--host", "0.0.0.0", "--insecure", "--port", "9000"]'
+    # FROM python:3.9-slim AS builder0 / FROM builder0 as builder / FROM builder0: stage
+    # references keep the alias and inherit the type
+    assert ev.base_images == ["python:3.9-slim", "type:Language Runtime", "builder0", "type:Language Runtime",
+                              "builder0", "type:Language Runtime"]
+    # the top-level `volumes: ipyconfig` section is not in compose_services, so not evidence
+    assert ev.compose == ["services", "scheduler", "libertem/libertem:triage", "ports",
+                          "worker-1", "libertem/libertem:triage", "volumes",
+                          "worker-2", "libertem/libertem:triage", "volumes",
+                          "ipy-controller", "libertem/libertem-dev", "volumes",
+                          "ipy-worker-1", "libertem/libertem-dev", "volumes",
+                          "ipy-worker-2", "libertem/libertem-dev", "volumes",
+                          "tests", "libertem/libertem-dev", "volumes"]
 
 
-def test_compose_evidence_on_a_real_compose_file(shared_package: Path) -> None:
-    text = (shared_package / LOGS / "heartexlabs/label-studio/latest/docker-compose.mysql.yml").read_text()
-    assert C.compose_evidence(text) == ["services", "app", "db", "mysql:8", "volumes"]
+def _one_repo() -> pd.DataFrame:
+    return pd.DataFrame([{"repo": "o/r", "topics": "[]", "search_topic": "keras", "description": "d",
+                          "homepage": None, "language": "Python"}])
 
 
-def test_compose_evidence_rejects_non_mapping() -> None:
-    with pytest.raises(ValueError, match="not a YAML mapping"):
-        C.compose_evidence("- a\n- b\n")
+def test_evidence_uses_corrected_rows_only() -> None:
+    """Paper-mode rows (the study's tokens) never reach the evidence; a v1 compose file
+    (parse: version '1') has no ``services`` section; unknown repositories are skipped."""
+    files = pd.DataFrame([{"repo": "o/r", "path": p} for p in ("Dockerfile", "docker-compose.yml")])
+    ins = pd.DataFrame([
+        {"mode": m, "repo": r, "instruction": i, "value": v} for m, r, i, v in [
+            ("corrected", "o/r", "FROM", "${BASE}"), ("corrected", "o/r", "RUN", "pip install jupyter"),
+            ("corrected", "o/r", "EXPOSE", "8888"), ("corrected", "o/r", "HEALTHCHECK", "CMD curl -f x"),
+            ("paper", "o/r", "RUN", "pip"), ("paper", "o/r", "junk", "x"), ("corrected", "x/y", "RUN", "z")]])
+    base = pd.DataFrame([
+        {"mode": "corrected", "repo": "o/r", "image": "python:3.9", "base_type_label": "Language Runtime"},
+        {"mode": "corrected", "repo": "o/r", "image": "", "base_type_label": ""},
+        {"mode": "paper", "repo": "o/r", "image": "${BASE}", "base_type_label": "Variable"}])
+    compose = pd.DataFrame([
+        {"mode": "corrected", "repo": "o/r", "path": "docker-compose.yml", "compose_version": "1",
+         "service": "web", "image": "nginx", "ports": '["80:80"]', "volumes": "[]", "networks": '["front"]'},
+        {"mode": "corrected", "repo": "o/r", "path": "docker-compose.yml", "compose_version": "1",
+         "service": "db", "image": "", "ports": "[]", "volumes": '["d:/d"]', "networks": "[]"},
+        {"mode": "paper", "repo": "o/r", "path": "docker-compose.yml", "compose_version": "1",
+         "service": "paper-only", "image": "", "ports": "[]", "volumes": "[]", "networks": "[]"}])
+    tables = {"instructions": ins, "base_images": base, "compose_services": compose}
+    ev = C.build_evidence(_one_repo(), files, tables, ErrorLog("t"))["o/r"]
+    assert ev.instructions == Counter({"FROM": 1, "RUN": 1, "EXPOSE": 1, "HEALTHCHECK": 1})
+    assert ev.commands == ["pip install jupyter", "CMD curl -f x"]
+    assert ev.base_images == ["python:3.9", "type:Language Runtime"]
+    assert ev.compose == ["web", "nginx", "ports", "networks", "db", "volumes"]
+    assert ev.topics == ["keras"] and ev.paths == ["Dockerfile", "docker-compose.yml"]
+    with pytest.raises(C.StageInputMissing, match="run `mldock parse` first"):
+        C.build_evidence(_one_repo(), files, {"instructions": ins}, ErrorLog("t"))
 
 
-def test_bad_file_is_recorded_and_the_rest_goes_on(tmp_path: Path, shared_package: Path) -> None:
-    data = tmp_path / "data"
-    (data / "raw").mkdir(parents=True)
-    (data / "raw" / "bad.yml").write_text("services: [unclosed\n")
-    shutil.copy(shared_package / LOGS / "1adrianb/face-alignment/latest/Dockerfile", data / "raw" / "Dockerfile")
-    repos = pd.DataFrame([{"repo": "o/r", "topics": "[]", "search_topic": "keras", "description": "d",
-                           "homepage": None, "language": "Python"}])
-    files = pd.DataFrame([
-        {"repo": "o/r", "path": "docker-compose.yml", "raw_path": "raw/bad.yml", "kind": "compose"},
-        {"repo": "o/r", "path": "missing/Dockerfile", "raw_path": "raw/nope", "kind": "dockerfile"},
-        {"repo": "o/r", "path": "Dockerfile", "raw_path": "raw/Dockerfile", "kind": "dockerfile"},
-    ])
-    errors = ErrorLog("classify")
-    ev = C.build_evidence(repos, files, data, errors)["o/r"]
-    assert [r["item"] for r in errors.rows] == [str(data / "raw/bad.yml"), str(data / "raw/nope")]
-    assert [r["error_type"] for r in errors.rows] == ["ParserError", "FileNotFoundError"]
-    assert errors.rows[0]["message"] == (
-        f"cannot read compose file of o/r ({data / 'raw/bad.yml'}): while parsing a flow sequence")
-    assert ev.paths == ["docker-compose.yml", "missing/Dockerfile", "Dockerfile"]
-    assert ev.base_images == ["nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04"]
-    assert ev.topics == ["keras"]
+def test_classify_reads_no_raw_file(classified: Paths) -> None:
+    """The classified fixture ran parse, then removed data/raw/, then classified."""
+    assert not (classified.data / "raw").exists()
+    assert len(read_table("projects", classified)) == 406
+
+
+def test_missing_parse_tables_say_run_parse(ingested: Paths, tmp_path: Path) -> None:
+    p = make_project(tmp_path / "noparse")
+    p.data.mkdir()
+    shutil.copytree(ingested.interim, p.interim)
+    with pytest.raises(C.StageInputMissing, match=r"processed/instructions.csv; run `mldock parse` first"):
+        C.classify(p)
+    assert main(["-q", "--root", str(p.root), "classify"]) == 1
+
+
+def test_instruction_list_comes_from_the_taxonomy(tax: C.Taxonomy, tmp_path: Path) -> None:
+    assert tax.instructions == ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
+                                "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
+                                "WORKDIR")
+    X = C.feature_frame([C.Evidence(repo="o/a", instructions=Counter({"RUN": 2}))], tax)
+    assert [c for c in X.columns if c.startswith("num_instr_")] == [f"num_instr_{k.lower()}" for k in tax.instructions]
+    assert X.at["o/a", "num_instr_run"] == pytest.approx(np.log1p(2))
+    text = (ROOT / "taxonomy" / "purposes.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "purposes.yaml"
+    bad.write_text(text.replace("instructions: [ADD,", "instructions: [add, ADD,"), encoding="utf-8")
+    with pytest.raises(C.TaxonomyError, match=r"not upper-case words \['add'\] or duplicated \[\]"):
+        C.load_purposes(bad)
+    bad.write_text(text.replace("instructions: [ADD,", "instrs: [ADD,"), encoding="utf-8")
+    with pytest.raises(C.TaxonomyError, match="'instructions' must list Docker's instructions"):
+        C.load_purposes(bad)
 
 
 def test_notes_features_exact() -> None:
@@ -83,15 +139,17 @@ def test_notes_features_exact() -> None:
     assert C.notes_features({}, C.NOTE_COLUMNS) == ("", "")
 
 
-def test_build_evidence_reads_the_study_notes(tmp_path: Path) -> None:
+def test_build_evidence_reads_the_study_notes() -> None:
     repos = pd.DataFrame([{"repo": r, "topics": "[]", "search_topic": "", "description": "",
                            "homepage": "", "language": ""} for r in ("o/a", "o/b")])
-    files = pd.DataFrame(columns=["repo", "path", "raw_path", "kind"])
+    files = pd.DataFrame(columns=["repo", "path"])
+    empty = {t: pd.DataFrame(columns=["mode", "repo", "path", "instruction", "value", "image", "base_type_label",
+                                      "compose_version", "service", *C.COMPOSE_KEYS]) for t in C.PARSE_TABLES}
     pt = pd.DataFrame([{"repo": "o/a", "what": "jupyter", "when": "", "mlcomponent": "Data",
                         "why": "", "maincomponent": "", "purpose_from_documentation": "", "note": ""},
                        {"repo": "x/unknown", "what": "api", "when": "", "mlcomponent": "", "why": "",
                         "maincomponent": "", "purpose_from_documentation": "", "note": ""}])
-    ev = C.build_evidence(repos, files, tmp_path, ErrorLog("t"), purpose_text=pt)
+    ev = C.build_evidence(repos, files, empty, ErrorLog("t"), purpose_text=pt)
     assert ev["o/a"].notes == {"what": "jupyter", "mlcomponent": "Data"}
     assert ev["o/b"].notes == {}
 
@@ -107,7 +165,7 @@ def test_purpose_features_never_read_the_coded_columns(tax: C.Taxonomy) -> None:
         assert Xa.at["o/a", col] == Xb.at["o/a", col]
     assert Xa.at["o/a", "pnotes_tok"] == "when_testing"
     assert Xa.at["o/a", "notes_tok"] == "what_jupyter what_testing when_testing mlcomponent_model"
-    leaky = C.Taxonomy(tax.categories, tax.purposes, tax.coding, (*tax.coded_columns, "when"))
+    leaky = C.Taxonomy(tax.categories, tax.purposes, tax.coding, (*tax.coded_columns, "when"), tax.instructions)
     with pytest.raises(C.TaxonomyError, match="must not read them"):
         C.feature_frame([a], leaky)
 
@@ -202,11 +260,14 @@ def test_code_purposes(tax: C.Taxonomy) -> None:
 
 @pytest.fixture(scope="module")
 def classified(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    """A project root with the ingested interim tables, after `mldock classify`."""
+    """A project root with the ingested interim tables and parse's corrected-mode tables,
+    after `mldock classify` run with data/raw/ removed (classify reads no raw file)."""
     p = make_project(tmp_path_factory.mktemp("classified"))
     p.data.mkdir()
     (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
     shutil.copytree(ingested.interim, p.interim)
+    parse.run(p, ("corrected",), workers=2)
+    (p.data / "raw").unlink()
     assert main(["-q", "--root", str(p.root), "classify"]) == 0
     return p
 
@@ -276,8 +337,8 @@ def test_features_do_not_depend_on_labels(classified: Paths) -> None:
     inp = C.load_inputs(classified)
     repos = inp.repos.copy()
     repos[["category", "raw_label", "label_source"]] = pd.NA
-    ev = C.build_evidence(repos, read_table("files", classified), classified.data, ErrorLog("t"),
-                          C.read_parse_tables(classified), purpose_text=read_table("purpose_text", classified))
+    ev = C.build_evidence(repos, read_table("files", classified), C.read_parse_tables(classified), ErrorLog("t"),
+                          purpose_text=read_table("purpose_text", classified))
     X = C.feature_frame([ev[r] for r in repos["repo"]], inp.tax)
     assert (X["notes_text"] != "").sum() == 246
     pd.testing.assert_frame_equal(X, inp.X)
@@ -315,50 +376,15 @@ def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> 
     assert len(two["nested"].y_true) == len(y)
 
 
-def test_parse_base_images_add_resolved_refs_and_types() -> None:
-    ev = {"o/r": C.Evidence(repo="o/r", base_images=["${BASE}"])}
-    table = pd.DataFrame([
-        {"mode": "corrected", "repo": "o/r", "raw": "${BASE} AS build", "image": "python:3.9",
-         "base_type_label": "Language Runtime"},
-        {"mode": "paper", "repo": "o/r", "raw": "${BASE}", "image": "${BASE}", "base_type_label": "Variable"},
-        {"mode": "corrected", "repo": "o/r", "raw": "ubuntu:20.04", "image": "ubuntu:20.04",
-         "base_type_label": ""},
-        {"mode": "corrected", "repo": "x/unknown", "raw": "a", "image": "b", "base_type_label": "OS"},
-    ])
-    assert C.add_parse_evidence(ev, table) == 2
-    assert ev["o/r"].base_images == ["${BASE}", "python:3.9", "type:Language Runtime"]
-    assert C.add_parse_evidence(ev, table.drop(columns=["raw"])) == 0
-
-
-def test_parse_base_images_read_back_from_the_parse_table(tmp_path: Path) -> None:
-    """The declared base_images table, written and read back (empty cells come back as NA)."""
-    p = make_project(tmp_path / "proj")
-    assert C.read_parse_tables(p) == {}
-    common = {"path": "Dockerfile", "line": 1, "registry": "", "namespace": "", "name": "", "tag": "",
-              "digest": "", "alias": "", "platform": "", "is_stage_reference": False,
-              "is_variable": False, "official": False, "base_type": "x", "type_rule": "name"}
-    write_table(pd.DataFrame([
-        {**common, "mode": "corrected", "repo": "o/r", "stage": 0, "raw": "${BASE} AS build",
-         "image": "python:3.9", "base_type_label": "Language Runtime"},
-        {**common, "mode": "corrected", "repo": "o/r", "stage": 1, "raw": "ubuntu:20.04", "image": "",
-         "base_type_label": "OS"},
-        {**common, "mode": "paper", "repo": "o/r", "stage": 0, "raw": "${BASE}", "image": "${BASE}",
-         "base_type_label": "Variable"},
-    ]), "base_images", p)
-    tables = C.read_parse_tables(p)
-    assert list(tables) == ["base_images"]
-    ev = {"o/r": C.Evidence(repo="o/r", base_images=["${BASE}", "ubuntu:20.04"])}
-    assert C.add_parse_evidence(ev, tables["base_images"]) == 3
-    assert ev["o/r"].base_images == ["${BASE}", "ubuntu:20.04", "python:3.9", "type:Language Runtime", "type:OS"]
-
-
-def test_without_labels_the_rules_decide(ingested: Paths, tmp_path: Path) -> None:
+def test_without_labels_the_rules_decide(ingested: Paths, classified: Paths, tmp_path: Path) -> None:
     """A project with no study labels (e.g. freshly collected) still gets categories and
     purposes, from the keyword rules, and evaluate says what is missing."""
     p = make_project(tmp_path / "nolabels")
     p.data.mkdir()
-    (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
     shutil.copytree(ingested.interim, p.interim)
+    p.processed.mkdir()
+    for name in C.PARSE_TABLES:
+        shutil.copy(classified.table("processed", name), p.processed)
     repos = read_table("repos", p)
     repos[["category", "raw_label", "label_source"]] = pd.NA
     write_table(repos, "repos", p)
