@@ -32,7 +32,6 @@ import pandas as pd
 from . import ingest_images
 from .config import Paths, default_replication_candidates
 from .core.cells import image_list
-from .core.compose import v1_services  # noqa: F401 -- classify.py still imports it from here
 from .core.sniff import classify_file
 from .errors import SourceInvalid, SourceNotFound
 from .tables import ErrorLog, atomic_write_text, read_package_csv, to_bool, write_table
