@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from .config import Paths
+from .core import modes
 from .errors import MldockError, RateLimited, RegistryError, StageInputMissing
 from .layers import (
     DEFAULT_MAX_UNCOMPRESSED,
@@ -69,7 +70,7 @@ from .taxonomy import load_categories
 log = logging.getLogger(__name__)
 
 STAGE = "images"
-MODES = ("paper", "corrected")
+MODES = tuple(m.name for m in modes.SHOWN)
 
 
 # ======================================================================================
@@ -189,25 +190,23 @@ def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) 
     repository listing it; duplicate image:tag rows dropped; per-image means; RootFS =
     number of diff_ids.
     """
-    if mode not in MODES:
-        raise ValueError(mode)
+    pol = modes.policy(mode)
 
     def repos_of(image: str) -> list[str]:
-        rs = img2repos.get(image, [])
-        return rs[:1] if mode == "paper" else list(rs)
+        return pol.repos_of_image(img2repos.get(image, []))
 
     cfg_rows: dict[str, list[dict[str, str]]] = defaultdict(list)
     seen: set[tuple[str, str, str]] = set()
     for c in md.config:
         for repo in repos_of(c["Image"]):
             key = (repo, c["Image"], c["RepoTag"])
-            if mode == "corrected":
+            if not pol.keeps_duplicate_crawls:
                 if key in seen:
                     continue
                 seen.add(key)
             cfg_rows[repo].append(c)
     det_rows: dict[str, list[dict[str, str]]] = defaultdict(list)
-    details = md.details if mode == "paper" else first_crawl(md.details)
+    details = md.details if pol.keeps_duplicate_crawls else first_crawl(md.details)
     for d in details:
         for repo in repos_of(d["Image"]):
             det_rows[repo].append(d)
@@ -219,18 +218,9 @@ def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) 
     for repo in sorted(set(cfg_rows) | set(det_rows)):
         cr = cfg_rows.get(repo, [])
         dr = det_rows.get(repo, [])
-        sizes = [_int(c["config_size"]) for c in cr]
-        envs = [_int(c["config_env_count"]) for c in cr]
-        if mode == "paper":
-            rootfs = [len(c["diff_ids"].split("/")) for c in cr]
-            conf = float(sum(sizes)) if cr else None
-            env = float(sum(envs)) if cr else None
-            rfs = float(sum(rootfs)) if cr else None
-        else:
-            rootfs = [len([x for x in c["diff_ids"].split("/") if x.strip()]) for c in cr]
-            conf = statistics.fmean(sizes) if cr else None
-            env = statistics.fmean(envs) if cr else None
-            rfs = statistics.fmean(rootfs) if cr else None
+        conf = pol.per_repo([_int(c["config_size"]) for c in cr])
+        env = pol.per_repo([_int(c["config_env_count"]) for c in cr])
+        rfs = pol.per_repo([pol.rootfs(c["diff_ids"]) for c in cr])
         per_image: dict[tuple[str, str], int] = defaultdict(int)
         for d in dr:
             per_image[(d["Image"], d["RepoTag"])] += _int(d["layers_size"])
@@ -249,14 +239,6 @@ def repo_stats(md: ManifestData, img2repos: Mapping[str, list[str]], mode: str) 
             "oses": json.dumps(sorted({c["os"] for c in cr if c["os"]})),
         })
     return pd.DataFrame(out)
-
-
-def convert_size(size_bytes: float) -> float:
-    """The study's ``convert_size``: divide by 1024^floor(log1024 x), round 2, drop the unit."""
-    if size_bytes <= 0:
-        return 0.0
-    i = int(math.floor(math.log(size_bytes, 1024)))
-    return round(size_bytes / math.pow(1024, i), 2)
 
 
 def size_text(size_bytes: float) -> str:
@@ -299,12 +281,7 @@ def table2(
             archs = sorted({a for v in gc["architectures"] for a in json.loads(v)})
             oses = sorted({a for v in gc["oses"] for a in json.loads(v)})
             srcs = [sources.get(r, "") for r in gc["repo"]]
-            if med_conf is None:
-                conf = None
-            elif m == "paper":
-                conf = convert_size(med_conf)
-            else:
-                conf = round(med_conf / 1024, 2)
+            conf = None if med_conf is None else modes.policy(m).config_size(med_conf)
             rows.append({
                 "mode": m,
                 "category": cat,
