@@ -14,6 +14,8 @@ PYTEST_ARGS ?=
 
 INTERIM := data/interim
 PROCESSED := data/processed
+PARSER_CORE := pipeline/core/dockerfile.py pipeline/core/paper.py pipeline/core/shell.py \
+               pipeline/core/runcmds.py pipeline/core/imageref.py pipeline/core/taxonomy.py
 CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py
 
 .PHONY: help setup reproduce ingest parse classify images report publish test lint bench \
@@ -52,7 +54,7 @@ $(INTERIM)/files.csv $(INTERIM)/funnel.csv $(INTERIM)/purpose_text.csv: $(INTERI
 
 parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (paper and corrected modes)
 
-$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/dockerfile.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
+$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py $(PARSER_CORE) taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
 	$(MLDOCK) parse --mode both
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV

@@ -40,7 +40,7 @@ import pandas as pd
 import yaml
 
 from .config import CATEGORIES, Paths
-from .dockerfile import VALID_INSTRUCTIONS
+from .core.dockerfile import VALID_INSTRUCTIONS
 from .errors import TaxonomyError, TooFewLabels
 from .ingest import v1_services
 from .tables import ErrorLog, atomic_write_text, read_table, write_table

@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .config import CATEGORIES
-from .dockerfile import PLOTTED_INSTRUCTIONS
+from .core.dockerfile import PLOTTED_INSTRUCTIONS
 from .tables import atomic_path, atomic_write_text
 from .taxonomy import normalise_keyword
 
@@ -65,10 +65,6 @@ COLORS: dict[str, str] = {
 INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
 """The 12 instructions plotted in Figure 3a."""
 
-RUN_CATEGORIES: tuple[str, ...] = (
-    "Build/Execute", "Dependencies", "Environment", "Filesystem", "Permissions",
-)
-"""The 5 RUN-command categories of Figure 3b."""
 
 TABLE1_COLUMNS: dict[str, str] = {
     "size_kb": "Size",
