@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import imageref
 from .runcmds import run_commands
@@ -72,11 +73,15 @@ _DIRECTIVE_RE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _DIRECTIVES = frozenset({"escape", "syntax", "check"})
 
 
+# The result types are plain slotted dataclasses (frozen ones cost ~5x more to build, and a
+# file has dozens of instructions); callers treat them as read-only.
+
+
 class DockerfileError(ValueError):
     """The bytes cannot be read as a Dockerfile at all (binary, too large, ...)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Heredoc:
     name: str  # the terminator word after quote removal
     body: str  # the lines between, each with its "\n"; leading tabs stripped when chomp
@@ -90,7 +95,7 @@ class Heredoc:
         return self.body[:-1] if self.body.endswith("\n") else self.body
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Instruction:
     stage: int  # 0-based; -1 for instructions before the first FROM
     line: int  # 1-based physical line where the instruction starts
@@ -108,7 +113,7 @@ class Instruction:
     error: str = ""  # why BuildKit would reject this instruction
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BaseImage:
     stage: int
     line: int
@@ -126,7 +131,7 @@ class BaseImage:
     official: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Command:
     stage: int
     line: int
@@ -235,14 +240,20 @@ def logical_lines(text: str) -> tuple[list[_Raw], list[str], str]:
     i, esc = _directives(lines, problems)
     out: list[_Raw] = []
     while i < n:
-        line = lines[i].lstrip()
+        line = lines[i]
         i += 1
-        if not line or line[0] == "#":
+        if not line:
+            continue
+        if line[0].isspace():
+            line = line.lstrip()
+            if not line:
+                continue
+        if line[0] == "#":
             continue
         start = i
-        head = _continues(line, esc)
-        if head is not None:
-            parts = [head]
+        r = line.rstrip(" \t") if line[-1] in " \t" else line
+        if r[-1] == esc and len(r) >= 2 and r[-2] != esc:  # inlined _continues
+            parts = [r[:-1]]
             while i < n:
                 nxt = lines[i]
                 i += 1
@@ -255,7 +266,7 @@ def logical_lines(text: str) -> tuple[list[_Raw], list[str], str]:
                     break
                 parts.append(more)
             line = "".join(parts)
-        bits = line.strip().split(None, 1)
+        bits = line.split(None, 1)
         raw = _Raw(start, bits[0].upper(), bits[1].strip() if len(bits) > 1 else "")
         if "<<" in raw.rest and (raw.keyword in HEREDOC_INSTRUCTIONS or raw.keyword == "ONBUILD"):
             i = _read_heredocs(raw, lines, i, problems)
@@ -471,20 +482,36 @@ def _assign(sc: _Scope, pairs: tuple[tuple[str, str | None], ...]) -> None:
         scope[k] = v
 
 
+_Static = tuple[tuple[str, ...], str, tuple[str, ...], tuple[tuple[str, str | None], ...],
+                list[str] | None, str, tuple[tuple[str, str, str], ...]]
+
+
+@lru_cache(maxsize=8192)
+def _static(kw: str, value: str, esc: str) -> _Static:
+    """What depends on the instruction text alone (identical lines recur across files):
+    (flags, arguments text, args, pairs, exec-form list, error, RUN commands)."""
+    flags, rest = split_flags(value) if value.startswith("--") else ((), value)
+    args, pairs, argv, error = split_arguments(kw, rest, esc)
+    if kw == "FROM" and (len(args) not in (1, 3) or (len(args) == 3 and args[1].lower() != "as")):
+        error = "FROM requires either one or three arguments"
+    found = tuple(run_commands(rest, (), argv)) if kw == "RUN" and not error else ()
+    return flags, rest, args, pairs, argv, error, found
+
+
 def _evaluate(pd_: ParsedDockerfile, sc: _Scope, raw: _Raw) -> None:
     """One logical instruction -> Instruction (+ base image, RUN commands) or an error."""
     kw, value = raw.keyword, raw.rest
-    flags, rest = split_flags(value)
-    args, pairs, argv, error = split_arguments(kw, rest, sc.esc)
+    flags, rest, args, pairs, argv, error, found = _static(kw, value, sc.esc)
     if raw.heredocs:
         argv = None
+        if kw == "RUN" and not error:
+            script = raw.script if raw.script is not None else rest
+            found = tuple(run_commands(script, tuple(h.text for h in raw.heredocs), None))
     try:
         if kw == "FROM":
-            if len(args) not in (1, 3) or (len(args) == 3 and args[1].lower() != "as"):
-                error = "FROM requires either one or three arguments"
             pd_.base_images.append(_from(sc, raw, flags, args))
             expanded = sc.sub(value, sc.global_args)[0]
-        elif kw in ("ARG", "ENV"):
+        elif kw == "ARG" or kw == "ENV":
             env = sc.env if sc.stage >= 0 else {**sc.global_args, **sc.env}
             expanded = sc.sub(value, env)[0]
             if not error:
@@ -497,22 +524,23 @@ def _evaluate(pd_: ParsedDockerfile, sc: _Scope, raw: _Raw) -> None:
         error, expanded = f"{exc}; value left unexpanded", value
     if raw.heredocs:
         value = expanded = value + "\n" + "\n".join(h.text for h in raw.heredocs)
-    pd_.instructions.append(Instruction(
-        sc.stage, raw.line, kw, value, expanded, exec_form=argv is not None,
-        heredocs=tuple(raw.heredocs), end_line=raw.end, flags=flags, args=args, pairs=pairs,
-        error=error))
+    pd_.instructions.append(Instruction(sc.stage, raw.line, kw, value, expanded, argv is not None,
+                                        tuple(raw.heredocs), raw.end, flags, args, pairs, error))
     if error:
         pd_.errors.append(f"line {raw.line}: {kw} {error}" if not error.startswith(kw)
                           else f"line {raw.line}: {error}")
-    elif kw == "RUN":
-        script = raw.script if raw.script is not None else rest
-        _run(pd_, sc, raw.line, run_commands(script, tuple(h.text for h in raw.heredocs), argv))
+    elif found:
+        _run(pd_, sc, raw.line, found)
 
 
-def _run(pd_: ParsedDockerfile, sc: _Scope, line: int, found: list[tuple[str, str, str]]) -> None:
-    env = {**sc.env, **{k: v for k, v in sc.global_args.items() if k in sc.env}}
+def _run(pd_: ParsedDockerfile, sc: _Scope, line: int,
+         found: tuple[tuple[str, str, str], ...]) -> None:
+    env: dict[str, str] | None = None
+    stage, out = sc.stage, pd_.commands
     for cmd, arg, method in found:
         if "$" in cmd:  # ARG/ENV values reach the shell as environment variables
+            if env is None:
+                env = {**sc.env, **{k: v for k, v in sc.global_args.items() if k in sc.env}}
             try:
                 exp, unresolved = substitute(cmd, env)
             except ExpansionTooLarge:
@@ -520,7 +548,7 @@ def _run(pd_: ParsedDockerfile, sc: _Scope, line: int, found: list[tuple[str, st
             words = exp.split()
             if not unresolved and words:
                 cmd, arg = words[0], (words[1] if len(words) > 1 else arg)
-        pd_.commands.append(Command(sc.stage, line, cmd, arg, method))
+        out.append(Command(stage, line, cmd, arg, method))
 
 
 def parse_corrected(text: str) -> ParsedDockerfile:
