@@ -38,7 +38,9 @@ def _project_from(ingested: Paths, root: Path) -> Paths:
 def parsed(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
     p = _project_from(ingested, tmp_path_factory.mktemp("parsed"))
     counts = parse.run(p, parse.MODES, workers=2)
-    assert counts["errors"] == 3
+    # 4 warnings: 2 unknown <INSTALL_GCC> lines, 1 unterminated heredoc, and ViZDoom's
+    # "FROM ubuntu:16.04 # CPU ONLY" (BuildKit: comments only start lines, so 4 arguments)
+    assert counts["errors"] == 4
     return p
 
 
@@ -93,8 +95,8 @@ def test_corrected_mode_has_no_fake_instructions(parsed: Paths) -> None:
     assert len(set(paper["instruction"]) - d.VALID_INSTRUCTIONS) == 562  # the study's junk tokens
     dfs = read_table("dockerfiles", parsed)
     status = dfs.groupby(["mode", "parse_status"]).size().to_dict()
-    assert status == {("corrected", "ok"): 2271,
-                      ("corrected", "partial"): 3, ("paper", "ok"): 2493}
+    assert status == {("corrected", "ok"): 2270,
+                      ("corrected", "partial"): 4, ("paper", "ok"): 2493}
 
 
 def test_every_package_base_image_gets_a_type_or_unknown(parsed: Paths) -> None:
