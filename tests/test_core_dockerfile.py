@@ -197,3 +197,35 @@ def test_unterminated_heredoc_keeps_the_rest_as_body() -> None:
     p = parse("FROM a\nRUN <<EOF\necho 1\n\n")
     assert p.instructions[1].heredocs == (Heredoc("EOF", "echo 1\n", True, False, 0),)
     assert p.errors == ["line 2: unterminated heredoc <<EOF"]
+
+
+@pytest.mark.parametrize("script", [
+    "apt-get update && apt-get install -y gcc; rm -rf /var/lib/apt/lists/*",
+    "A=1 B=2 make -j4 | tee log || true\npip install x==1.0",
+    "sudo -u app env X=1 python3 setup.py install",
+    "cd /src;\nmake",
+])
+def test_simple_script_fast_path_equals_bashlex(script: str) -> None:
+    import bashlex
+
+    from pipeline.core import runcmds
+
+    fast = runcmds.simple_commands(script)
+    assert fast is not None and fast
+    want = []
+    for tree in bashlex.parse(script):
+        found: list = []
+        runcmds._walk(tree, found)
+        for _, words in sorted(found, key=lambda x: x[0]):
+            argv = runcmds._unwrap(words)
+            if argv:
+                want.append((argv[0], argv[1] if len(argv) > 1 else "", "bashlex"))
+    assert fast == want
+
+
+@pytest.mark.parametrize("script", ["echo 'a b'", "a > f", "x $(y)", "if a; then b; fi",
+                                    "a &", "a &&", "a # c", "a \\\n b"])
+def test_fast_path_leaves_other_scripts_to_bashlex(script: str) -> None:
+    from pipeline.core import runcmds
+
+    assert runcmds.simple_commands(script) is None
