@@ -27,6 +27,8 @@ PYTEST_ARGS ?=
 
 INTERIM := data/interim
 PROCESSED := data/processed
+PARSER_CORE := pipeline/core/dockerfile.py pipeline/core/paper.py pipeline/core/shell.py \
+               pipeline/core/runcmds.py pipeline/core/imageref.py pipeline/core/taxonomy.py
 CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py \
         pipeline/core/categories.py taxonomy/categories.yaml
 # the package's RQ4 image CSVs, as ingest normalises them (read by images --replication)
@@ -86,7 +88,7 @@ $(INTERIM)/files.csv $(INTERIM)/funnel.csv $(INTERIM)/purpose_text.csv $(PACKAGE
 
 parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (paper and corrected modes)
 
-$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py pipeline/dockerfile.py pipeline/core/compose.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
+$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py $(PARSER_CORE) pipeline/core/compose.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
 	$(MLDOCK) parse --mode both
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV

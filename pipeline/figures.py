@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .dockerfile import PLOTTED_INSTRUCTIONS
+from .core.dockerfile import PLOTTED_INSTRUCTIONS
 from .tables import UNLABELLED, atomic_path, atomic_write_text, repo_categories  # noqa: F401 -- re-exported
 from .taxonomy import load_categories
 
@@ -33,10 +33,6 @@ NO_COLOUR = "#cccccc"
 INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
 """The 12 instructions plotted in Figure 3a."""
 
-RUN_CATEGORIES: tuple[str, ...] = (
-    "Build/Execute", "Dependencies", "Environment", "Filesystem", "Permissions",
-)
-"""The 5 RUN-command categories of Figure 3b."""
 
 TABLE1_COLUMNS: dict[str, str] = {
     "size_kb": "Size",

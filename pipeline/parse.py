@@ -12,7 +12,7 @@ File selection per mode:
 - ``paper``: the study's name rules (``'dockerfile' in name.lower()`` whatever the content;
   compose files by ``'docker-compose' in name.lower()``).
 
-The pure core is :mod:`pipeline.dockerfile`; the share formulas (study.md §4.2-4.3) are the
+The pure core is :mod:`pipeline.core.dockerfile` (taxonomies: :mod:`pipeline.core.taxonomy`); the share formulas (study.md §4.2-4.3) are the
 pure functions :func:`instruction_shares` and :func:`run_category_shares`.
 """
 
@@ -29,13 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import dockerfile as df_core
 from .config import Paths
 from .core import compose
-from .errors import TaxonomyError
+from .core import dockerfile as df_core
+from .core import taxonomy as tax_core
 from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
-from .taxonomy import load_yaml_rules
+from .taxonomy import load_base_image_types, load_run_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ MODES = df_core.MODES
 OUTPUT_TABLES = ("dockerfiles", "instructions", "base_images", "run_commands",
                  "compose_services", "instruction_shares", "run_category_shares")
 PLOTTED_INSTRUCTIONS = df_core.PLOTTED_INSTRUCTIONS
-RUN_CATEGORIES = df_core.RUN_CATEGORY_IDS
 
 
 # ---------------------------------------------------------------------------------------
@@ -54,26 +53,13 @@ RUN_CATEGORIES = df_core.RUN_CATEGORY_IDS
 
 @dataclass(frozen=True)
 class Taxonomies:
-    run: df_core.RunTaxonomy
-    base: df_core.BaseImageTypes
+    run: tax_core.RunTaxonomy
+    base: tax_core.BaseImageTypes
 
 
 def load_taxonomies(taxonomy_dir: Path) -> Taxonomies:
     """Load and validate ``run_commands.yaml`` and ``base_image_types.yaml``."""
-    run_path = taxonomy_dir / "run_commands.yaml"
-    base_path = taxonomy_dir / "base_image_types.yaml"
-    run_entries = load_yaml_rules(run_path, fields=("paper_keywords", "commands", "patterns"),
-                                  case_sensitive_fields=("paper_keywords", "commands", "patterns"))
-    base_entries = load_yaml_rules(base_path, fields=("names", "keywords", "variable_markers"))
-    try:
-        run = df_core.RunTaxonomy.from_entries(run_entries)
-    except df_core.TaxonomyInvalid as exc:
-        raise TaxonomyError(str(run_path), str(exc)) from exc
-    try:
-        base = df_core.BaseImageTypes.from_entries(base_entries)
-    except df_core.TaxonomyInvalid as exc:
-        raise TaxonomyError(str(base_path), str(exc)) from exc
-    return Taxonomies(run, base)
+    return Taxonomies(load_run_taxonomy(taxonomy_dir), load_base_image_types(taxonomy_dir))
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,7 +84,7 @@ def parse_bytes(data: bytes, mode: str, tax: Taxonomies) -> df_core.ParsedDocker
     """Decode and parse file bytes; identical contents are parsed once per process.
 
     Identical files are common (vendored and per-release copies); the result is treated as
-    read-only by callers.  Raises :class:`pipeline.dockerfile.DockerfileError` (cached too).
+    read-only by callers.  Raises :class:`pipeline.core.dockerfile.DockerfileError` (cached too).
     """
     key = (hashlib.sha1(data).digest(), mode, id(tax))
     hit = _CACHE.get(key)
@@ -146,10 +132,10 @@ def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[
         first = b.raw.split()[0].lower() if b.raw.split() else ""
         if mode == "paper":
             tid, how = tax.base.classify(b.raw.split(":")[0], "$" in b.raw)
-            if tid == df_core.UNKNOWN and first in aliases:
+            if tid == tax_core.UNKNOWN and first in aliases:
                 tid, how = stage_types[aliases[first]][0], "stage"
         elif b.is_stage_reference:
-            tid, how = stage_types.get(aliases.get(b.image.lower(), -1), (df_core.UNKNOWN, "stage"))
+            tid, how = stage_types.get(aliases.get(b.image.lower(), -1), (tax_core.UNKNOWN, "stage"))
             how = "stage"
         else:
             name = b.image.split("@")[0]
@@ -169,7 +155,7 @@ def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[
             "base_type_label": tax.base.label(tid, paper=mode == "paper"), "type_rule": how,
         })
     for i, c in enumerate(parsed.commands):
-        cat = tax.run.paper.get(c.command, df_core.UNKNOWN) if mode == "paper" \
+        cat = tax.run.paper.get(c.command, tax_core.UNKNOWN) if mode == "paper" \
             else tax.run.category(c.command)
         out["run_commands"].append({**key, "seq": i, "stage": c.stage, "line": c.line,
                                     "command": c.command, "first_arg": c.first_arg,
@@ -240,13 +226,14 @@ def instruction_shares(instructions: pd.DataFrame,
     return out[cols].sort_values(["mode", "repo", "instruction"]).reset_index(drop=True)
 
 
-def run_category_shares(run_commands: pd.DataFrame) -> pd.DataFrame:
+def run_category_shares(run_commands: pd.DataFrame, categories: Iterable[str]) -> pd.DataFrame:
     """Per (mode, repo, category): count, total over known categories, percentage (§4.3).
 
-    Commands of category ``unknown`` are left out of both count and total, as in the study.
+    ``categories`` are the taxonomy's ids (``Taxonomies.run.ids``).  Commands of category
+    ``unknown`` are left out of both count and total, as in the study.
     """
     cols = ["mode", "repo", "category", "count", "total", "percentage"]
-    known = run_commands[run_commands["category"].isin(RUN_CATEGORIES)] if not run_commands.empty \
+    known = run_commands[run_commands["category"].isin(list(categories))] if not run_commands.empty \
         else run_commands
     if known.empty:
         return pd.DataFrame(columns=cols)
@@ -321,7 +308,7 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
         y = p.taxonomy / name
         if y.exists():
             h.update(y.read_bytes())
-    for mod in (df_core.__file__, __file__):
+    for mod in (*sorted(Path(df_core.__file__).parent.glob("*.py")), Path(__file__)):
         h.update(Path(mod).read_bytes())
     return h.hexdigest()[:16]
 
@@ -331,7 +318,7 @@ def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 
     """Run the stage; returns counts (files in, rows out, errors)."""
     modes = tuple(m for m in MODES if m in set(modes))
     tax_dir = p.taxonomy
-    load_taxonomies(tax_dir)  # fail fast with a clear message
+    tax = load_taxonomies(tax_dir)  # fail fast with a clear message
     files = read_table("files", p)
     fp = _fingerprint(p, modes)
     meta = p.table("processed", "dockerfiles").with_name("dockerfiles.csv.meta.json")
@@ -367,7 +354,7 @@ def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 
 
     frames = {k: _frame(k, v) for k, v in rows.items()}
     frames["instruction_shares"] = instruction_shares(frames["instructions"])
-    frames["run_category_shares"] = run_category_shares(frames["run_commands"])
+    frames["run_category_shares"] = run_category_shares(frames["run_commands"], tax.run.ids)
     for name in OUTPUT_TABLES:
         new = frames[name]
         target = p.table("processed", name)

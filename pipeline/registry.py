@@ -1,7 +1,7 @@
 """A small client for the container-registry HTTP API (distribution spec v2), no Docker daemon.
 
-* :func:`parse_reference` resolves an image reference with Docker Hub's defaults
-  (``docker.io``, ``library/``, ``latest``); a digest wins over a tag.
+* :func:`parse_reference` resolves an image reference (:class:`pipeline.core.imageref.ImageRef`)
+  with Docker Hub's defaults (``docker.io``, ``library/``, ``latest``); a digest wins over a tag.
 * :class:`RegistryClient` fetches manifests of every media type (Docker v2, OCI manifest,
   Docker manifest list, OCI index), selects platforms, fetches config blobs and streams
   layer blobs.  It follows the ``WWW-Authenticate`` challenge (anonymous bearer token, or
@@ -31,13 +31,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .core import imageref
+from .core.imageref import DIGEST_RE, DOCKER_HUB, ImageRef
 from .errors import RateLimited, RegistryError
 from .tables import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_API = "https://registry-1.docker.io"
 
 MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -65,10 +65,6 @@ CONFIG_TYPES = (
 USER_ENV = "MLDOCK_REGISTRY_USER"
 PASSWORD_ENV = "MLDOCK_REGISTRY_PASSWORD"
 
-_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-_HOST_RE = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d+)?$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
-_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 
 
 class UnsupportedMediaType(RegistryError):
@@ -80,69 +76,20 @@ class BlobDigestMismatch(RegistryError):
 
 
 # --------------------------------------------------------------------------------------
-# references
+# references (the one type is pipeline.core.imageref.ImageRef)
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImageRef:
-    registry: str
-    repository: str
-    tag: str = ""
-    digest: str = ""
-
-    @property
-    def reference(self) -> str:
-        """What to put in ``/v2/<name>/manifests/<reference>``: the digest if any."""
-        return self.digest or self.tag or "latest"
-
-    def __str__(self) -> str:
-        s = f"{self.registry}/{self.repository}"
-        if self.tag:
-            s += f":{self.tag}"
-        if self.digest:
-            s += f"@{self.digest}"
-        return s
-
-
 def parse_reference(ref: str) -> ImageRef:
-    """Parse ``[registry/]path[:tag][@digest]`` with Docker Hub defaults.
+    """:func:`pipeline.core.imageref.parse_strict`, its errors as :class:`RegistryError`.
 
     ``ubuntu`` -> ``docker.io/library/ubuntu:latest``; ``localhost:5000/a/b@sha256:..`` keeps
-    the port and uses the digest.  Raises :class:`RegistryError` for invalid references.
+    the port and uses the digest.
     """
-    s = ref.strip()
-    if not s:
-        raise RegistryError("empty image reference; give e.g. ubuntu:22.04")
-    digest = ""
-    if "@" in s:
-        s, digest = s.split("@", 1)
-        if not _DIGEST_RE.match(digest):
-            raise RegistryError(f"image reference {ref!r}: invalid digest {digest!r}")
-    first, _, rest = s.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        registry, path = first, rest
-    else:
-        registry, path = DOCKER_HUB, s
-    if not _HOST_RE.match(registry):
-        raise RegistryError(f"image reference {ref!r}: invalid registry host {registry!r}")
-    if registry in ("index.docker.io", "registry-1.docker.io"):
-        registry = DOCKER_HUB
-    tag = ""
-    last = path.rsplit("/", 1)[-1]
-    if ":" in last:
-        path, tag = path.rsplit(":", 1)
-        if not _TAG_RE.match(tag):
-            raise RegistryError(f"image reference {ref!r}: invalid tag {tag!r}")
-    if registry == DOCKER_HUB and "/" not in path:
-        path = f"library/{path}"
-    if not _REPO_RE.match(path):
-        raise RegistryError(
-            f"image reference {ref!r}: invalid repository {path!r} (lower case, digits, . _ - /)"
-        )
-    if not tag and not digest:
-        tag = "latest"
-    return ImageRef(registry, path, tag, digest)
+    try:
+        return imageref.parse_strict(ref)
+    except imageref.InvalidReference as exc:
+        raise RegistryError(str(exc)) from exc
 
 
 def sha256_digest(data: bytes) -> str:
@@ -297,7 +244,7 @@ class RegistryClient:
         if self.endpoint:
             return self.endpoint
         if ref.registry == DOCKER_HUB:
-            return DOCKER_HUB_API
+            return f"https://{ref.api_host}"
         host = ref.registry.split(":")[0]
         scheme = "http" if host in ("localhost", "127.0.0.1", "::1") else "https"
         return f"{scheme}://{ref.registry}"
@@ -477,7 +424,7 @@ class RegistryClient:
         A tag is first resolved with HEAD; a manifest already in the cache is not pulled.
         """
         want = reference or ref.reference
-        digest = want if ":" in want and _DIGEST_RE.match(want) else ""
+        digest = want if ":" in want and DIGEST_RE.match(want) else ""
         if not digest and self.cache_dir:
             with contextlib.suppress(RegistryError):
                 digest = self.head_manifest(ref)[0]

@@ -35,7 +35,7 @@ from .core import modes
 from .errors import MldockError, StageInputMissing
 from .schemas import TABLES
 from .tables import atomic_write_text, read_table, write_table
-from .taxonomy import normalise_keyword, read_yaml
+from .taxonomy import load_run_taxonomy, normalise_keyword, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +236,11 @@ def base_type_labels(p: Paths) -> dict[str, tuple[str, str]]:
     return out
 
 
+def run_category_ids(p: Paths) -> list[str]:
+    """Figure 3b's categories: the ids of taxonomy/run_commands.yaml, in alphabetical order."""
+    return sorted(load_run_taxonomy(p.taxonomy).ids)
+
+
 def keyword_candidates(inp: Inputs, min_repos: int = 5) -> dict[str, str]:
     """Figure 4a keywords for the paper's substring rule: ``word -> label``.
 
@@ -357,7 +362,7 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
             df = run_category_frame(inp, mode)
             fig = F.fig_category_boxplots(
                 df, "run_category", "percentage",
-                F.RUN_CATEGORIES,
+                run_category_ids(inp.paths),
                 f"Figure 3b: categories of commands in RUN instructions ({mode} mode)",
                 "Percentage (%)")
             F.save_figure(fig, "figure3b_run_commands" + sfx, figdir)
@@ -646,7 +651,7 @@ def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one
                  sorted(set(df["instruction"])))
         ins = inp.mode("instructions", mode) if inp.get("instructions") is not None else None
         if ins is not None and "instruction" in ins.columns:
-            from .dockerfile import VALID_INSTRUCTIONS  # bashlex: load only when needed
+            from .core.dockerfile import VALID_INSTRUCTIONS  # bashlex: load only when needed
 
             ins = ins[ins["repo"].isin(mode_repos(inp, mode))]
             counts = ins["instruction"].astype(str).str.upper().value_counts()

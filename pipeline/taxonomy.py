@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .core.categories import Categories, CategoriesInvalid
+from .core.taxonomy import BaseImageTypes, RunTaxonomy, TaxonomyInvalid
 from .errors import TaxonomyError
 
 #: the checkout's taxonomy folder, used when no project root is at hand (figures, config)
@@ -136,3 +137,24 @@ def _load_categories(path: str) -> Categories:
         return Categories.from_entries(data["entries"])
     except CategoriesInvalid as exc:
         raise TaxonomyError(path, str(exc)) from exc
+
+
+def load_run_taxonomy(taxonomy_dir: Path) -> RunTaxonomy:
+    """``run_commands.yaml``, validated: the RUN-command categories of both modes."""
+    path = taxonomy_dir / "run_commands.yaml"
+    entries = load_yaml_rules(path, fields=("paper_keywords", "commands", "patterns"),
+                              case_sensitive_fields=("paper_keywords", "commands", "patterns"))
+    try:
+        return RunTaxonomy.from_entries(entries)
+    except TaxonomyInvalid as exc:
+        raise TaxonomyError(str(path), str(exc)) from exc
+
+
+def load_base_image_types(taxonomy_dir: Path) -> BaseImageTypes:
+    """``base_image_types.yaml``, validated: the 13 base-image types."""
+    path = taxonomy_dir / "base_image_types.yaml"
+    entries = load_yaml_rules(path, fields=("names", "keywords", "variable_markers"))
+    try:
+        return BaseImageTypes.from_entries(entries)
+    except TaxonomyInvalid as exc:
+        raise TaxonomyError(str(path), str(exc)) from exc

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import dockerfile as d
+from pipeline.core import dockerfile as d
+from pipeline.core import imageref, paper, runcmds
 from pipeline.parse import FileJob, Taxonomies, dockerfile_rows, load_taxonomies
 from tests.conftest import FIXTURES, REPO_ROOT
 
@@ -167,20 +168,23 @@ def test_hostile_dockerfiles_give_an_error_row(tax: Taxonomies, data: bytes, mes
 
 
 def test_parse_reference() -> None:
-    assert d.parse_reference("localhost:5000/team/img:1.0") == {
-        "registry": "localhost:5000", "namespace": "team", "name": "img", "tag": "1.0",
-        "digest": "", "official": False}
-    assert d.parse_reference("docker.io/python") == {
-        "registry": "docker.io", "namespace": "library", "name": "python", "tag": "",
-        "digest": "", "official": True}
-    assert d.parse_reference("pytorch/pytorch:1.10.0-cuda11.3-cudnn8-runtime")["namespace"] == "pytorch"
+    r = imageref.parse("localhost:5000/team/img:1.0")
+    assert (r.registry, r.namespace, r.name, r.tag, r.digest, r.official) == (
+        "localhost:5000", "team", "img", "1.0", "", False)
+    assert (r.repository, r.api_host) == ("team/img", "localhost:5000")
+    r = imageref.parse("docker.io/python")
+    assert (r.registry, r.namespace, r.name, r.tag, r.digest, r.official) == (
+        "docker.io", "library", "python", "", "", True)
+    assert (r.repository, r.api_host, r.reference) == ("library/python", "registry-1.docker.io", "latest")
+    assert imageref.parse("pytorch/pytorch:1.10.0-cuda11.3-cudnn8-runtime").namespace == "pytorch"
+    assert imageref.parse("scratch") == imageref.ImageRef("", "", "scratch")
 
 
 def test_paper_structure_follows_dockerfile_parse() -> None:
     """Paper mode keeps the study's quirks: any line the regex matches is an instruction,
     a lone token too when a newline follows it (the newline satisfies ``\\s+``)."""
     text = "module.exports = {\n  foo: 1\n}\n# COMMENT\nFROM x AS y\nEND"
-    assert d.paper_structure(text) == [(0, "MODULE.EXPORTS", "= {"), (1, "FOO:", "1"), (2, "}", ""),
+    assert paper.paper_structure(text) == [(0, "MODULE.EXPORTS", "= {"), (1, "FOO:", "1"), (2, "}", ""),
                                        (4, "FROM", "x AS y")]
 
 
@@ -228,7 +232,10 @@ def test_taxonomy_rejects_unknown_ids_and_duplicates(tmp_path: Path) -> None:
     (bad / "base_image_types.yaml").write_text(
         (REPO_ROOT / "taxonomy" / "base_image_types.yaml").read_text())
     (bad / "run_commands.yaml").write_text(src.replace("- id: Permissions", "- id: Perms"))
-    with pytest.raises(TaxonomyError, match=r"unknown category id\(s\) \['Perms'\]"):
+    assert load_taxonomies(bad).run.ids == (
+        "Dependencies", "Filesystem", "Build/Execute", "Environment", "Perms")  # ids come from YAML
+    (bad / "run_commands.yaml").write_text(src.replace("- id: Permissions", "- id: unknown"))
+    with pytest.raises(TaxonomyError, match="category id 'unknown' is reserved"):
         load_taxonomies(bad)
     (bad / "run_commands.yaml").write_text(src.replace("[chmod, chown, useradd", "[chmod, rm, useradd"))
     with pytest.raises(TaxonomyError, match="duplicate keyword 'rm'"):
@@ -237,5 +244,5 @@ def test_taxonomy_rejects_unknown_ids_and_duplicates(tmp_path: Path) -> None:
 
 def test_huge_run_skips_bashlex_and_stays_fast() -> None:
     script = " && ".join(["apt-get install -y pkg"] * 5000)  # ~120 kB
-    got = d.shell_commands(script)
+    got = runcmds.shell_commands(script)
     assert len(got) == 5000 and got[0] == ("apt-get", "install", "split")
