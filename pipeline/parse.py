@@ -33,6 +33,7 @@ from .config import Paths
 from .core import compose
 from .core import dockerfile as df_core
 from .core import taxonomy as tax_core
+from .core.modes import MODE_NAMES, policy
 from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
 from .taxonomy import load_base_image_types, load_run_taxonomy
@@ -40,7 +41,7 @@ from .taxonomy import load_base_image_types, load_run_taxonomy
 log = logging.getLogger(__name__)
 
 STAGE = "parse"
-MODES = df_core.MODES
+MODES = MODE_NAMES
 OUTPUT_TABLES = ("dockerfiles", "instructions", "base_images", "run_commands",
                  "compose_services", "instruction_shares", "run_category_shares")
 PLOTTED_INSTRUCTIONS = df_core.PLOTTED_INSTRUCTIONS
@@ -91,7 +92,7 @@ def parse_bytes(data: bytes, mode: str, tax: Taxonomies) -> df_core.ParsedDocker
     if hit is None:
         try:
             text, problems = df_core.decode(data)
-            hit = df_core.parse_dockerfile(text, mode, tax.run.paper if mode == "paper" else None)
+            hit = df_core.parse_dockerfile(text, mode, policy(mode).token_keywords(tax.run))
             if problems:
                 hit.errors[:0] = problems
                 if hit.status == "ok":
@@ -109,6 +110,7 @@ def parse_bytes(data: bytes, mode: str, tax: Taxonomies) -> df_core.ParsedDocker
 def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[dict[str, Any]]]:
     """Rows for one Dockerfile in one mode: dockerfiles, instructions, base_images, run_commands."""
     key = {"mode": mode, "repo": job.repo, "path": job.path}
+    pol = policy(mode)
     out: dict[str, list[dict[str, Any]]] = {"dockerfiles": [], "instructions": [],
                                             "base_images": [], "run_commands": [], "errors": []}
     try:
@@ -130,7 +132,7 @@ def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[
     aliases: dict[str, int] = {}
     for b in parsed.base_images:
         first = b.raw.split()[0].lower() if b.raw.split() else ""
-        if mode == "paper":
+        if pol.types_raw_from_text:
             tid, how = tax.base.classify(b.raw.split(":")[0], "$" in b.raw)
             if tid == tax_core.UNKNOWN and first in aliases:
                 tid, how = stage_types[aliases[first]][0], "stage"
@@ -152,11 +154,11 @@ def dockerfile_rows(job: FileJob, mode: str, tax: Taxonomies) -> dict[str, list[
             "digest": b.digest, "alias": b.alias, "platform": b.platform,
             "is_stage_reference": b.is_stage_reference, "is_variable": b.is_variable,
             "official": b.official, "base_type": tid,
-            "base_type_label": tax.base.label(tid, paper=mode == "paper"), "type_rule": how,
+            "base_type_label": tax.base.label(tid, paper=pol.base_type_labels_of_paper),
+            "type_rule": how,
         })
     for i, c in enumerate(parsed.commands):
-        cat = tax.run.paper.get(c.command, tax_core.UNKNOWN) if mode == "paper" \
-            else tax.run.category(c.command)
+        cat = pol.command_category(c.command, tax.run)
         out["run_commands"].append({**key, "seq": i, "stage": c.stage, "line": c.line,
                                     "command": c.command, "first_arg": c.first_arg,
                                     "category": cat, "method": c.method})
@@ -179,7 +181,7 @@ def compose_rows(job: FileJob, mode: str) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"compose_services": [], "errors": []}
     try:
         cf = compose.read_compose(job.data)
-        if cf.services_key == "missing" and mode == "paper":
+        if cf.services_key == "missing" and policy(mode).compose_needs_services_key:
             raise compose.ComposeError("no_services", "no 'services' key (the study skipped such files)")
         if cf.services_key == "other":
             raise compose.ComposeError("services_not_mapping", "'services' is not a mapping")
@@ -251,17 +253,11 @@ def run_category_shares(run_commands: pd.DataFrame, categories: Iterable[str]) -
 
 def select_files(files: pd.DataFrame, mode: str) -> pd.DataFrame:
     """The files parsed in ``mode`` with a ``parse_as`` column (dockerfile / compose)."""
-    base = files["path"].str.rsplit("/", n=1).str[-1].str.lower()
-    if mode == "paper":
-        as_df = base.str.contains("dockerfile", regex=False)
-        as_compose = base.str.contains("docker-compose", regex=False) & ~as_df
-    else:
-        as_df = files["kind"] == "dockerfile"
-        as_compose = files["kind"] == "compose"
-    out = files[as_df | as_compose].copy()
-    out["parse_as"] = "dockerfile"
-    out.loc[as_compose[as_df | as_compose].values, "parse_as"] = "compose"
-    return out
+    pol = policy(mode)
+    base = files["path"].str.rsplit("/", n=1).str[-1]
+    parse_as = [pol.parse_as(b, str(k)) for b, k in zip(base, files["kind"], strict=True)]
+    out = files.assign(parse_as=parse_as)
+    return out[out["parse_as"].notna()].copy()
 
 
 _WORKER_TAX: Taxonomies | None = None

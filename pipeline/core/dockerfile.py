@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -577,7 +578,7 @@ def parse_corrected(text: str) -> ParsedDockerfile:
 
 
 def parse_dockerfile(text: str, mode: str = "corrected",
-                     keywords: dict[str, str] | None = None) -> ParsedDockerfile:
+                     keywords: Mapping[str, str] | None = None) -> ParsedDockerfile:
     """Parse Dockerfile text in ``corrected`` or ``paper`` mode (``keywords`` for paper tokens)."""
     if mode == "paper":
         from .paper import parse_paper

@@ -18,7 +18,8 @@ from typing import Protocol
 
 
 class RunCategories(Protocol):
-    paper: Mapping[str, str]
+    @property
+    def paper(self) -> Mapping[str, str]: ...
 
     def category(self, command: str) -> str: ...
 
@@ -65,6 +66,18 @@ class Policy:
         if self.is_paper:
             return run.paper.get(command, UNKNOWN)
         return run.category(command)
+
+    def token_keywords(self, run: RunCategories) -> Mapping[str, str] | None:
+        """paper (OR §2.5, §4.3 #12): every whitespace token of every instruction value is
+        looked up in the keyword table; corrected finds the commands of RUN only (None)."""
+        return run.paper if self.is_paper else None
+
+    @property
+    def types_raw_from_text(self) -> bool:
+        """paper (OR §2.7): the base-image type is looked up from the raw FROM text before
+        its first ``:``; corrected types the resolved image name (ARG/ENV substituted,
+        tag and digest split off, stage references typed as their stage)."""
+        return self.is_paper
 
     @property
     def base_type_labels_of_paper(self) -> bool:

@@ -9,6 +9,7 @@ instruction value.  Do not "fix" anything here: the study's tables depend on eac
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from . import imageref
@@ -79,7 +80,7 @@ def _rstrip_eol(text: str, cont_char: str = "\\") -> str:
     return text
 
 
-def parse_paper(text: str, keywords: dict[str, str] | None = None) -> ParsedDockerfile:
+def parse_paper(text: str, keywords: Mapping[str, str] | None = None) -> ParsedDockerfile:
     """Paper mode: the study's instructions; ``keywords`` (token -> category) gives commands."""
     pd_ = ParsedDockerfile(mode="paper")
     stage = -1
