@@ -439,7 +439,7 @@ def run_replication(p: Paths) -> dict[str, int]:
     t2 = pd.concat([table2(stats, cat_map, src_map, mode=m) for m in MODES], ignore_index=True)
     stats["category"] = stats["repo"].map(lambda r: cat_map.get(r, ""))
     stats["category_source"] = stats["repo"].map(lambda r: src_map.get(r, ""))
-    unlabelled = stats[(stats["mode"] == "paper") & (stats["category"] == "")]
+    unlabelled = stats[(stats["mode"] == modes.PAPER.name) & (stats["category"] == "")]
     if len(unlabelled):
         log.info("%d repositories with image data have no category and are left out of Table 2",
                  len(unlabelled))
@@ -449,7 +449,7 @@ def run_replication(p: Paths) -> dict[str, int]:
     write_table(t2, "images_table2", p, extra)
     write_table(by_num, "file_types_by_num", p, extra)
     write_table(by_size, "file_types_by_size", p, extra)
-    return {"repos": int((stats["mode"] == "paper").sum()), "table2_rows": len(t2),
+    return {"repos": int((stats["mode"] == modes.PAPER.name).sum()), "table2_rows": len(t2),
             "by_num": len(by_num), "by_size": len(by_size)}
 
 

@@ -309,7 +309,7 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
-def run(p: Paths, modes: Iterable[str] = ("corrected", "paper"), workers: int = 2,
+def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
         progress: bool = False, force: bool = False) -> dict[str, int]:
     """Run the stage; returns counts (files in, rows out, errors)."""
     modes = tuple(m for m in MODES if m in set(modes))

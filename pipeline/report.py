@@ -292,7 +292,7 @@ def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) ->
         bi["key"] = bi["base_type"].map(
             lambda t: labels.get(str(t), (str(t), str(t)))[pick])
         return F.base_image_shares(bi, inp.categories(), "key", top=top, n_repos=n_repos)
-    if mode == "paper":
+    if modes.policy(mode).figure4a_substring_rule:
         refs = paper_keyword_hits(inp, bi)
     else:
         refs = bi[~bi["is_stage_reference"].astype(bool) & ~bi["is_variable"].astype(bool)]

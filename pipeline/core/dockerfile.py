@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import imageref
+from .modes import MODE_NAMES
 from .runcmds import run_commands
 from .shell import (
     MAX_EXPANSION,
@@ -43,7 +44,7 @@ from .shell import (
     substitute,
 )
 
-MODES = ("corrected", "paper")
+MODES = MODE_NAMES
 
 #: Files larger than this are rejected (a Dockerfile is a few kB; the largest in the
 #: package is well under 100 kB).

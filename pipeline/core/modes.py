@@ -84,6 +84,12 @@ class Policy:
         """paper (OR §2.7): base-image types carry the study's spellings."""
         return self.is_paper
 
+    @property
+    def figure4a_substring_rule(self) -> bool:
+        """paper (S §4.4, OR §2.7): a Figure 4a bar counts the repositories whose FROM text
+        contains the keyword, case-insensitive; corrected counts exact image names."""
+        return self.is_paper
+
     # -- population --------------------------------------------------------------------
 
     @property
