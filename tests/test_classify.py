@@ -98,6 +98,9 @@ def test_classify_reads_no_raw_file(classified: Paths) -> None:
     """The classified fixture ran parse, then removed data/raw/, then classified."""
     assert not (classified.data / "raw").exists()
     assert len(read_table("projects", classified)) == 406
+    # a stage that tried to read a raw file would have logged an error row for it
+    errors = classified.table("interim", "classify_errors")
+    assert errors.read_text(encoding="utf-8").strip().splitlines()[1:] == []
 
 
 def test_missing_parse_tables_say_run_parse(ingested: Paths, tmp_path: Path) -> None:

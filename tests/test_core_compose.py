@@ -68,7 +68,10 @@ def test_depth_guard_runs_before_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(yaml, "load", no_yaml)
     for deep in (b"services: " + b"[" * 5000 + b"]" * 5000 + b"\n",
                  b"a: " + b"{x: " * 70 + b"1" + b"}" * 70 + b"\n",
-                 "".join("  " * i + f"k{i}:\n" for i in range(70)).encode()):
+                 "".join("  " * i + f"k{i}:\n" for i in range(70)).encode(),
+                 # a tag or an anchor before each bracket (the scan must still count it)
+                 b"a: " + b"!!seq [" * 3000 + b"]" * 3000 + b"\n",
+                 b"a: " + b"".join(b"&a%d [" % i for i in range(3000)) + b"]" * 3000 + b"\n"):
         with pytest.raises(ComposeError) as exc:
             read_compose(deep)
         assert str(exc.value) == "YAML nested deeper than 64 levels"

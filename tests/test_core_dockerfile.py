@@ -7,12 +7,12 @@ words, ``parseMaybeJSON`` rejecting non-string arrays, ``parseNameVal``).
 
 from __future__ import annotations
 
-import resource
+import tracemalloc
 
 import pytest
 
 from pipeline.core import dockerfile as d
-from pipeline.core.dockerfile import Heredoc
+from pipeline.core.dockerfile import MAX_EXPANSION_TOTAL, Heredoc
 
 
 def parse(text: str) -> d.ParsedDockerfile:
@@ -171,15 +171,20 @@ def test_env_arg_label_pairs_and_substitution() -> None:
 
 
 def test_runaway_expansion_is_bounded_and_one_error_per_instruction() -> None:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    p = parse("FROM a\nENV A=xxxxxxxx\n" + "ENV A=$A$A$A$A\n" * 40 + "RUN echo done\n")
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    assert grown < 200 * 1024  # KiB: well under 200 MB, not gigabytes
+    tracemalloc.start()
+    p = parse("FROM a\nENV A=xxxxxxxx\n" + "ENV A=$A$A$A$A\n" * 40 + "RUN echo done\n"
+              + "RUN x$A\n" * 2000)  # RUN words are expanded within the same budget
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024  # well under 64 MiB, not gigabytes
     assert p.status == "partial"
     assert len(p.errors) == 32  # lines 11..42: 8 * 4**9 = 2 MiB > 1 MiB from the 9th on
     assert p.errors[0] == "line 11: ENV expansion exceeds 1048576 characters; value left unexpanded"
-    assert [c.command for c in p.commands] == ["echo"]
-    assert len(p.instructions) == 43
+    commands = [c.command for c in p.commands]
+    assert commands[0] == "echo" and len(commands) == 2001
+    # the file's expansion budget runs out: later RUN words stay as written
+    assert sum(map(len, commands)) <= MAX_EXPANSION_TOTAL and commands[-1] == "x$A"
+    assert len(p.instructions) == 2043
 
 
 def test_stages_flags_and_words() -> None:
@@ -229,3 +234,18 @@ def test_fast_path_leaves_other_scripts_to_bashlex(script: str) -> None:
     from pipeline.core import runcmds
 
     assert runcmds.simple_commands(script) is None
+
+
+def test_run_words_see_the_stage_values_not_the_global_args() -> None:
+    """A global ARG only reaches a stage through ``ARG name``; the stage's ENV wins."""
+    p = parse("ARG T=conda\nFROM a\nENV T=pip\nRUN $T install x\n")
+    assert [c.command for c in p.commands] == ["pip"]
+    p = parse("ARG T=conda\nFROM a\nARG T\nRUN $T install x\n")
+    assert [c.command for c in p.commands] == ["conda"]
+
+
+@pytest.mark.parametrize("ref", ["${IMG:-${X}}", "${A#u}", "${A:?unset}"])
+def test_nested_and_unsupported_expansions_stay_unresolved(ref: str) -> None:
+    p = parse(f"ARG X=y\nARG A=ubuntu\nFROM {ref}\n")
+    assert p.base_images[0].is_variable
+    assert "${" in p.base_images[0].image

@@ -54,11 +54,3 @@ def test_image_quirks() -> None:
     assert PAPER.config_size(11.36 * 1024 * 1024) == 11.36
     assert CORRECTED.config_size(11635) == 11.36
     assert CORRECTED.config_size(11.36 * 1024 * 1024) == 11632.64
-
-
-def test_flags_differ_between_the_policies() -> None:
-    flags = ("compose_needs_services_key", "types_raw_from_text", "base_type_labels_of_paper",
-             "figure4a_substring_rule", "final_dataset_only", "counts_files_as_the_package",
-             "uses_published_aggregates", "keeps_duplicate_crawls")
-    assert [getattr(PAPER, f) for f in flags] == [True] * len(flags)
-    assert [getattr(CORRECTED, f) for f in flags] == [False] * len(flags)

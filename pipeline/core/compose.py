@@ -85,15 +85,19 @@ def _flow_delta(s: str, depth: int, stop: int) -> tuple[int, int]:
     """(final flow depth, deepest flow depth) after scanning ``s`` from flow ``depth``.
 
     A bracket or quote counts where a value starts (line start, after ``:``, ``-``, ``,``
-    or another bracket); inside quotes and after a `` #`` comment nothing counts.
+    or another bracket, a tag ``!x`` or an anchor ``&x`` in between); inside quotes and
+    after a `` #`` comment nothing counts.
     """
     deepest = depth
     quote = ""
-    last = ""  # the last non-blank character outside quotes
+    last = ""  # the last non-blank character outside quotes, tags and anchors
     prev = " "  # the previous character
-    escaped = False
+    escaped = prop = False
     for ch in s:
         was, prev = prev, ch
+        if prop:  # a tag or anchor word: skipped, it does not end the value start
+            prop = ch not in " \t"
+            continue
         if quote:
             if escaped:
                 escaped = False
@@ -107,6 +111,9 @@ def _flow_delta(s: str, depth: int, stop: int) -> tuple[int, int]:
         if ch == "#" and was in " \t":
             break
         starts_value = last in ("", ":", "-", ",", "[", "{")
+        if ch in "!&" and starts_value:
+            prop = True
+            continue
         if ch in "'\"" and starts_value:
             quote = ch
         elif ch in "[{" and (depth or starts_value):
@@ -191,7 +198,23 @@ def _expanded_size(doc: Any) -> int:
         memo[k] = n
         return n
 
-    return size(doc)
+    try:
+        return size(doc)
+    except RecursionError as exc:
+        raise ComposeError("too_deep", f"YAML nested deeper than {MAX_DEPTH} levels") from exc
+
+
+def _event_depth(text: str, loader: Any) -> None:
+    """Second guard, on PyYAML's event stream (no tree is built): the scan above is an
+    estimate, this is exact for what the scan lets through."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=loader):
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ComposeError("too_deep", f"YAML nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def load_yaml(data: bytes | str) -> Any:
@@ -209,6 +232,7 @@ def load_yaml(data: bytes | str) -> Any:
         raise ComposeError("too_deep", f"YAML nested deeper than {MAX_DEPTH} levels")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _event_depth(text, loader)
         doc = yaml.load(text, Loader=loader)  # noqa: S506 -- a safe loader
     except (yaml.YAMLError, RecursionError) as exc:
         detail = str(exc) or exc.__class__.__name__

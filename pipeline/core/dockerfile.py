@@ -537,14 +537,11 @@ def _evaluate(pd_: ParsedDockerfile, sc: _Scope, raw: _Raw) -> None:
 
 def _run(pd_: ParsedDockerfile, sc: _Scope, line: int,
          found: tuple[tuple[str, str, str], ...]) -> None:
-    env: dict[str, str] | None = None
     stage, out = sc.stage, pd_.commands
     for cmd, arg, method in found:
-        if "$" in cmd:  # ARG/ENV values reach the shell as environment variables
-            if env is None:
-                env = {**sc.env, **{k: v for k, v in sc.global_args.items() if k in sc.env}}
+        if "$" in cmd:  # the stage's ARG/ENV values reach the shell as environment variables
             try:
-                exp, unresolved = substitute(cmd, env)
+                exp, unresolved = sc.sub(cmd, sc.env)
             except ExpansionTooLarge:
                 exp, unresolved = cmd, True
             words = exp.split()

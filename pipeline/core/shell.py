@@ -19,7 +19,7 @@ import re
 #: Largest value one substitution may produce (characters).
 MAX_EXPANSION = 1024 * 1024
 
-_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}$]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _HEREDOC_WORD_RE = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 
 
@@ -169,7 +169,10 @@ def substitute(value: str, env: dict[str, str], limit: int = MAX_EXPANSION) -> t
             raise ExpansionTooLarge(f"expansion exceeds {limit} characters")
         return out
 
-    return _VAR_RE.sub(sub, value), unresolved
+    out = _VAR_RE.sub(sub, value)
+    # nested (``${A:-${B}}``) and unsupported (``${A#x}``, ``${A:?e}``) forms stay as
+    # written: never a wrong value, always marked unresolved
+    return out, unresolved or "${" in out
 
 
 def shell_value(raw: str, env: dict[str, str], esc: str = "\\",

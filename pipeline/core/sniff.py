@@ -17,11 +17,10 @@ from __future__ import annotations
 import re
 
 from .compose import ComposeError, read_compose
+from .dockerfile import logical_lines
 
 MAX_CONTENT_SNIFF = 1_000_000  # bytes of a file examined to decide its kind
 
-_INSTR = re.compile(r"^\s*([A-Za-z]+)(\s|$)")
-_ESCAPE = re.compile(r"^\s*#\s*escape\s*=\s*(\S)", re.I)
 _JINJA = re.compile(r"^\s*\{%", re.M)
 
 
@@ -36,33 +35,17 @@ def name_match(name: str) -> str:
 
 
 def first_instruction(text: str) -> tuple[str | None, int]:
-    """First instruction keyword after blank lines, comments, parser directives and ARGs.
+    """First instruction keyword after blank lines, comments, parser directives and ARGs,
+    as :func:`pipeline.core.dockerfile.logical_lines` reads the text.
 
     Returns ``(KEYWORD, line number)``; ``(None, n)`` when line ``n`` is not an
-    instruction; ``(None, 0)`` when there is none.  The one Dockerfile-reading piece of
-    sniffing, kept small until it can ask :mod:`pipeline.core.dockerfile`.
+    instruction (its first word is not a keyword-like word); ``(None, 0)`` when there is none.
     """
-    escape = "\\"
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if m := _ESCAPE.match(line):
-            escape = m.group(1)
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        m = _INSTR.match(line)
-        if not m:
-            return None, i + 1
-        word = m.group(1).upper()
-        if word == "ARG":
-            while lines[i].rstrip().endswith(escape) and i + 1 < len(lines):
-                i += 1
-            i += 1
-            continue
-        return word, i + 1
+    for raw in logical_lines(text)[0]:
+        if not raw.keyword.isascii() or not raw.keyword.isalpha():
+            return None, raw.line
+        if raw.keyword != "ARG":
+            return raw.keyword, raw.line
     return None, 0
 
 
