@@ -244,8 +244,16 @@ def test_run_words_see_the_stage_values_not_the_global_args() -> None:
     assert [c.command for c in p.commands] == ["conda"]
 
 
-@pytest.mark.parametrize("ref", ["${IMG:-${X}}", "${A#u}", "${A:?unset}"])
-def test_nested_and_unsupported_expansions_stay_unresolved(ref: str) -> None:
+@pytest.mark.parametrize(("ref", "image"), [
+    ("${IMG:-${X}}", "y"), ("${IMG:-$X}:1", "y:1"), ("cuda${A:+-$A}", "cuda-ubuntu"),
+    ("cuda${E:+-$E}:1", "cuda:1"), ("${A:-${X}}", "ubuntu")])
+def test_variables_inside_a_default_word(ref: str, image: str) -> None:
+    p = parse(f"ARG X=y\nARG A=ubuntu\nARG E=\nFROM {ref}\n")
+    assert (p.base_images[0].image, p.base_images[0].is_variable) == (image, False)
+
+
+@pytest.mark.parametrize("ref", ["${A#u}", "${A:?unset}", "${A:-${B:-${X}}}"])
+def test_unsupported_expansions_stay_unresolved(ref: str) -> None:
     p = parse(f"ARG X=y\nARG A=ubuntu\nFROM {ref}\n")
     assert p.base_images[0].is_variable
     assert "${" in p.base_images[0].image

@@ -19,7 +19,10 @@ import re
 #: Largest value one substitution may produce (characters).
 MAX_EXPANSION = 1024 * 1024
 
-_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}$]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+#: $NAME, ${NAME}, ${NAME:-word}, ${NAME:+word} (also without ``:``); the word may hold
+#: simple variables itself (``${A:+-$A}``, ``${A:-${B}}``), expanded when it is used
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])((?:[^}$]|\$[A-Za-z_][A-Za-z0-9_]*"
+                     r"|\$\{[A-Za-z_][A-Za-z0-9_]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _HEREDOC_WORD_RE = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 
 
@@ -153,25 +156,30 @@ def substitute(value: str, env: dict[str, str], limit: int = MAX_EXPANSION) -> t
     def sub(m: re.Match[str]) -> str:
         nonlocal unresolved, size
         name = m.group(1) or m.group(4)
-        op, word = m.group(2), m.group(3)
+        op, word = m.group(2), m.group(3) or ""
         val = env.get(name)
         if op in (":-", "-"):
-            out = (word or "") if val is None or (op == ":-" and val == "") else val
+            use_word = val is None or (op == ":-" and val == "")
+            out = "" if use_word or val is None else val
         elif op in (":+", "+"):
-            out = "" if val is None or (op == ":+" and val == "") else (word or "")
+            use_word = not (val is None or (op == ":+" and val == ""))
+            out = ""
         elif val is None:
             unresolved = True
             return m.group(0)
         else:
-            out = val
+            use_word, out = False, val
+        if op and use_word and word:
+            out, inner = substitute(word, env, limit) if "$" in word else (word, False)
+            unresolved = unresolved or inner
         size += len(out)
         if size > limit:
             raise ExpansionTooLarge(f"expansion exceeds {limit} characters")
         return out
 
     out = _VAR_RE.sub(sub, value)
-    # nested (``${A:-${B}}``) and unsupported (``${A#x}``, ``${A:?e}``) forms stay as
-    # written: never a wrong value, always marked unresolved
+    # unsupported forms (``${A#x}``, ``${A:?e}``, deeper nesting) stay as written: never a
+    # wrong value, always marked unresolved
     return out, unresolved or "${" in out
 
 
