@@ -281,7 +281,9 @@ def table2(
             archs = sorted({a for v in gc["architectures"] for a in json.loads(v)})
             oses = sorted({a for v in gc["oses"] for a in json.loads(v)})
             srcs = [sources.get(r, "") for r in gc["repo"]]
-            conf = None if med_conf is None else modes.policy(m).config_size(med_conf)
+            # rows measured from a live registry ('live') keep units as corrected ones do
+            pol = modes.BY_NAME.get(m, modes.CORRECTED)
+            conf = None if med_conf is None else pol.config_size(med_conf)
             rows.append({
                 "mode": m,
                 "category": cat,

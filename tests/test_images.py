@@ -12,6 +12,7 @@ import zstandard
 
 from pipeline import images
 from pipeline.config import Paths
+from pipeline.core.modes import convert_size
 from pipeline.registry import RegistryClient
 from pipeline.schemas import PACKAGE_TABLES
 from pipeline.tables import read_table
@@ -100,8 +101,8 @@ def test_repo_stats_hand_checked(manifest_data, img2repos, mode, expected) -> No
 
 
 def test_convert_size_and_units() -> None:
-    assert images.convert_size(11635) == 11.36
-    assert images.convert_size(14068) == 13.74
+    assert convert_size(11635) == 11.36
+    assert convert_size(14068) == 13.74
     assert images.size_text(11635) == "11.36 KiB"
     assert images.size_text(2_208_312_661.5) == "2.06 GiB"
 
