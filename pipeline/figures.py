@@ -236,13 +236,16 @@ def to_image(fig: Figure) -> Any:
 
 
 def save_figure(fig: Figure, name: str, out_dir: Path) -> list[Path]:
-    """Write ``<name>.png`` (150 dpi) and ``<name>.pdf`` under ``out_dir``."""
+    """Write ``<name>.png`` (150 dpi) and ``<name>.pdf`` under ``out_dir``.
+
+    The PDF carries no creation date, so the same data give the same bytes on every run."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):
         target = out_dir / f"{name}.{ext}"
+        meta = {"CreationDate": None} if ext == "pdf" else None
         with atomic_path(target, "wb") as fh:
-            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext)
+            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext, metadata=meta)
         paths.append(target)
     return paths
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from pipeline import figures as F
 
@@ -184,3 +185,15 @@ def test_category_bars_one_panel_per_category_largest_first() -> None:
     assert [t.get_text() for t in axes[1].get_xticklabels()] == [".a", "ELF"]
     assert [p.get_height() for p in axes[1].patches] == [5.0, 3.0]
     assert [a.get_ylabel() for a in axes] == ["File size (MB)", "", "", "File size (MB)", "", ""]
+
+
+def test_saved_pdf_has_no_date_so_reruns_give_the_same_bytes(tmp_path: Path) -> None:
+    def draw(out: Path) -> bytes:
+        fig = Figure()
+        fig.add_subplot().bar(["a", "b"], [1, 2])
+        F.save_figure(fig, "f", out)
+        return (out / "f.pdf").read_bytes()
+
+    first = draw(tmp_path / "1")
+    assert b"CreationDate" not in first
+    assert draw(tmp_path / "2") == first
