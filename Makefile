@@ -34,7 +34,7 @@ CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/error
 # the package's RQ4 image CSVs, as ingest normalises them (read by images --replication)
 PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs package_image_layers \
         package_image_repos package_file_types_top_num package_file_types_num \
-        package_file_types_top_size package_file_types_repos))
+        package_file_types_top_size package_file_types_repos package_base_images package_base_types))
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
         parse classify images report publish test lint bench search filter extract collect clean FORCE
@@ -80,7 +80,7 @@ $(INTERIM)/.replication-arg: FORCE
 ingest: $(INTERIM)/repos.csv ## Read the replication package into data/interim/ (repos, funnel, files, package_*)
 
 $(INTERIM)/repos.csv: $(STAMP) $(INTERIM)/.replication-arg pipeline/ingest.py pipeline/ingest_images.py \
-		pipeline/core/sniff.py pipeline/core/compose.py pipeline/core/cells.py $(CORE)
+		pipeline/ingest_sheets.py pipeline/core/sniff.py pipeline/core/compose.py pipeline/core/cells.py $(CORE)
 	$(MLDOCK) ingest $(if $(REPLICATION),--from '$(REPLICATION)')
 
 # ingest writes these together with repos.csv

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import ingest_images
+from . import ingest_images, ingest_sheets
 from .config import Paths, default_replication_candidates
 from .core.cells import image_list
 from .core.sniff import classify_file
@@ -457,13 +457,14 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
         if col not in df.columns:
             raise SourceInvalid(str(pkg / name), f"no {col!r} column")
         df.dropna(subset=[col], inplace=True)
-    sheets = read_sheets(pkg / XLSX, [s for s, _ in FUNNEL_SHEETS])
+    sheets = read_sheets(pkg / XLSX, [s for s, _ in FUNNEL_SHEETS] + list(ingest_sheets.SHEETS))
     repos = build_repos(manual, final, sheets["filtered"], mapping)
     funnel = build_funnel(sheets)
     purpose_text = build_purpose_text(manual)
     errors = ErrorLog("ingest")
     files = build_files(pkg, set(repos["repo"]), errors, progress)
     rq4 = ingest_images.image_tables(pkg, final, cats)
+    rq3 = ingest_sheets.sheet_tables(sheets, pkg / XLSX)
 
     # everything read: now write
     record = {"kind": src.kind, "source": src.source, "package_dir": str(pkg),
@@ -475,6 +476,7 @@ def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
     write_table(purpose_text, "purpose_text", p)
     write_table(files.table, "files", p)
     ingest_images.write_image_tables(rq4, p)
+    ingest_sheets.write_sheet_tables(rq3, p)
     errors.write(p)
     res = IngestResult(src, repos, funnel, files.table, purpose_text, len(errors))
     log.info(res.summary())

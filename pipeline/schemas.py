@@ -256,6 +256,41 @@ PACKAGE_IMAGE_REPOS = register(
     )
 )
 
+PACKAGE_BASE_IMAGES = register(
+    Table(
+        name="package_base_images",
+        location="interim",
+        stage="ingest",
+        description="Rows of the xlsx sheet baseimages: the study's own FROM extraction (2,827 rows, 399 repositories, duplicates kept; study.md 4.4)",
+        columns=(
+            C("row", "int", "Row number in the sheet (0-based, blank rows dropped)", False),
+            C("repo", "str", "Repository owner/name (column Repos)", False),
+            C("raw_category", "str", "The study's raw label (column Category; blank where the copy has no label)"),
+            C("dockerfile", "str", "Dockerfile path in the repository (column Dockerfile)"),
+            C("baseimage", "str", "Full FROM value (column Baseimage)"),
+            C("base", "str", "FROM value without its tag (column Base)"),
+            C("version", "str", "Tag (column version)"),
+            C("version_clean", "str", "Tag with digits removed (column version_clean)"),
+        ),
+    )
+)
+
+PACKAGE_BASE_TYPES = register(
+    Table(
+        name="package_base_types",
+        location="interim",
+        stage="ingest",
+        description="Rows of the xlsx sheet temp: base name -> up to three raw type labels (study.md 4.5)",
+        columns=(
+            C("row", "int", "Row number in the sheet (0-based)", False),
+            C("base", "str", "Base image name without tag (column Base)", False),
+            C("label_1", "str", "First raw type label (second column)"),
+            C("label_2", "str", "Second raw type label (third column)"),
+            C("label_3", "str", "Third raw type label (fourth column)"),
+        ),
+    )
+)
+
 PACKAGE_FILE_TYPES_TOP_NUM = register(
     Table(
         name="package_file_types_top_num",

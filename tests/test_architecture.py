@@ -20,12 +20,12 @@ GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy"}
 #: stage -> module prefixes that belong to it
 STAGES = {
-    "ingest": ("pipeline.ingest", "pipeline.ingest_images"),
+    "ingest": ("pipeline.ingest", "pipeline.ingest_images", "pipeline.ingest_sheets"),
     "collect": ("pipeline.collect",),
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
     "images": ("pipeline.images", "pipeline.registry", "pipeline.layers"),
-    "report": ("pipeline.report", "pipeline.figures"),
+    "report": ("pipeline.report", "pipeline.figures", "pipeline.report_fig4"),
     "publish": ("pipeline.publish",),
 }
 CORE_FORBIDDEN = {"pandas", "requests", "click", "matplotlib", "sklearn", "tqdm", "github",
