@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import figures as F
+from . import report_fig4 as F4
 from .config import CATEGORIES, Paths
 from .core import modes
 from .errors import MldockError, StageInputMissing
@@ -48,6 +49,7 @@ INPUT_TABLES = (
     "instruction_shares", "run_category_shares",
     "projects", "purposes",
     "images_table2", "images_repo_stats", "file_types_by_num", "file_types_by_size",
+    "package_base_images", "package_base_types",
 )
 
 NOTEBOOKS = (
@@ -70,6 +72,7 @@ class Inputs:
 
     paths: Paths
     tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)  # paper_targets.json, once loaded
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -241,47 +244,37 @@ def run_category_ids(p: Paths) -> list[str]:
     return sorted(load_run_taxonomy(p.taxonomy).ids)
 
 
-def keyword_candidates(inp: Inputs, min_repos: int = 5) -> dict[str, str]:
-    """Figure 4a keywords for the paper's substring rule: ``word -> label``.
-
-    Image names used by at least ``min_repos`` repositories (corrected parse, which
-    resolves stage aliases), minus names that also serve as stage aliases (``base``,
-    ``builder``); labelled ``name`` when an official image has it, else ``{}/name``.
-    """
-    src = inp.get("base_images")
-    if src is None:
-        return {}
-    df = src[src["mode"] == "corrected"] if (src["mode"] == "corrected").any() else src
-    names = df["name"].fillna("").astype(str).str.lower()
-    alias = set(names[df["is_stage_reference"].astype(bool)])
-    real = df[~df["is_stage_reference"].astype(bool) & ~df["is_variable"].astype(bool)]
-    rnames = real["name"].fillna("").astype(str).str.lower()
-    per = real.groupby(rnames)["repo"].nunique()
-    official = set(rnames[real["official"].astype(bool)])
-    return {w: (w if w in official else "{}/" + w)
-            for w in per[per >= min_repos].index if w and w not in alias}
-
-
-def paper_keyword_hits(inp: Inputs, bi: pd.DataFrame) -> pd.DataFrame:
-    """(repo, key) pairs where the keyword occurs in any FROM value of the repository."""
-    raw = bi["raw"].fillna("").astype(str).str.lower()
-    rows: list[dict[str, str]] = []
-    for word, label in keyword_candidates(inp).items():
-        for r in bi.loc[raw.str.contains(word, regex=False), "repo"].unique():
-            rows.append({"repo": str(r), "key": label})
-    return pd.DataFrame(rows, columns=["repo", "key"])
+def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
+    """Paper-mode Figure 4a/4b from the study's own sheet (study.md 4.4/4.5, report_fig4)."""
+    sheet, temp = inp.need("package_base_images", "package_base_types")
+    doc = F4.load_fig4(inp.paths.taxonomy)
+    if kind == "keyword":
+        hits = F4.keyword_hits(sheet, doc["figure4a"])
+    else:
+        labels = base_type_labels(inp.paths)
+        to_id = {" ".join(p.split()): t for t, (_, p) in labels.items()}
+        merge = doc["figure4b_merge"]
+        if not inp.spec:
+            try:
+                inp.spec = load_spec(inp.paths)
+            except StageInputMissing as exc:
+                raise NotRecomputable("Figure 4b rule search needs paper_targets.json") from exc
+        rule = F4.best_type_rule(sheet, temp, merge, F4.paper_type_targets(inp.spec, to_id))
+        hits = F4.type_hits(sheet, temp, merge, rule)
+        hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
+    return F.base_image_shares(hits, inp.categories(), "key", top=top, n_repos=F4.n_repos(sheet))
 
 
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
     """Figure 4a (kind='keyword') or 4b (kind='type') shares, % of repos with a FROM.
 
-    Figure 4a keys are image names (``{}/name`` for non-official images).  In paper mode a
-    repository uses a key when the key occurs anywhere in one of its FROM values, the
-    study's substring rule (so ``nvidia/cuda:...-ubuntu18.04`` counts for ubuntu); the
-    candidate keys come from :func:`keyword_candidates`.  In corrected mode the
-    parsed image name must equal the key.  Figure 4b keys are the base-image types
-    (``unknown`` left out), labelled with the paper's spelling in paper mode.
+    Paper mode (policy ``figure4a_substring_rule``): :func:`paper_base_frame`, from the
+    study's sheet ``baseimages``.  Corrected mode: our parsed FROM rows; Figure 4a keys
+    are image names (``{}/name`` for non-official images) equal to the parsed name, 4b
+    keys the base-image types (``unknown`` left out).
     """
+    if modes.policy(mode).figure4a_substring_rule:
+        return paper_base_frame(inp, kind, top)
     bi = inp.mode("base_images", mode)
     bi = bi[bi["repo"].isin(mode_repos(inp, mode))].copy()
     n_repos = int(bi["repo"].nunique())
@@ -292,12 +285,9 @@ def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) ->
         bi["key"] = bi["base_type"].map(
             lambda t: labels.get(str(t), (str(t), str(t)))[pick])
         return F.base_image_shares(bi, inp.categories(), "key", top=top, n_repos=n_repos)
-    if modes.policy(mode).figure4a_substring_rule:
-        refs = paper_keyword_hits(inp, bi)
-    else:
-        refs = bi[~bi["is_stage_reference"].astype(bool) & ~bi["is_variable"].astype(bool)]
-        refs = refs.assign(key=[image_key(n, o) for n, o in zip(refs["name"], refs["official"],
-                                                               strict=True)])
+    refs = bi[~bi["is_stage_reference"].astype(bool) & ~bi["is_variable"].astype(bool)]
+    refs = refs.assign(key=[image_key(n, o) for n, o in zip(refs["name"], refs["official"],
+                                                           strict=True)])
     return F.base_image_shares(refs, inp.categories(), "key", top=top, n_repos=n_repos)
 
 
@@ -566,6 +556,7 @@ def _section(ours: Ours, prefix: str, fn: Callable[[], None]) -> None:
 def compute_ours(inp: Inputs, spec: dict[str, Any]) -> Ours:  # noqa: C901 - one place per section
     """Our value for every target we can recompute, per mode."""
     ours = Ours()
+    inp.spec = spec
 
     def funnel() -> None:
         (fn,) = inp.need("funnel")
