@@ -868,6 +868,23 @@ STATIC_REASONS = dict.fromkeys(
      "rq4_text_claims.doc_minus_model_files", "rq4_text_claims.max_subdirectories_gt"),
     NO_LAYER_LISTINGS)
 
+UNREPRODUCIBLE = "unreproducible (data)"
+DATA_DEFECTS = {
+    "data_collection_counts.unique_repos_search_results.value":
+        "paper 30,139, the package's all-search sheet has 30,138 rows (study.md 7.2.1)",
+    "rq1_category_counts.MLOps/ AIOps.value":
+        "paper 92 of 406, manual-labeling.csv has 93 of 406 (92 only in the 405 set; study.md 2.5)",
+    "rq1_category_counts.Toolkit.value":
+        "paper 63, both label files have 62 Toolkit repositories (study.md 2.5, 7.2.5)",
+    "rq1_table1_medians.Documentations.Dockerfiles.value":
+        "paper 4, the median of the package's total_dockerfiles is 3.5 (study.md 2.6, 7.2.6)",
+    "rq3_dockerfiles.data_value.[distinct Dockerfile-named files parsed (results_instruction.csv)]":
+        "results_instruction.csv has 2,484 files, manual-labeling total_dockerfiles sums to "
+        "2,493 (study.md 1.5)",
+}
+"""Targets where the study's published value contradicts its own data: a difference is
+reported as ``unreproducible (data)`` with this reason, never as ``differs``."""
+
 
 def _norm_key_plain(k: Any) -> str:
     s = normalise_keyword(k)
@@ -934,6 +951,8 @@ def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
             if has:
                 v = ours.values[mode][leaf.id]
                 status, diff = compare(leaf.value, v, tol, leaf)
+                if status == "differs" and leaf.id in DATA_DEFECTS:
+                    status = UNREPRODUCIBLE
                 row[f"ours_{mode}"] = _show(v)
                 row[f"diff_{mode}"] = diff
                 row[f"status_{mode}"] = status
@@ -946,6 +965,8 @@ def reproduction(spec: dict[str, Any], ours: Ours) -> pd.DataFrame:
                 reasons.append(f"{mode}: {r}")
         row["labels"] = _mix_for(ours, leaf.id)
         row["reason"] = _reason(row, leaf, tol, reasons, ours)
+        if UNREPRODUCIBLE in (row["status_paper"], row["status_corrected"]):
+            row["reason"] = f"{DATA_DEFECTS[leaf.id]}; {row['reason']}"
         rows.append(row)
     cols = ["target", "section", "kind", "reference", "paper_value", "unit", "tolerance",
             "ours_paper", "ours_corrected", "diff_paper", "diff_corrected", "status_paper",
@@ -991,7 +1012,7 @@ def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], our
             parts.append("both modes within tolerance" + (f" ±{tol:g}" if tol else " (exact)"))
     else:
         for mode, s in (("paper", sp), ("corrected", sc)):
-            if s == "differs":
+            if s in ("differs", UNREPRODUCIBLE):
                 d = row[f"diff_{mode}"]
                 parts.append(f"{mode} mode off by {d}" if d is not None else f"{mode} mode differs")
             elif s == "not recomputable":
@@ -1020,12 +1041,44 @@ def load_spec(p: Paths, path: Path | None = None) -> dict[str, Any]:
         f"set {TARGETS_ENV}=<path to paper_targets.json> and rerun mldock report")
 
 
+STATUSES = ("reproduced", "differs", UNREPRODUCIBLE, "not recomputable")
+
+ARTEFACTS = (
+    ("Table 1", ("rq1_category_counts", "rq1_category_share", "rq1_table1_medians",
+                 "rq1_raw_label_counts")),
+    ("Fig 1", ("data_collection_keywords", "data_collection_counts", "inclusion_criteria")),
+    ("Fig 2", ("rq2_purpose_taxonomy", "rq2_label_coverage")),
+    ("Fig 3a", ("rq3_instruction_frequency", "rq3_dockerfiles")),
+    ("Fig 3b", ("rq3_run_command_categories", "rq3_run_command_keyword_lists")),
+    ("Fig 4a", ("rq3_base_images",)),
+    ("Fig 4b", ("rq3_base_image_types",)),
+    ("Table 2", ("rq4_table2", "rq4_table2_contributing_repos", "rq4_text_claims")),
+    ("Fig 5a", ("rq4_fig5a_file_composition",)),
+    ("Fig 5b", ("rq4_fig5b_file_size",)),
+)
+"""Paper artefact -> the target sections it covers (every section in exactly one)."""
+
+
+def artefact_counts(rep: pd.DataFrame) -> pd.DataFrame:
+    """Per paper artefact and mode: targets per status."""
+    rows = []
+    for name, sections in ARTEFACTS:
+        sub = rep[rep["section"].isin(sections)]
+        row: dict[str, Any] = {"artefact": name, "targets": len(sub)}
+        for mode in MODES:
+            vc = sub[f"status_{mode}"].value_counts()
+            for st in STATUSES:
+                row[f"{mode}: {st}"] = int(vc.get(st, 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
     """Counts of reproduced / differs / not recomputable per mode."""
     out = {}
     for mode in MODES:
         out[mode] = rep[f"status_{mode}"].value_counts()
-    df = pd.DataFrame(out).reindex(["reproduced", "differs", "not recomputable"]).fillna(0)
+    df = pd.DataFrame(out).reindex(list(STATUSES)).fillna(0)
     return df.astype(int)
 
 
@@ -1151,7 +1204,12 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "*paper* mode follows the study's rules, quirks included; *corrected* mode is our",
         "default method. Tolerances: ±0.5 for Table 1/Table 2 medians and whole-percent",
         "shares, 0.01 for percentages printed with two decimals, ±1 pp for 'about 40%',",
-        "exact for counts and sets.",
+        "exact for counts and sets. *unreproducible (data)*: the paper's value contradicts the",
+        "study's own data (the reason cites study.md).",
+        "",
+        "## By paper artefact",
+        "",
+        F.to_markdown(artefact_counts(rep)).rstrip(),
         "",
         "## Summary",
         "",
