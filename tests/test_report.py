@@ -71,7 +71,8 @@ def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:
     r = rep.loc["data_collection_counts.repos_with_dockerfile.value"]
     assert (r.ours_paper, r.ours_corrected, r.status_paper) == (3075, 3075, "reproduced")
     r = rep.loc["data_collection_counts.unique_repos_search_results.value"]
-    assert (r.ours_paper, r.diff_paper, r.status_corrected) == (30138, -1.0, "differs")
+    assert (r.ours_paper, r.diff_paper, r.status_corrected) == (30138, -1.0, R.UNREPRODUCIBLE)
+    assert "study.md 7.2.1" in r.reason
     assert rep.loc["data_collection_counts.removed_by_inclusion_exclusion.value"].ours_paper == 2104
     assert rep.loc["rq2_label_coverage.value.What"].ours_corrected == 246
     assert rep.loc["rq2_label_coverage.value.any"].status_paper == "reproduced"
@@ -120,7 +121,9 @@ def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Pa
         "figure1_funnel": "ok", "figure2_purposes": "ok", "table1_paper": "ok",
         "table1_corrected": "ok",
         **{f"{name}_{mode}": f"skipped: input table {table} missing"
-           for mode in R.MODES for name, table in missing.items()}}
+           for mode in R.MODES for name, table in missing.items()},
+        # paper-mode Figure 4 reads the ingested sheets (study.md 4.4), not parse's table
+        "figure4a_base_images_paper": "ok", "figure4b_base_image_types_paper": "ok"}
     assert (tmp_path / "figures" / "figure1_funnel.png").exists()
     assert (tmp_path / "figures" / "figure2_purposes.pdf").exists()
     t1 = pd.read_csv(tmp_path / "tables" / "table1_paper.csv").set_index("Category")
@@ -134,16 +137,19 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
                  "--targets", str(SPEC)]) == 0
     df = read_table("reproduction", root, path=root.reports / "reproduction.csv")
     assert len(df) == 687
-    assert set(df["status_paper"]) <= {"reproduced", "differs", "not recomputable"}
+    assert set(df["status_paper"]) <= set(R.STATUSES)
+    # paper-mode Figures 4a/4b come from the ingested sheets, so they are computed here
     assert df["status_paper"].value_counts().to_dict() == {
-        "not recomputable": 590, "differs": 54, "reproduced": 43}
+        "not recomputable": 483, "differs": 136, "reproduced": 64, R.UNREPRODUCIBLE: 4}
     assert df["status_corrected"].value_counts().to_dict() == {
-        "not recomputable": 590, "differs": 55, "reproduced": 42}
+        "not recomputable": 590, "differs": 51, "reproduced": 42, R.UNREPRODUCIBLE: 4}
     side = json.loads((root.reports / "reproduction.csv.meta.json").read_text())
     assert side["rows"] == 687 and side["table"] == "reproduction"
     md = (root.reports / "reproduction.md").read_text()
     assert "## Summary" in md and "| reproduced |" in md
-    assert "| reproduced | 43 | 42 |\n| differs | 54 | 55 |\n| not recomputable | 590 | 590 |" in md
+    assert ("| reproduced | 64 | 42 |\n| differs | 136 | 51 |\n| unreproducible (data) | 4 | 4 |\n"
+            "| not recomputable | 483 | 590 |") in md
+    assert md.index("## By paper artefact") < md.index("## Summary")
     assert "- **figure1_funnel**: 30,138 searched repositories narrow to 406 studied" in md
     assert "Dockerfile criterion. [both modes]" in md
     assert "- **figure3a_instructions**: not drawn (skipped: input table instruction_shares missing)" in md
