@@ -252,17 +252,41 @@ def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFra
         hits = F4.keyword_hits(sheet, doc["figure4a"])
     else:
         labels = base_type_labels(inp.paths)
-        to_id = {" ".join(p.split()): t for t, (_, p) in labels.items()}
-        merge = doc["figure4b_merge"]
-        if not inp.spec:
-            try:
-                inp.spec = load_spec(inp.paths)
-            except StageInputMissing as exc:
-                raise NotRecomputable("Figure 4b rule search needs paper_targets.json") from exc
-        rule = F4.best_type_rule(sheet, temp, merge, F4.paper_type_targets(inp.spec, to_id))
-        hits = F4.type_hits(sheet, temp, merge, rule)
+        hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
+                            doc["figure4a"])
         hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
     return F.base_image_shares(hits, inp.categories(), "key", top=top, n_repos=F4.n_repos(sheet))
+
+
+def type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
+    """Figure 4b candidate rules scored against the published type totals, best first."""
+    sheet, temp = inp.need("package_base_images", "package_base_types")
+    if not inp.spec:
+        try:
+            inp.spec = load_spec(inp.paths)
+        except StageInputMissing as exc:
+            raise NotRecomputable("Figure 4b rule search needs paper_targets.json") from exc
+    to_id = {" ".join(p.split()): t for t, (_, p) in base_type_labels(inp.paths).items()}
+    doc = F4.load_fig4(inp.paths.taxonomy)
+    return F4.search_type_rules(sheet, temp, doc["figure4b_merge"],
+                                F4.paper_type_targets(inp.spec, to_id), doc["figure4a"])
+
+
+def fig4_section(inp: Inputs) -> list[str]:
+    """The report's paper-mode Figure 4 section (empty when its inputs are missing)."""
+    try:
+        ranked = type_rules(inp)
+        sheet, = inp.need("package_base_images")
+        sh = paper_base_frame(inp, "keyword", top=None)
+    except NotRecomputable:
+        return []
+    paper = {_canon(c): v["python"] for c, v in inp.spec["rq3_base_images"]["value"].items()
+             if "python" in v}
+    n = F4.n_repos(sheet)
+    py = F4.bar_residual(sh, "python", paper, n)
+    totals = F4.total_residual(paper_base_frame(inp, "type", top=None), inp.spec[
+        "rq3_base_image_types"].get("totals", {}), n)
+    return F4.section_lines(ranked, totals, py, F.to_markdown)
 
 
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
@@ -1217,6 +1241,7 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "",
         f"Total targets: {len(rep)}.",
         "",
+        *fig4_section(inp),
     ]
     if cats is None:
         lines += ["Categories: `projects.csv` missing, so unlabelled repositories are counted",

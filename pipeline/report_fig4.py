@@ -53,16 +53,22 @@ class TypeRule:
     """How a FROM value gets its Figure 4b types."""
 
     columns: int  # how many of temp's label columns count (1-3)
-    keywords: str  # "none", "official" (names without '/'), "last" (last path segment)
-    variable: bool  # a '$' in the FROM value makes it Variable
+    keywords: str  # "none", "official", "last", "official+4a" (see KEYWORD_SOURCES)
+    variable: str  # marker making a FROM value Variable ("" = only temp's labels)
 
     def describe(self) -> str:
-        kw = {"none": "no substring keywords",
-              "official": "substring keywords = temp names without a namespace",
-              "last": "substring keywords = last path segment of every temp name"}[self.keywords]
-        return (f"temp label columns 1-{self.columns}; {kw}; "
-                f"'$' in FROM {'=' if self.variable else 'not'} Variable; "
-                "a repository counts under every type of any of its FROM values")
+        var = f"'{self.variable}' in FROM = Variable" if self.variable else "no Variable marker"
+        return (f"temp label columns 1-{self.columns}; {KEYWORD_SOURCES[self.keywords]}; "
+                f"{var}; a repository counts under every type of any of its FROM values")
+
+
+KEYWORD_SOURCES = {
+    "none": "no substring keywords",
+    "official": "substring keywords = temp names without a namespace",
+    "last": "substring keywords = last path segment of every temp name",
+    "official+4a": "substring keywords = temp names without a namespace and Figure 4a's "
+                   "bar keywords, each typed by the temp names of its bar",
+}
 
 
 def name_types(temp: pd.DataFrame, merge: dict[str, list[str]], columns: int) -> dict[str, set[str]]:
@@ -77,13 +83,29 @@ def name_types(temp: pd.DataFrame, merge: dict[str, list[str]], columns: int) ->
     return out
 
 
-def type_keywords(types: dict[str, set[str]], how: str) -> dict[str, set[str]]:
-    """type id -> substring keywords taken from the temp names (alphabetic, >= 4 letters)."""
+def bar_types(types: dict[str, set[str]], bar: str) -> set[str]:
+    """Types of a Figure 4a bar: of the temp name ``bar``, or of ``*/name`` for ``{}/name``."""
+    out: set[str] = set()
+    name = bar.removeprefix("{}/")
+    for n, ts in types.items():
+        if (n.endswith("/" + name) if bar.startswith("{}/") else n == name):
+            out |= ts
+    return out
+
+
+def type_keywords(types: dict[str, set[str]], how: str,
+                  bars: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
+    """type id -> substring keywords taken from the temp names (alphabetic, >= 4 letters)
+    and, for ``official+4a``, the Figure 4a bars' keywords."""
     out: dict[str, set[str]] = {}
     if how == "none":
         return out
+    if how == "official+4a":
+        for bar, words in (bars or {}).items():
+            for t in bar_types(types, bar):
+                out.setdefault(t, set()).update(str(w).lower() for w in words)
     for name, ts in types.items():
-        if how == "official" and "/" in name:
+        if how != "last" and "/" in name:
             continue
         word = name.rsplit("/", 1)[-1]
         if len(word) >= 4 and word.isalpha():
@@ -93,17 +115,17 @@ def type_keywords(types: dict[str, set[str]], how: str) -> dict[str, set[str]]:
 
 
 def type_hits(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
-              rule: TypeRule) -> pd.DataFrame:
-    """(repo, type id) pairs under ``rule``."""
+              rule: TypeRule, bars: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """(repo, type id) pairs under ``rule`` (``bars``: Figure 4a's keywords)."""
     types = name_types(temp, merge, rule.columns)
-    kws = type_keywords(types, rule.keywords)
+    kws = type_keywords(types, rule.keywords, bars)
     pairs: set[tuple[str, str]] = set()
     bases = sheet["base"].fillna("").astype(str).str.strip().str.lower()
     fulls = sheet["baseimage"].fillna("").astype(str).str.lower()
     for repo, base, full in zip(sheet["repo"], bases, fulls, strict=True):
         ts = set(types.get(base, set()))
         ts.update(t for t, ws in kws.items() if any(w in full for w in ws))
-        if rule.variable and "$" in full:
+        if rule.variable and rule.variable in full:
             ts.add("variable")
         pairs.update((str(repo), t) for t in ts)
     return pd.DataFrame(sorted(pairs), columns=["repo", "key"])
@@ -111,7 +133,7 @@ def type_hits(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str
 
 def candidate_rules() -> list[TypeRule]:
     return [TypeRule(c, k, v) for c, k, v in
-            itertools.product((1, 2, 3), ("none", "official", "last"), (False, True))]
+            itertools.product((1, 2, 3), tuple(KEYWORD_SOURCES), ("", "$", "${"))]
 
 
 def score_rule(hits: pd.DataFrame, target_repos: dict[str, int]) -> tuple[int, int]:
@@ -122,9 +144,10 @@ def score_rule(hits: pd.DataFrame, target_repos: dict[str, int]) -> tuple[int, i
 
 
 def search_type_rules(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
-                      target_repos: dict[str, int]) -> list[tuple[TypeRule, int, int]]:
+                      target_repos: dict[str, int], bars: dict[str, list[str]] | None = None,
+                      ) -> list[tuple[TypeRule, int, int]]:
     """Every candidate rule with its score, best first (most exact types, then residual)."""
-    scored = [(r, *score_rule(type_hits(sheet, temp, merge, r), target_repos))
+    scored = [(r, *score_rule(type_hits(sheet, temp, merge, r, bars), target_repos))
               for r in candidate_rules()]
     return sorted(scored, key=lambda x: (-x[1], x[2], x[0].columns, x[0].keywords))
 
@@ -136,6 +159,43 @@ def paper_type_targets(spec: dict[str, Any], label_to_id: dict[str, str]) -> dic
             for k, v in tot.items()}
 
 
-def best_type_rule(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
-                   target_repos: dict[str, int]) -> TypeRule:
-    return search_type_rules(sheet, temp, merge, target_repos)[0][0]
+def bar_residual(shares: pd.DataFrame, key: str, paper: dict[str, float],
+                 n: int) -> pd.DataFrame:
+    """One bar per category: the paper's repositories (% x n / 100), ours, ours - paper."""
+    got = shares[shares["key"] == key].set_index("category")["repos"]
+    rows = [{"category": c, "paper": round(v * n / 100), "ours": int(got.get(c, 0))}
+            for c, v in paper.items()]
+    df = pd.DataFrame(rows, columns=["category", "paper", "ours"])
+    return df.assign(residual=df["ours"] - df["paper"])
+
+
+def total_residual(shares: pd.DataFrame, paper: dict[str, float], n: int) -> pd.DataFrame:
+    """Per Figure 4b type: the paper's repositories (all categories), ours, ours - paper."""
+    got = shares.groupby("key")["repos"].sum()
+    got.index = [" ".join(str(k).split()) for k in got.index]
+    rows = [{"type": " ".join(str(k).split()), "paper": round(v * n / 100)} for k, v in paper.items()]
+    df = pd.DataFrame(rows, columns=["type", "paper"])
+    df["ours"] = [int(got.get(t, 0)) for t in df["type"]]
+    return df.assign(residual=df["ours"] - df["paper"])
+
+
+def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
+                  python: pd.DataFrame, to_md: Any) -> list[str]:
+    """The report's Figure 4 section: the 4b rule search and the python bar's residual."""
+    best, exact, res = ranked[0]
+    table = pd.DataFrame([{"rule": r.describe(), "types exact": e, "abs. residual": s}
+                          for r, e, s in ranked[:6]])
+    return [
+        "## Figure 4 in paper mode", "",
+        "From the study's own FROM extraction (xlsx sheet `baseimages`, study.md 4.4): a",
+        "repository counts for a bar when a FROM value contains the bar's keyword",
+        "(`taxonomy/figure4_paper.yaml`), over the repositories of the sheet.", "",
+        f"Figure 4b rule (best of {len(ranked)} candidates scored on the published type "
+        f"totals, in repositories): **{best.describe()}**; {exact} of {len(totals)} type "
+        f"totals exact, absolute residual {res} repositories. Top candidates:", "",
+        to_md(table).rstrip(), "", "Type totals under that rule (repositories):", "",
+        to_md(totals).rstrip(), "",
+        "The python bar (study.md 4.4: no simple rule reproduces it) uses the substring",
+        "rule `python`; its residual per category (repositories, our categories):", "",
+        to_md(python).rstrip(), "",
+    ]

@@ -67,16 +67,32 @@ def test_figure4a_bars_on_labelled_repositories(sheets: dict[str, pd.DataFrame])
 
 def test_figure4b_rule_search(sheets: dict[str, pd.DataFrame]) -> None:
     bi, temp = sheets["package_base_images"], sheets["package_base_types"]
-    merge = F4.load_fig4(ROOT / "taxonomy")["figure4b_merge"]
+    doc = F4.load_fig4(ROOT / "taxonomy")
+    merge = doc["figure4b_merge"]
     target = {"operating_system": 253, "language_runtime": 203, "platform_runtime": 157,
               "ml_platform": 118, "variable": 75, "web_computing": 29, "static_binary": 21,
               "data_processing": 17, "interactive_computing": 14, "database": 9,
               "compute_distributed": 7, "network_communication": 6, "monitoring": 1}
-    ranked = F4.search_type_rules(bi, temp, merge, target)
+    ranked = F4.search_type_rules(bi, temp, merge, target, doc["figure4a"])
     best, exact, residual = ranked[0]
-    assert best == F4.TypeRule(3, "official", True)
-    assert (exact, residual) == (4, 70)
-    assert len(ranked) == 18 and ranked[-1][2] > residual
+    assert best == F4.TypeRule(2, "official+4a", "$")
+    assert (exact, residual) == (4, 44)
+    assert len(ranked) == 36 and ranked[-1][2] > residual
+    got = F4.type_hits(bi, temp, merge, best, doc["figure4a"]).groupby("key")["repo"].nunique()
+    assert {t: int(got[t]) for t in ("operating_system", "ml_platform", "static_binary",
+                                     "monitoring", "language_runtime", "platform_runtime")} == {
+        "operating_system": 253, "ml_platform": 118, "static_binary": 21, "monitoring": 1,
+        "language_runtime": 178, "platform_runtime": 163}
+    # without the substring keywords the temp mapping alone undercounts the OS by far
+    plain = F4.type_hits(bi, temp, merge, F4.TypeRule(2, "none", "$"))
+    assert plain.loc[plain["key"] == "operating_system", "repo"].nunique() < 253
+
+
+def test_bar_residual() -> None:
+    shares = pd.DataFrame({"category": ["A", "B"], "key": ["python", "python"],
+                           "repos": [51, 14]})
+    df = F4.bar_residual(shares, "python", {"A": 15.04, "B": 5.01, "C": 0.25}, 399)
+    assert df["residual"].tolist() == [-9, -6, -1]
 
 
 def test_data_defect_status_and_artefact_table() -> None:
