@@ -34,6 +34,7 @@ from . import report_fig4 as F4
 from .config import CATEGORIES, Paths
 from .core import modes
 from .errors import MldockError, StageInputMissing
+from .report_status import DATA_DEFECTS, STATUSES, UNREPRODUCIBLE, artefact_counts
 from .schemas import TABLES
 from .tables import atomic_write_text, read_table, write_table
 from .taxonomy import load_run_taxonomy, normalise_keyword, read_yaml
@@ -276,17 +277,11 @@ def fig4_section(inp: Inputs) -> list[str]:
     """The report's paper-mode Figure 4 section (empty when its inputs are missing)."""
     try:
         ranked = type_rules(inp)
-        sheet, = inp.need("package_base_images")
-        sh = paper_base_frame(inp, "keyword", top=None)
+        kw, ty = paper_base_frame(inp, "keyword", None), paper_base_frame(inp, "type", None)
+        (sheet,) = inp.need("package_base_images")
     except NotRecomputable:
         return []
-    paper = {_canon(c): v["python"] for c, v in inp.spec["rq3_base_images"]["value"].items()
-             if "python" in v}
-    n = F4.n_repos(sheet)
-    py = F4.bar_residual(sh, "python", paper, n)
-    totals = F4.total_residual(paper_base_frame(inp, "type", top=None), inp.spec[
-        "rq3_base_image_types"].get("totals", {}), n)
-    return F4.section_lines(ranked, totals, py, F.to_markdown)
+    return F4.section(ranked, kw, ty, inp.spec, F4.n_repos(sheet), F.to_markdown, _canon)
 
 
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
@@ -892,24 +887,6 @@ STATIC_REASONS = dict.fromkeys(
      "rq4_text_claims.doc_minus_model_files", "rq4_text_claims.max_subdirectories_gt"),
     NO_LAYER_LISTINGS)
 
-UNREPRODUCIBLE = "unreproducible (data)"
-DATA_DEFECTS = {
-    "data_collection_counts.unique_repos_search_results.value":
-        "paper 30,139, the package's all-search sheet has 30,138 rows (study.md 7.2.1)",
-    "rq1_category_counts.MLOps/ AIOps.value":
-        "paper 92 of 406, manual-labeling.csv has 93 of 406 (92 only in the 405 set; study.md 2.5)",
-    "rq1_category_counts.Toolkit.value":
-        "paper 63, both label files have 62 Toolkit repositories (study.md 2.5, 7.2.5)",
-    "rq1_table1_medians.Documentations.Dockerfiles.value":
-        "paper 4, the median of the package's total_dockerfiles is 3.5 (study.md 2.6, 7.2.6)",
-    "rq3_dockerfiles.data_value.[distinct Dockerfile-named files parsed (results_instruction.csv)]":
-        "results_instruction.csv has 2,484 files, manual-labeling total_dockerfiles sums to "
-        "2,493 (study.md 1.5)",
-}
-"""Targets where the study's published value contradicts its own data: a difference is
-reported as ``unreproducible (data)`` with this reason, never as ``differs``."""
-
-
 def _norm_key_plain(k: Any) -> str:
     s = normalise_keyword(k)
     return s[3:] if s.startswith("{}/") else s
@@ -1065,38 +1042,6 @@ def load_spec(p: Paths, path: Path | None = None) -> dict[str, Any]:
         f"set {TARGETS_ENV}=<path to paper_targets.json> and rerun mldock report")
 
 
-STATUSES = ("reproduced", "differs", UNREPRODUCIBLE, "not recomputable")
-
-ARTEFACTS = (
-    ("Table 1", ("rq1_category_counts", "rq1_category_share", "rq1_table1_medians",
-                 "rq1_raw_label_counts")),
-    ("Fig 1", ("data_collection_keywords", "data_collection_counts", "inclusion_criteria")),
-    ("Fig 2", ("rq2_purpose_taxonomy", "rq2_label_coverage")),
-    ("Fig 3a", ("rq3_instruction_frequency", "rq3_dockerfiles")),
-    ("Fig 3b", ("rq3_run_command_categories", "rq3_run_command_keyword_lists")),
-    ("Fig 4a", ("rq3_base_images",)),
-    ("Fig 4b", ("rq3_base_image_types",)),
-    ("Table 2", ("rq4_table2", "rq4_table2_contributing_repos", "rq4_text_claims")),
-    ("Fig 5a", ("rq4_fig5a_file_composition",)),
-    ("Fig 5b", ("rq4_fig5b_file_size",)),
-)
-"""Paper artefact -> the target sections it covers (every section in exactly one)."""
-
-
-def artefact_counts(rep: pd.DataFrame) -> pd.DataFrame:
-    """Per paper artefact and mode: targets per status."""
-    rows = []
-    for name, sections in ARTEFACTS:
-        sub = rep[rep["section"].isin(sections)]
-        row: dict[str, Any] = {"artefact": name, "targets": len(sub)}
-        for mode in MODES:
-            vc = sub[f"status_{mode}"].value_counts()
-            for st in STATUSES:
-                row[f"{mode}: {st}"] = int(vc.get(st, 0))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
     """Counts of reproduced / differs / not recomputable per mode."""
     out = {}
@@ -1233,7 +1178,7 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "",
         "## By paper artefact",
         "",
-        F.to_markdown(artefact_counts(rep)).rstrip(),
+        F.to_markdown(artefact_counts(rep, MODES)).rstrip(),
         "",
         "## Summary",
         "",

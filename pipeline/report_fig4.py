@@ -199,3 +199,12 @@ def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
         "rule `python`; its residual per category (repositories, our categories):", "",
         to_md(python).rstrip(), "",
     ]
+
+
+def section(ranked: list[tuple[TypeRule, int, int]], kw: pd.DataFrame, ty: pd.DataFrame,
+            spec: dict[str, Any], n: int, to_md: Any, canon: Any) -> list[str]:
+    """:func:`section_lines` from the paper-mode 4a/4b shares and the targets."""
+    paper = {canon(c): v["python"] for c, v in spec["rq3_base_images"]["value"].items()
+             if "python" in v}
+    totals = total_residual(ty, spec["rq3_base_image_types"].get("totals", {}), n)
+    return section_lines(ranked, totals, bar_residual(kw, "python", paper, n), to_md)

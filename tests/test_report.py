@@ -140,14 +140,14 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
     assert set(df["status_paper"]) <= set(R.STATUSES)
     # paper-mode Figures 4a/4b come from the ingested sheets, so they are computed here
     assert df["status_paper"].value_counts().to_dict() == {
-        "not recomputable": 483, "differs": 136, "reproduced": 64, R.UNREPRODUCIBLE: 4}
+        "not recomputable": 483, "differs": 135, "reproduced": 65, R.UNREPRODUCIBLE: 4}
     assert df["status_corrected"].value_counts().to_dict() == {
         "not recomputable": 590, "differs": 51, "reproduced": 42, R.UNREPRODUCIBLE: 4}
     side = json.loads((root.reports / "reproduction.csv.meta.json").read_text())
     assert side["rows"] == 687 and side["table"] == "reproduction"
     md = (root.reports / "reproduction.md").read_text()
     assert "## Summary" in md and "| reproduced |" in md
-    assert ("| reproduced | 64 | 42 |\n| differs | 136 | 51 |\n| unreproducible (data) | 4 | 4 |\n"
+    assert ("| reproduced | 65 | 42 |\n| differs | 135 | 51 |\n| unreproducible (data) | 4 | 4 |\n"
             "| not recomputable | 483 | 590 |") in md
     assert md.index("## By paper artefact") < md.index("## Summary")
     assert "- **figure1_funnel**: 30,138 searched repositories narrow to 406 studied" in md

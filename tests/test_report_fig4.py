@@ -10,6 +10,7 @@ import pytest
 from pipeline import ingest_sheets
 from pipeline import report as R
 from pipeline import report_fig4 as F4
+from pipeline import report_status as RS
 from pipeline.ingest import read_sheets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ def test_data_defect_status_and_artefact_table() -> None:
     rep = R.reproduction(spec, ours)
     assert rep["status_paper"].tolist() == [R.UNREPRODUCIBLE, "reproduced"]
     assert "study.md 2.5" in rep["reason"].iloc[0]
-    art = R.artefact_counts(rep).set_index("artefact")
+    art = R.artefact_counts(rep, R.MODES).set_index("artefact")
     assert art.loc["Table 1", "paper: unreproducible (data)"] == 1
     assert art.loc["Table 1", "corrected: reproduced"] == 1
     assert art.loc["Fig 4a", "targets"] == 0
@@ -111,7 +112,7 @@ def test_data_defect_status_and_artefact_table() -> None:
 
 def test_every_target_section_has_an_artefact() -> None:
     paper_spec = R.load_spec(R.Paths(ROOT))
-    covered = [s for _, secs in R.ARTEFACTS for s in secs]
+    covered = [s for _, secs in RS.ARTEFACTS for s in secs]
     assert len(covered) == len(set(covered))
     assert {k for k in paper_spec if not k.startswith("_")} == set(covered)
 
