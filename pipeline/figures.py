@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .core.dockerfile import PLOTTED_INSTRUCTIONS
-from .tables import UNLABELLED, atomic_path, atomic_write_text, repo_categories  # noqa: F401 -- re-exported
+from .tables import UNLABELLED, atomic_path, atomic_write_text
 from .taxonomy import load_categories
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from .core import modes
 from .errors import MldockError, StageInputMissing
 from .report_status import DATA_DEFECTS, STATUSES, UNREPRODUCIBLE, artefact_counts
 from .schemas import TABLES
-from .tables import atomic_write_text, read_table, write_table
+from .tables import UNLABELLED, atomic_write_text, read_table, repo_categories, write_table
 from .taxonomy import load_run_taxonomy, normalise_keyword, read_yaml
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class Inputs:
     paths: Paths
     tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)  # paper_targets.json, once loaded
+    memo: dict[str, Any] = field(default_factory=dict)  # results computed once per report
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -90,7 +91,7 @@ class Inputs:
 
     def categories(self) -> pd.DataFrame:
         (repos,) = self.need("repos")
-        return F.repo_categories(repos, self.get("projects"))
+        return repo_categories(repos, self.get("projects"))
 
     def mode(self, name: str, mode: str) -> pd.DataFrame:
         (df,) = self.need(name)
@@ -245,10 +246,18 @@ def run_category_ids(p: Paths) -> list[str]:
     return sorted(load_run_taxonomy(p.taxonomy).ids)
 
 
+def fig4_doc(inp: Inputs) -> dict[str, Any]:
+    """``taxonomy/figure4_paper.yaml``, read once per report."""
+    if "fig4" not in inp.memo:
+        inp.memo["fig4"] = F4.load_fig4(inp.paths.taxonomy)
+    doc: dict[str, Any] = inp.memo["fig4"]
+    return doc
+
+
 def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
     """Paper-mode Figure 4a/4b from the study's own sheet (study.md 4.4/4.5, report_fig4)."""
     sheet, temp = inp.need("package_base_images", "package_base_types")
-    doc = F4.load_fig4(inp.paths.taxonomy)
+    doc = fig4_doc(inp)
     if kind == "keyword":
         hits = F4.keyword_hits(sheet, doc["figure4a"])
     else:
@@ -260,7 +269,15 @@ def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFra
 
 
 def type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
-    """Figure 4b candidate rules scored against the published type totals, best first."""
+    """Figure 4b candidate rules scored against the published type totals, best first
+    (searched once per report: figures, targets and the Figure 4 section all ask)."""
+    if "type_rules" not in inp.memo:
+        inp.memo["type_rules"] = _search_type_rules(inp)
+    ranked: list[tuple[F4.TypeRule, int, int]] = inp.memo["type_rules"]
+    return ranked
+
+
+def _search_type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
     sheet, temp = inp.need("package_base_images", "package_base_types")
     if not inp.spec:
         try:
@@ -268,7 +285,7 @@ def type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
         except StageInputMissing as exc:
             raise NotRecomputable("Figure 4b rule search needs paper_targets.json") from exc
     to_id = {" ".join(p.split()): t for t, (_, p) in base_type_labels(inp.paths).items()}
-    doc = F4.load_fig4(inp.paths.taxonomy)
+    doc = fig4_doc(inp)
     return F4.search_type_rules(sheet, temp, doc["figure4b_merge"],
                                 F4.paper_type_targets(inp.spec, to_id), doc["figure4a"])
 
@@ -1079,7 +1096,7 @@ def findings(inp: Inputs, done: dict[str, str]) -> list[tuple[str, str]]:
 
     def t1() -> str:
         t = table1_frame(inp, "paper").set_index("category")
-        t = t.drop(index=[c for c in ("Total", F.UNLABELLED) if c in t.index])
+        t = t.drop(index=[c for c in ("Total", UNLABELLED) if c in t.index])
         top = t["repos"].idxmax()
         low = t["dockerfiles"].idxmin()
         return (f"{F.display(top)} is the largest category ({int(t.loc[top, 'repos'])} repositories,"

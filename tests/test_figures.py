@@ -10,6 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from pipeline import figures as F
+from pipeline.tables import UNLABELLED, repo_categories
 
 
 def _repos() -> pd.DataFrame:
@@ -65,10 +66,10 @@ def test_table1_uses_given_dockerfile_counts_and_zero_for_missing_repos() -> Non
 def test_repo_categories_prefers_projects_and_marks_unlabelled() -> None:
     repos = _repos().assign(category=["Model", "", "", "", "", ""],
                             label_source=["manual", "", "", "", "", ""])
-    c = F.repo_categories(repos)
-    assert c["category"].tolist()[:2] == ["Model", F.UNLABELLED]
+    c = repo_categories(repos)
+    assert c["category"].tolist()[:2] == ["Model", UNLABELLED]
     projects = _cats().assign(predicted_category="x")
-    c2 = F.repo_categories(repos, projects)
+    c2 = repo_categories(repos, projects)
     assert c2["category"].tolist() == _cats()["category"].tolist()
     assert F.label_mix(c2) == {"Model": "2 manual / 1 predicted",
                                "Toolkit": "2 manual / 1 predicted"}
@@ -150,7 +151,7 @@ def test_purpose_tree_draws_every_node_with_its_count() -> None:
 def test_category_boxplots_one_panel_per_category_with_paper_names() -> None:
     df = pd.DataFrame({
         "repo": ["a", "b", "c", "d"],
-        "category": ["MLOps/AIOps", "MLOps/AIOps", "DL Framework", F.UNLABELLED],
+        "category": ["MLOps/AIOps", "MLOps/AIOps", "DL Framework", UNLABELLED],
         "instruction": ["RUN", "FROM", "RUN", "RUN"],
         "percentage": [50.0, 10.0, 30.0, 1.0],
     })
@@ -171,7 +172,7 @@ def test_stacked_bars_total_labels() -> None:
 
 def test_category_bars_one_panel_per_category_largest_first() -> None:
     df = pd.DataFrame({
-        "category": ["Model", "Model", "Model", "Toolkit", F.UNLABELLED],
+        "category": ["Model", "Model", "Model", "Toolkit", UNLABELLED],
         "file_type": ["ELF", ".a", "ELF", "Python", "x"],
         "size_mb": [1.0, 5.0, 2.0, 7.0, 9.0],
     })

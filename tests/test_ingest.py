@@ -15,9 +15,10 @@ import pytest
 from pipeline import ingest
 from pipeline.cli import main
 from pipeline.config import Paths
+from pipeline.core.sniff import classify_file
 from pipeline.errors import SourceInvalid, SourceNotFound
 from pipeline.schemas import PACKAGE_TABLES
-from pipeline.tables import read_table
+from pipeline.tables import read_package_csv, read_table
 
 from .conftest import make_project
 
@@ -135,7 +136,7 @@ def test_provenance_sidecar(ingested: Paths) -> None:
     ],
 )
 def test_classify_file(name: str, text: bytes, kind: str, reason_part: str) -> None:
-    _, got_kind, reason = ingest.classify_file(name, text)
+    _, got_kind, reason = classify_file(name, text)
     assert got_kind == kind
     assert reason_part in reason
 
@@ -153,14 +154,14 @@ def test_label_mapping_handles_misspellings(tmp_path: Path) -> None:
 
 def test_complete_labels_give_study_counts(tmp_path: Path, shared_package: Path) -> None:
     """With every label present (as in the published package) the counts are study.md §2.4."""
-    manual = ingest.read_package_csv(shared_package / ingest.MANUAL)
+    manual = read_package_csv(shared_package / ingest.MANUAL)
     # raw label distribution of the complete package (study.md §2.4, manual-labeling.csv)
     full = (["application"] * 159 + ["application/autopilot"] * 11 + ["mlops"] * 93
             + ["DL framwork"] * 62 + ["tool"] * 30 + ["Machine Learning"] * 18 + ["AutoML"] * 13
             + ["automl"] + ["model"] * 13 + ["tutorials/ documentation"] * 6)
     assert len(full) == len(manual) == 406
     manual["manual_topic"] = full
-    final = ingest.read_package_csv(shared_package / ingest.FINAL)
+    final = read_package_csv(shared_package / ingest.FINAL)
     filtered = ingest.read_sheets(shared_package / ingest.XLSX, ["filtered"])["filtered"]
     mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "categories.yaml")
     repos = ingest.build_repos(manual, final, filtered, mapping)

@@ -103,27 +103,7 @@ def split_flags(args: str) -> tuple[tuple[str, ...], str]:
 
 def unquote(word: str, esc: str = "\\") -> str:
     """Shell quote removal without expansion (``eo'f'`` -> ``eof``, ``eo\\'f`` -> ``eo'f``)."""
-    out: list[str] = []
-    quote = ""
-    i, n = 0, len(word)
-    while i < n:
-        c = word[i]
-        if quote == "'":
-            if c == "'":
-                quote = ""
-            else:
-                out.append(c)
-        elif c == esc and i + 1 < n and (quote != '"' or word[i + 1] in ('"', "$", esc)):
-            i += 1
-            out.append(word[i])
-        elif c == '"':
-            quote = "" if quote else '"'
-        elif c == "'" and not quote:
-            quote = "'"
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+    return shell_value(word, {}, esc, expand=False)
 
 
 def heredoc_word(word: str) -> tuple[int, bool, str] | None:
@@ -184,11 +164,11 @@ def substitute(value: str, env: dict[str, str], limit: int = MAX_EXPANSION) -> t
 
 
 def shell_value(raw: str, env: dict[str, str], esc: str = "\\",
-                limit: int = MAX_EXPANSION) -> str:
+                limit: int = MAX_EXPANSION, expand: bool = True) -> str:
     """A word's value as BuildKit gives it: quotes removed, variables substituted outside
-    single quotes (unknown variables stay as written)."""
+    single quotes (unknown variables stay as written); ``expand=False``: quote removal only."""
     if "'" not in raw and '"' not in raw and esc not in raw:
-        return substitute(raw, env, limit)[0]
+        return substitute(raw, env, limit)[0] if expand else raw
     parts: list[str] = []
     quote = ""
     chunk: list[str] = []  # text subject to substitution
@@ -196,7 +176,8 @@ def shell_value(raw: str, env: dict[str, str], esc: str = "\\",
 
     def flush() -> None:
         if chunk:
-            parts.append(substitute("".join(chunk), env, limit)[0])
+            text = "".join(chunk)
+            parts.append(substitute(text, env, limit)[0] if expand else text)
             chunk.clear()
 
     while i < n:
