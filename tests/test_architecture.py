@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
-          "pipeline.tables", "pipeline.taxonomy"}
+          "pipeline.tables", "pipeline.taxonomy", "pipeline.progress"}
 #: stage -> module prefixes that belong to it
 STAGES = {
     "ingest": ("pipeline.ingest", "pipeline.ingest_images", "pipeline.ingest_sheets"),

@@ -17,6 +17,7 @@ import click
 
 from ..config import Paths
 from ..errors import MldockError
+from ..progress import Bar, Progress, no_progress
 
 # command name -> (module, one-line help)
 STAGES: dict[str, tuple[str, str]] = {
@@ -93,6 +94,19 @@ def _group_option(key: str, ctx: click.Context | None) -> Any:
 def progress_disabled(ctx: click.Context | None = None) -> bool:
     """True when progress bars should be hidden (``--quiet``)."""
     return bool(_group_option("quiet", ctx))
+
+
+def bars(ctx: click.Context | None = None) -> Progress:
+    """The :class:`pipeline.progress.Progress` for this run: tqdm bars, or none with ``--quiet``."""
+    if progress_disabled(ctx):
+        return no_progress
+
+    def tqdm_bar(desc: str, total: int | None = None, unit: str = "it") -> Bar:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+    return tqdm_bar
 
 
 def ctx_paths(ctx: click.Context | None = None) -> Paths:
