@@ -29,7 +29,7 @@ INTERIM := data/interim
 PROCESSED := data/processed
 PARSER_CORE := pipeline/core/dockerfile.py pipeline/core/paper.py pipeline/core/shell.py \
                pipeline/core/runcmds.py pipeline/core/imageref.py pipeline/core/taxonomy.py
-CORE := pipeline/config.py pipeline/schemas.py pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py \
+CORE := pipeline/config.py $(wildcard pipeline/schemas/*.py) pipeline/tables.py pipeline/errors.py pipeline/taxonomy.py \
         pipeline/core/categories.py taxonomy/categories.yaml
 # the package's RQ4 image CSVs, as ingest normalises them (read by images --replication)
 PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs package_image_layers \

@@ -48,7 +48,7 @@ class SchemaError(MldockError):
     """A table does not match its declared schema."""
 
     def __init__(self, table: str, problem: str) -> None:
-        super().__init__(f"table {table!r} does not match pipeline/schemas.py: {problem}")
+        super().__init__(f"table {table!r} does not match its schema in pipeline/schemas/: {problem}")
 
 
 class TaxonomyError(MldockError):
