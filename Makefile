@@ -105,8 +105,8 @@ $(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
 
-$(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESSED)/projects.csv pipeline/images.py \
-		pipeline/layers.py pipeline/registry.py taxonomy/file_types.yaml taxonomy/categories.yaml $(CORE)
+$(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESSED)/projects.csv \
+		$(wildcard pipeline/images/*.py) taxonomy/file_types.yaml taxonomy/categories.yaml $(CORE)
 	$(MLDOCK) images --replication
 
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report

@@ -4,7 +4,7 @@ Synthesises a ~200 MB gzip layer (a tar of a few thousand files whose content is
 random-ish text, so gzip cannot collapse it) in a temporary directory, then in the same run:
 
 * times ``gzip -dc layer | tar -t > /dev/null`` (best of N);
-* times :func:`pipeline.layers.scan_file` in a subprocess (best of N) and records its peak
+* times :func:`pipeline.images.layers.scan_file` in a subprocess (best of N) and records its peak
   RSS with ``os.wait4``, next to the RSS of a subprocess that only imports the module.
 
 Prints the speed ratio (baseline time / our time; target >= 0.7) and the peak RSS growth
@@ -90,7 +90,7 @@ def main() -> int:
             base_times.append(time.perf_counter() - t)
 
         code = (
-            "import time; t=time.perf_counter(); from pipeline.layers import scan_file; "
+            "import time; t=time.perf_counter(); from pipeline.images.layers import scan_file; "
             f"s=scan_file({str(layer)!r}); "
             "print(time.perf_counter()-t, len(s.entries), s.uncompressed_size)"
         )
@@ -101,7 +101,7 @@ def main() -> int:
             ours.append(float(secs))
             rss.append(peak)
         assert int(entries) == n_files, (entries, n_files)
-        _, idle, _ = _run_child("import pipeline.layers")
+        _, idle, _ = _run_child("import pipeline.images.layers")
 
     best_base, best_ours = min(base_times), min(ours)
     ratio = best_base / best_ours

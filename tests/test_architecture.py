@@ -26,7 +26,7 @@ STAGES = {
     "collect": ("pipeline.collect",),
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
-    "images": ("pipeline.images", "pipeline.registry", "pipeline.layers"),
+    "images": ("pipeline.images",),
     "report": ("pipeline.report", "pipeline.figures", "pipeline.report_fig4",
                "pipeline.report_status"),
     "publish": ("pipeline.publish",),

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import zstandard
 
-from pipeline import images
 from pipeline.config import Paths
 from pipeline.core.modes import convert_size
-from pipeline.registry import RegistryClient
+from pipeline.images import live, package
+from pipeline.images.registry import RegistryClient
+from pipeline.images.table2 import size_text, table2
 from pipeline.schemas import PACKAGE_TABLES
 from pipeline.tables import read_table
 from pipeline.taxonomy import load_categories
@@ -43,16 +44,16 @@ TARGETS = Path(__file__).resolve().parents[2] / "shared" / "docs" / "paper_targe
 
 
 @pytest.fixture(scope="module")
-def manifest_data(ingested: Paths) -> images.ManifestData:
-    return images.load_manifest(ingested)
+def manifest_data(ingested: Paths) -> package.ManifestData:
+    return package.load_manifest(ingested)
 
 
 @pytest.fixture(scope="module")
 def img2repos(ingested: Paths) -> dict[str, list[str]]:
-    return images.image_repo_map(ingested)
+    return package.image_repo_map(ingested)
 
 
-def test_manifest_csvs_and_header_shift(manifest_data: images.ManifestData) -> None:
+def test_manifest_csvs_and_header_shift(manifest_data: package.ManifestData) -> None:
     assert len(manifest_data.config) == 512 and len(manifest_data.details) == 9315
     row = next(c for c in manifest_data.config if c["Image"] == "arunothia/cs-221")
     # the column named rootfs_layers_count holds the diff_ids, '/'-joined with a trailing '/'
@@ -89,7 +90,7 @@ COLS = ["config_rows", "conf_size", "env", "layers", "rootfs", "layers_size"]
 
 @pytest.mark.parametrize("mode, expected", [("paper", PAPER_REPO_VALUES), ("corrected", CORRECTED_REPO_VALUES)])
 def test_repo_stats_hand_checked(manifest_data, img2repos, mode, expected) -> None:  # type: ignore[no-untyped-def]
-    st = images.repo_stats(manifest_data, img2repos, mode).set_index("repo")
+    st = package.repo_stats(manifest_data, img2repos, mode).set_index("repo")
     for repo, vals in expected.items():
         assert tuple(st.loc[repo, COLS]) == vals, (mode, repo)
         assert json.loads(st.loc[repo, "architectures"]) == ["amd64"]
@@ -103,8 +104,8 @@ def test_repo_stats_hand_checked(manifest_data, img2repos, mode, expected) -> No
 def test_convert_size_and_units() -> None:
     assert convert_size(11635) == 11.36
     assert convert_size(14068) == 13.74
-    assert images.size_text(11635) == "11.36 KiB"
-    assert images.size_text(2_208_312_661.5) == "2.06 GiB"
+    assert size_text(11635) == "11.36 KiB"
+    assert size_text(2_208_312_661.5) == "2.06 GiB"
 
 
 def _paper_row(targets: dict, paper_name: str) -> dict:  # type: ignore[type-arg]
@@ -125,7 +126,7 @@ def test_table2_from_explicit_mapping(shared_package: Path, ingested: Paths, man
     repos = repos[repos.iloc[:, 0].str.strip() != ""]
     labels = dict(zip(repos.iloc[:, 0], repos["manual_topic"], strict=True))
     app = {r: "Application System" for r, lab in labels.items() if lab in ("application", "application/autopilot")}
-    t2 = images.table2_from_mapping(ingested, app, "paper").set_index("category")
+    t2 = package.table2_from_mapping(ingested, app, "paper").set_index("category")
     row = t2.loc["Application System"]
     want = _paper_row(targets, "Application System")
     assert (row.conf_size, row.env, row.layers, row.rootfs, row.layers_size) == (
@@ -135,7 +136,7 @@ def test_table2_from_explicit_mapping(shared_package: Path, ingested: Paths, man
     # every repository in one category: the contributing repositories are the study's totals
     # (study.md 5.3: 341 with config data, 369 with manifest layer data)
     everything = {r: "All" for r in labels}
-    allrow = images.table2(images.repo_stats(manifest_data, img2repos, "paper"), everything).iloc[0]
+    allrow = table2(package.repo_stats(manifest_data, img2repos, "paper"), everything).iloc[0]
     assert (allrow.n_repos, allrow.n_layer_repos) == (341, 369)
     assert allrow.arch == "amd64, arm, arm64, s390x" and allrow.os == "linux, windows"
 
@@ -228,7 +229,7 @@ def test_live_images_end_to_end(registry: Registry, tmp_path: Path) -> None:
     _push_fixture_images(registry.url)
     p = make_project(tmp_path / "proj")
     client = RegistryClient(endpoint=registry.url, cache_dir=tmp_path / "cache")
-    counts = images.run_live(
+    counts = live.run_live(
         p, [("x.io/live/app:1", "owner/app"), ("x.io/live/hostile:1", ""), ("x.io/live/missing:1", "")],
         client, max_layer_bytes=16 << 20)
     assert counts == {"references": 3, "images": 2, "layers": 7, "errors": 4}
@@ -269,12 +270,12 @@ def test_live_images_end_to_end(registry: Registry, tmp_path: Path) -> None:
     assert errs["message"].str.contains("not found").sum() == 1
     # a second run uses the cache only: no blob is fetched twice
     client2 = RegistryClient(endpoint=registry.url, cache_dir=tmp_path / "cache")
-    images.run_live(p, [("x.io/live/app:1", "owner/app")], client2)
+    live.run_live(p, [("x.io/live/app:1", "owner/app")], client2)
     assert client2.stats["blob_gets"] == 0
 
 
 def test_digest_mismatch_is_an_error_row(auth_proxy: AuthProxy, registry: Registry, tmp_path: Path) -> None:
-    from pipeline.layers import load_file_types
+    from pipeline.images.file_types import load_file_types
     from pipeline.tables import ErrorLog
 
     # an uncompressed layer: flipping its last byte (tar padding) keeps it a valid tar
@@ -284,7 +285,7 @@ def test_digest_mismatch_is_an_error_row(auth_proxy: AuthProxy, registry: Regist
     errors = ErrorLog("images")
     ft = load_file_types(Path(__file__).resolve().parents[1] / "taxonomy" / "file_types.yaml")
     auth_proxy.faults = [("/blobs/sha256:" + rf.digest_of(layer)[7:], "tamper-last")]
-    res = images.analyse_image(c, "x.io/live/tampered:1", ft, errors)
+    res = live.analyse_image(c, "x.io/live/tampered:1", ft, errors)
     assert [r["status"] for r in res.layers] == ["digest_mismatch"]
     assert res.images[0]["status"] == "digest_mismatch"
     assert [r["error_type"] for r in errors.rows] == ["digest_mismatch"]
@@ -337,7 +338,7 @@ def test_rate_limit_stops_the_run_but_keeps_finished_images(
     c = RegistryClient(endpoint=auth_proxy.url, sleep=lambda s: None, max_retries=1)
     auth_proxy.faults = [("/rl3/b/", "429")] * 5
     with pytest.raises(RateLimited):
-        images.run_live(p, [("x.io/rl3/a:1", ""), ("x.io/rl3/b:1", "")], c)
+        live.run_live(p, [("x.io/rl3/a:1", ""), ("x.io/rl3/b:1", "")], c)
     assert read_table("images", p)["reference"].tolist() == ["x.io/rl3/a:1"]
     errs = pd.read_csv(p.interim / "images_errors.csv")
     assert errs[["item", "error_type"]].values.tolist() == [["x.io/rl3/b:1", "RateLimited"]]
@@ -357,7 +358,7 @@ def test_live_table2_per_category(registry: Registry, tmp_path: Path) -> None:
                   "category": ["Model", "Model", "Toolkit", ""],
                   "label_source": ["manual", "manual", "", ""]}).to_csv(p.interim / "repos.csv", index=False)
     c = RegistryClient(endpoint=base)
-    images.run_live(p, [("x.io/t2/m1:1", "o/r1"), ("x.io/t2/m2:1", "o/r2"), ("x.io/t2/t1:1", "o/r3"),
+    live.run_live(p, [("x.io/t2/m1:1", "o/r1"), ("x.io/t2/m2:1", "o/r2"), ("x.io/t2/t1:1", "o/r3"),
                         ("x.io/t2/t1:1", "o/r4")], c)
     t2 = read_table("images_table2_live", p).set_index("category")
     m = t2.loc["Model"]
@@ -370,7 +371,7 @@ def test_live_table2_per_category(registry: Registry, tmp_path: Path) -> None:
 
 
 def test_corrupt_cached_layer_is_an_error_row_then_refetched(registry: Registry, tmp_path: Path) -> None:
-    from pipeline.layers import load_file_types
+    from pipeline.images.file_types import load_file_types
     from pipeline.tables import ErrorLog
 
     layer = gz(make_tar([E("f", data=b"z" * 50)]))
@@ -381,10 +382,10 @@ def test_corrupt_cached_layer_is_an_error_row_then_refetched(registry: Registry,
     cached.parent.mkdir(parents=True)
     cached.write_bytes(gz(make_tar([E("f", data=b"y" * 50)])))  # wrong content under the name
     errors = ErrorLog("images")
-    res = images.analyse_image(RegistryClient(endpoint=registry.url, cache_dir=cache),
+    res = live.analyse_image(RegistryClient(endpoint=registry.url, cache_dir=cache),
                                "x.io/live/cached:1", ft, errors)
     assert [r["status"] for r in res.layers] == ["digest_mismatch"] and not cached.exists()
-    res2 = images.analyse_image(RegistryClient(endpoint=registry.url, cache_dir=cache),
+    res2 = live.analyse_image(RegistryClient(endpoint=registry.url, cache_dir=cache),
                                 "x.io/live/cached:1", ft, errors)
     assert [r["status"] for r in res2.layers] == ["ok"] and cached.read_bytes() == layer
     assert len(errors) == 1

@@ -13,18 +13,20 @@ import pytest
 import zstandard
 
 from pipeline.errors import TaxonomyError
-from pipeline.layers import (
+from pipeline.images.file_types import (
+    check_extension,
+    corrected_type_counts,
+    load_file_types,
+    paper_extension,
+    paper_type_counts,
+    real_extension,
+)
+from pipeline.images.layers import (
     DigestMismatch,
     LayerCorrupt,
     LayerTooLarge,
     LayerTruncated,
-    check_extension,
-    corrected_type_counts,
-    load_file_types,
     merge_layers,
-    paper_extension,
-    paper_type_counts,
-    real_extension,
     scan_layer,
 )
 from tests.registry_fixtures import E, digest_of, gz, make_tar
@@ -260,7 +262,7 @@ def test_type_counts_paper_singletons_and_corrected_final(ft) -> None:  # type: 
         "Data/ DB": (1, 3), "archive": (1, 8), "DOC": (1, 6), "Shell": (1, 4), "C/C++": (1, 1),
     }
     # paper: a label holding one file becomes file_categories_dir(path)
-    from pipeline.layers import Entry
+    from pipeline.images.layers import Entry
 
     entries = [Entry("opt/flink/flink.tgz", "file", 7, 0o644),
                Entry("a/x.py", "file", 1, 0o644), Entry("b/y.py", "file", 2, 0o644)]

@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import RateLimited, RegistryError
-from pipeline.registry import (
+from pipeline.images.manifests import (
     ACCEPT,
     BlobDigestMismatch,
     Manifest,
-    RegistryClient,
     UnsupportedMediaType,
-    parse_challenge,
     parse_reference,
 )
+from pipeline.images.registry import RegistryClient, parse_challenge
 from tests import registry_fixtures as rf
 from tests.registry_fixtures import (
     MT_DOCKER,
@@ -268,8 +267,8 @@ def push_sample(base: str, samples: Path, image: str) -> str:
 
 
 def test_fourteen_real_sample_images(registry: Registry, tmp_path: Path, shared_package: Path) -> None:
-    from pipeline.images import analyse_image
-    from pipeline.layers import load_file_types
+    from pipeline.images.file_types import load_file_types
+    from pipeline.images.live import analyse_image
     from pipeline.tables import ErrorLog
 
     samples = shared_package / SAMPLES

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from .. import images
-from ..layers import DEFAULT_MAX_UNCOMPRESSED
-from ..registry import RegistryClient
-from . import ctx_paths, progress_disabled
+from ..images import live, package
+from ..images.layers import DEFAULT_MAX_UNCOMPRESSED
+from ..images.registry import RegistryClient
+from . import bars, ctx_paths
 
 
 @click.command("images")
@@ -35,18 +35,18 @@ def cli(replication: bool, refs: tuple[str, ...], from_repos: bool, platform: st
     """Docker image characteristics (RQ4: Table 2, Figure 5)."""
     p = ctx_paths()
     if replication:
-        counts = images.run_replication(p)
+        counts = package.run_replication(p, bars())
         click.echo(f"images: Table 2 from the replication package: {counts}", err=True)
         if not refs and not from_repos:
             return
     todo = [(r, "") for r in refs]
     if from_repos:
-        todo += images.references_from_repos(p)
+        todo += live.references_from_repos(p)
     if not todo:
         raise click.UsageError("give --replication, --image REF or --from-repos")
     client = RegistryClient(endpoint=registry_url,
                             cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry")
-    counts = images.run_live(p, todo, client, platform=platform, max_layer_bytes=max_layer_bytes,
-                             progress=not progress_disabled(), scan=not no_scan,
-                             listings=Path(listings) if listings else None)
+    counts = live.run_live(p, todo, client, platform=platform, max_layer_bytes=max_layer_bytes,
+                           progress=bars(), scan=not no_scan,
+                           listings=Path(listings) if listings else None)
     click.echo(f"images: {counts}", err=True)
