@@ -344,6 +344,43 @@ def test_rate_limit_stops_the_run_but_keeps_finished_images(
     assert errs[["item", "error_type"]].values.tolist() == [["x.io/rl3/b:1", "RateLimited"]]
 
 
+class _Recorder:
+    """A Progress that records each bar it opens and the steps it advanced."""
+
+    def __init__(self) -> None:
+        self.bars: list[list[object]] = []
+
+    def __call__(self, desc: str, total: int | None = None, unit: str = "it") -> _Recorder:
+        self.bars.append([desc, total, unit, 0, False])
+        return self
+
+    def update(self, n: int = 1) -> None:
+        self.bars[-1][3] += n  # type: ignore[operator]
+
+    def close(self) -> None:
+        self.bars[-1][4] = True
+
+
+def test_run_live_reports_progress_per_reference(registry: Registry, tmp_path: Path) -> None:
+    push_image(registry.url, "prog/a", "1", [gz(make_tar([E("a", data=b"1")]))])
+    rec = _Recorder()
+    counts = live.run_live(make_project(tmp_path / "p"), [("x.io/prog/a:1", ""), ("x.io/prog/none:1", "")],
+                           RegistryClient(endpoint=registry.url), progress=rec)
+    assert (counts["images"], counts["errors"]) == (1, 1)
+    assert rec.bars == [["images", 2, "image", 2, True]]
+
+
+def test_run_replication_reports_progress_per_mode(tmp_path: Path, ingested: Paths) -> None:
+    p = make_project(tmp_path / "p")
+    p.interim.mkdir(parents=True)
+    for f in ("repos.csv", "source.json", *(f"{t}.csv" for t in PACKAGE_TABLES)):
+        shutil.copy(ingested.interim / f, p.interim / f)
+    rec = _Recorder()
+    assert package.run_replication(p, rec) == {"repos": 369, "table2_rows": 12, "by_num": 2290,
+                                               "by_size": 142}
+    assert rec.bars == [["images", 2, "mode", 2, True]]
+
+
 def test_live_table2_per_category(registry: Registry, tmp_path: Path) -> None:
     base = registry.url
     l1 = make_tar([E("a", data=b"1" * 10)])
