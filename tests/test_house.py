@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -115,3 +116,43 @@ def test_no_test_leaves_a_logging_handler_behind(pytester: pytest.Pytester) -> N
     pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
     fixed = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     fixed.assert_outcomes(passed=2)
+
+
+# -- the stage timer of make reproduce -------------------------------------------------
+
+
+def test_the_stage_timer_records_and_summarises(tmp_path: Path) -> None:
+    import subprocess
+
+    timed = [sys.executable, str(ROOT / "scripts" / "timed.py"), "--log", str(tmp_path / "t.csv")]
+    script = tmp_path / "stage.py"
+    script.write_text("import sys, time\ntime.sleep(0.2)\nsys.exit(int(sys.argv[-1]))\n")
+    assert subprocess.run([*timed, "--reset"]).returncode == 0
+    ok = subprocess.run([*timed, sys.executable, script, "classify", "evaluate", "--code", "0"],
+                        capture_output=True, text=True)
+    bad = subprocess.run([*timed, sys.executable, script, "report", "3"], capture_output=True, text=True)
+    assert (ok.returncode, bad.returncode) == (0, 3)
+    assert re.fullmatch(rf"{re.escape(str(script))} classify evaluate: \d+\.\d s\n", ok.stderr)
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0] == "stage,seconds,exit" and [r.split(",")[2] for r in rows[1:]] == ["0", "3"]
+    assert all(0.2 <= float(r.split(",")[1]) < 5 for r in rows[1:])
+    summary = subprocess.run([*timed, "--summary"], capture_output=True, text=True).stdout
+    assert summary.splitlines()[0].startswith("time per stage (")
+    assert summary.splitlines()[2].endswith("(failed, exit 3)")
+    assert summary.splitlines()[3].lstrip().startswith("total")
+    assert subprocess.run([*timed, "--reset"]).returncode == 0
+    assert subprocess.run([*timed, "--summary"], capture_output=True, text=True).stdout == (
+        "time per stage: every stage was up to date\n")
+
+
+def test_stage_names_are_the_words_before_the_first_option() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("timed", ROOT / "scripts" / "timed.py")
+    assert spec and spec.loader
+    timed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timed)
+    assert timed.stage_name([".venv/bin/mldock", "classify", "evaluate", "--nested"]) == "classify evaluate"
+    assert timed.stage_name([".venv/bin/mldock", "ingest", "--from", "x.zip"]) == "ingest"
+    assert timed.stage_name([".venv/bin/mldock", "collect", "extract"]) == "collect extract"
+    assert timed.stage_name([".venv/bin/mldock"]) == "mldock"
