@@ -4,8 +4,8 @@
     timed.py --log FILE --reset        start a new run: FILE with its header only
     timed.py --log FILE --summary      print the time per stage of the run in FILE
 
-The stage is named by CMD's leading arguments up to the first option:
-``mldock classify evaluate --nested`` is "classify evaluate". FILE is a CSV
+The stage is named by CMD's arguments up to the first option after them (leading flags
+skipped): ``mldock -q classify evaluate --nested`` is "classify evaluate". FILE is a CSV
 (stage, seconds, exit); a stage Make found up to date does not run and has no row.
 """
 
@@ -21,10 +21,12 @@ HEADER = ["stage", "seconds", "exit"]
 
 
 def stage_name(cmd: list[str]) -> str:
-    words = []
+    words: list[str] = []
     for arg in cmd[1:]:
         if arg.startswith("-"):
-            break
+            if words:
+                break
+            continue  # a leading flag such as -q
         words.append(arg)
     return " ".join(words) or Path(cmd[0]).name
 

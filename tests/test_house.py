@@ -155,4 +155,5 @@ def test_stage_names_are_the_words_before_the_first_option() -> None:
     assert timed.stage_name([".venv/bin/mldock", "classify", "evaluate", "--nested"]) == "classify evaluate"
     assert timed.stage_name([".venv/bin/mldock", "ingest", "--from", "x.zip"]) == "ingest"
     assert timed.stage_name([".venv/bin/mldock", "collect", "extract"]) == "collect extract"
+    assert timed.stage_name([".venv/bin/mldock", "-q", "parse", "--mode", "both"]) == "parse"
     assert timed.stage_name([".venv/bin/mldock"]) == "mldock"

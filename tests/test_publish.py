@@ -144,6 +144,7 @@ def test_unknown_table_option_is_refused(published: Paths, capsys: pytest.Captur
     assert "unknown table(s) ['nope']" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_parsed_package_publishes_and_validates(
         ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Real parse output of the whole replication package, published and validated."""
