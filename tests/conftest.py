@@ -32,17 +32,20 @@ def shared_package() -> Path:
     return p
 
 
+_LOG = logging.getLogger("pipeline")
+_PRISTINE = (_LOG.handlers[:], _LOG.level, _LOG.propagate)
+
+
 @pytest.fixture(autouse=True)
 def _pipeline_logging() -> Iterator[None]:
-    """Every test leaves the ``pipeline`` logger as it found it.
+    """After every test the ``pipeline`` logger is as it was when the session began.
 
-    ``mldock`` (``pipeline.cli.setup_logging``) installs its own handler and level; without
-    this a CLI test would hand them on to every later test.
+    ``mldock`` (``pipeline.cli.setup_logging``) installs its own handler and level, in a
+    test or in a module fixture that runs the CLI; without this they would pass on to
+    every later test.
     """
-    log = logging.getLogger("pipeline")
-    saved = (log.handlers[:], log.level, log.propagate)
     yield
-    log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]
+    _LOG.handlers[:], _LOG.level, _LOG.propagate = _PRISTINE[0][:], _PRISTINE[1], _PRISTINE[2]
 
 
 def make_project(root: Path) -> Paths:
