@@ -7,7 +7,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-MLDOCK := $(VENV)/bin/mldock
+# every stage command is timed: scripts/timed.py prints "parse: 8.1 s" and adds a row to $(TIMINGS)
+TIMINGS := reports/timings.csv
+MLDOCK := $(PYTHON) scripts/timed.py --log $(TIMINGS) $(VENV)/bin/mldock
 STAMP := $(VENV)/.installed
 # uv comes from PyPI into its own small venv (.tools/); it installs the locked set into .venv.
 # The resolution date (exclude-newer) and "no Python downloads" live in pyproject's [tool.uv].
@@ -37,7 +39,7 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
         package_file_types_top_size package_file_types_repos package_base_images package_base_types))
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
-        parse classify images report publish test lint bench search filter extract collect clean FORCE
+        parse classify images report publish test test-slow lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -69,7 +71,10 @@ check-lock: | $(UV) ## uv.lock matches pyproject.toml and requirements.lock matc
 system-deps: ## Install the Debian packages the tests need (as root), or say which to install
 	@scripts/ensure-system-deps $(SYSTEM_DEPS)
 
-reproduce: setup ingest parse classify images report publish ## Set up, then run every stage on the replication package
+reproduce: setup ## Set up, then run every stage on the replication package; print the time per stage
+	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
+	@$(MAKE) --no-print-directory ingest parse classify images report publish
+	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md"
 
 # The REPLICATION value is remembered so that changing it reruns ingest.
@@ -134,8 +139,11 @@ extract: $(STAMP) ## collect step 5-7: files, Docker Hub matching, interim table
 
 collect: search filter extract ## All collect steps against GitHub as it is today
 
-test: setup system-deps ## Run the test suite (offline; starts a local registry and a fake GitHub)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+test: setup system-deps ## The fast tests (offline; starts a local registry and a fake GitHub)
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: setup system-deps ## The slow tests only (CI runs them after make test)
+	$(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
 
 verify: setup ## Rebuild data/published/ from data/processed/ elsewhere; check sha256s in datapackage.json
 	$(PY) scripts/verify_published.py

@@ -34,6 +34,7 @@ from .config import Paths, default_replication_candidates
 from .core.cells import image_list
 from .core.sniff import classify_file
 from .errors import SourceInvalid, SourceNotFound
+from .progress import Progress, no_progress, track
 from .tables import ErrorLog, atomic_write_text, read_package_csv, to_bool, write_table
 from .taxonomy import load_categories, normalise_keyword
 
@@ -90,10 +91,9 @@ def _check_package(pkg: Path, source: str) -> None:
         raise SourceInvalid(source, f"not a complete replication package, missing {', '.join(missing)}")
 
 
-def download(url: str, dest_dir: Path, progress: bool = True) -> Path:
+def download(url: str, dest_dir: Path, progress: Progress = no_progress) -> Path:
     """Stream ``url`` into ``dest_dir`` (atomically) and return the file path."""
     import requests
-    from tqdm import tqdm
 
     name = PurePosixPath(url.split("?")[0]).name or "package.zip"
     if not name.endswith(".zip"):
@@ -108,11 +108,9 @@ def download(url: str, dest_dir: Path, progress: bool = True) -> Path:
             resp.raise_for_status()
             total = int(resp.headers.get("content-length") or 0) or None
             fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
+            bar = progress(name, total, "B")
             try:
-                with (
-                    os.fdopen(fd, "wb") as fh,
-                    tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar,
-                ):
+                with os.fdopen(fd, "wb") as fh:
                     for chunk in resp.iter_content(chunk_size=1 << 16):
                         fh.write(chunk)
                         bar.update(len(chunk))
@@ -121,6 +119,8 @@ def download(url: str, dest_dir: Path, progress: bool = True) -> Path:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
                 raise
+            finally:
+                bar.close()
     except requests.RequestException as exc:
         raise SourceInvalid(url, f"download failed ({exc.__class__.__name__}: {exc})") from exc
     return dest
@@ -159,7 +159,7 @@ def extract_zip(zpath: Path, dest_root: Path) -> Path:
     return found
 
 
-def resolve_source(source: str | None, p: Paths, progress: bool = True) -> Source:
+def resolve_source(source: str | None, p: Paths, progress: Progress = no_progress) -> Source:
     """Turn ``--from`` (or the defaults) into a checked :class:`Source`."""
     if not source:
         tried = default_replication_candidates(p)
@@ -377,13 +377,12 @@ class FilesResult:
     copies: list[tuple[Path, str]] = field(default_factory=list)  # (source, raw_path)
 
 
-def build_files(pkg: Path, studied: set[str], errors: ErrorLog, progress: bool = False) -> FilesResult:
-    from tqdm import tqdm
-
+def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
+                progress: Progress = no_progress) -> FilesResult:
     rows = []
     copies: list[tuple[Path, str]] = []
     found = list(iter_log_files(pkg))
-    for f in tqdm(found, desc="ingest files", unit="file", disable=not progress):
+    for f in track(found, progress, "ingest files", len(found), "file"):
         try:
             data = f.src.read_bytes()
         except OSError as exc:
@@ -444,7 +443,7 @@ class IngestResult:
                 f"funnel {' -> '.join(str(c) for c in self.funnel['count'])}; {self.errors} errors")
 
 
-def run(source: str | None, p: Paths, progress: bool = True) -> IngestResult:
+def run(source: str | None, p: Paths, progress: Progress = no_progress) -> IngestResult:
     """Read the package at ``source`` and write the interim tables under ``p``."""
     src = resolve_source(source, p, progress)
     pkg = src.package_dir

@@ -34,6 +34,7 @@ from .core import compose
 from .core import dockerfile as df_core
 from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
+from .progress import Progress, no_progress, track
 from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
 from .taxonomy import load_base_image_types, load_run_taxonomy
@@ -277,21 +278,19 @@ def _work(args: tuple[FileJob, str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def parse_jobs(jobs: Iterable[tuple[FileJob, str]], taxonomy_dir: Path, workers: int = 2,
-               progress: bool = False, total: int | None = None
+               progress: Progress = no_progress, total: int | None = None
                ) -> Iterator[dict[str, list[dict[str, Any]]]]:
     """Parse (job, mode) pairs, in ``workers`` processes when > 1, in order."""
-    from tqdm import tqdm
-
     it: Iterable[Any]
     if workers <= 1:
         _init_worker(str(taxonomy_dir))
         it = map(_work, jobs)
-        yield from tqdm(it, total=total, disable=not progress, desc="parse", unit="file")
+        yield from track(it, progress, "parse", total, "file")
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker,
                              initargs=(str(taxonomy_dir),)) as ex:
         it = ex.map(_work, jobs, chunksize=64)
-        yield from tqdm(it, total=total, disable=not progress, desc="parse", unit="file")
+        yield from track(it, progress, "parse", total, "file")
 
 
 def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
@@ -310,7 +309,7 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
 
 
 def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
-        progress: bool = False, force: bool = False) -> dict[str, int]:
+        progress: Progress = no_progress, force: bool = False) -> dict[str, int]:
     """Run the stage; returns counts (files in, rows out, errors)."""
     modes = tuple(m for m in MODES if m in set(modes))
     tax_dir = p.taxonomy

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import Paths
+
+pytest_plugins = ["pytester"]  # tests/test_house.py runs a small inner session
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -26,6 +30,22 @@ def shared_package() -> Path:
     p = _shared_package()
     assert (p / "RQ1" / "manual-labeling.csv").exists(), f"replication package missing at {p}"
     return p
+
+
+_LOG = logging.getLogger("pipeline")
+_PRISTINE = (_LOG.handlers[:], _LOG.level, _LOG.propagate)
+
+
+@pytest.fixture(autouse=True)
+def _pipeline_logging() -> Iterator[None]:
+    """After every test the ``pipeline`` logger is as it was when the session began.
+
+    ``mldock`` (``pipeline.cli.setup_logging``) installs its own handler and level, in a
+    test or in a module fixture that runs the CLI; without this they would pass on to
+    every later test.
+    """
+    yield
+    _LOG.handlers[:], _LOG.level, _LOG.propagate = _PRISTINE[0][:], _PRISTINE[1], _PRISTINE[2]
 
 
 def make_project(root: Path) -> Paths:
@@ -49,5 +69,5 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, shared_package: Path) -> 
     from pipeline import ingest
 
     p = make_project(tmp_path_factory.mktemp("ingested"))
-    ingest.run(str(shared_package), p, progress=False)
+    ingest.run(str(shared_package), p)
     return p

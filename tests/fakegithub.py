@@ -224,6 +224,8 @@ class FakeServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+        if self.thread is not None:
+            self.thread.join(5)
 
 
 class Handler(BaseHTTPRequestHandler):

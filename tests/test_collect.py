@@ -106,7 +106,7 @@ def test_small_pure_helpers() -> None:
 
 def settings(srv: FakeServer, waits: list[float], token: str | None = TOKEN, **kw: object) -> Settings:
     return Settings(api_url=srv.api, hub_url=srv.hub, token=token, sleep=waits.append,
-                    clock=lambda: srv.clock, backoff=0.0, progress=False, **kw)  # type: ignore[arg-type]
+                    clock=lambda: srv.clock, backoff=0.0, **kw)  # type: ignore[arg-type]
 
 
 def run_all(root: Path, srv: FakeServer, waits: list[float], **kw: object) -> Collector:
@@ -125,12 +125,14 @@ def tables(root: Path) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     srv = FakeServer().start()
-    root = tmp_path_factory.mktemp("collect") / "proj"
-    waits: list[float] = []
-    c = run_all(root, srv, waits)
-    n_first = len(srv.log)
-    yield {"srv": srv, "root": root, "c": c, "waits": waits, "n_first": n_first}
-    srv.stop()
+    try:
+        root = tmp_path_factory.mktemp("collect") / "proj"
+        waits: list[float] = []
+        c = run_all(root, srv, waits)
+        n_first = len(srv.log)
+        yield {"srv": srv, "root": root, "c": c, "waits": waits, "n_first": n_first}
+    finally:
+        srv.stop()
 
 
 def test_funnel_and_studied_repositories(world) -> None:  # type: ignore[no-untyped-def]

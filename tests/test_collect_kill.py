@@ -28,9 +28,10 @@ def start(root: Path, srv: FakeServer) -> subprocess.Popen[bytes]:
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     srv = FakeServer().start()
+    holder: dict[str, Any] = {}
     try:
         ref = make_project(tmp_path / "ref").root
-        proc = start(ref, srv)
+        proc = holder["proc"] = start(ref, srv)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
         assert b"metadata: 32 requests" in err and b"search: 2 keywords, 17 slices, 30 unique" in err
@@ -40,7 +41,6 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
 
         root = make_project(tmp_path / "killed").root
         base = len(srv.log)
-        holder: dict[str, Any] = {}
         kill_at = {base + 20, base + 120}  # during the search; during Docker Hub matching
 
         def hook(index: int, method: str, path: str) -> str | None:
@@ -76,4 +76,8 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
         assert sorted(p.name for p in (root / "data/raw/files").rglob("*") if p.is_file()) == sorted(
             p.name for p in (ref / "data/raw/files").rglob("*") if p.is_file())
     finally:
+        child = holder.get("proc")
+        if child is not None and child.poll() is None:  # a failed assertion mid-run: stop it by its pid
+            child.kill()
+            child.wait()
         srv.stop()

@@ -39,7 +39,15 @@ def published(ingested: Paths, tmp_path: Path) -> Paths:
 
 def test_verify_passes_on_a_fresh_publish(published: Paths) -> None:
     checked, problems = P.verify(published)
-    assert (checked, problems) == (["files.csv", "funnel.csv", "repos.csv"], [])
+    assert (checked, problems) == (["CITATION.cff", "files.csv", "funnel.csv", "repos.csv"], [])
+
+
+def test_verify_catches_a_changed_or_missing_data_citation(published: Paths) -> None:
+    cff = published.data / "published" / "CITATION.cff"
+    cff.write_text(cff.read_text().replace("type: dataset", "type: software"))
+    assert P.verify(published)[1] == ["CITATION.cff: differs from the one a fresh publish writes"]
+    cff.unlink()
+    assert P.verify(published)[1] == ["CITATION.cff: missing from the published data"]
 
 
 def test_verify_catches_a_changed_published_file(published: Paths) -> None:

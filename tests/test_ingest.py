@@ -199,7 +199,7 @@ def _assert_same(a: Paths, b: Paths) -> None:
 @pytest.mark.slow
 def test_zip_source_identical(tmp_path: Path, package_zip: Path, ingested: Paths) -> None:
     p = make_project(tmp_path / "proj")
-    res = ingest.run(str(package_zip), p, progress=False)
+    res = ingest.run(str(package_zip), p)
     assert res.source.kind == "zip"
     assert (p.external / "EASE2022-main" / "EASE2022-main" / "Datasets" / "RQ1").is_dir()
     _assert_same(p, ingested)
@@ -229,7 +229,7 @@ def http_server(package_zip: Path) -> Iterator[str]:
 @pytest.mark.slow
 def test_url_source_identical(tmp_path: Path, http_server: str, ingested: Paths, package_zip: Path) -> None:
     p = make_project(tmp_path / "proj")
-    res = ingest.run(f"{http_server}/EASE2022-main.zip", p, progress=False)
+    res = ingest.run(f"{http_server}/EASE2022-main.zip", p)
     assert res.source.kind == "url"
     downloaded = p.external / "EASE2022-main.zip"
     assert downloaded.read_bytes() == package_zip.read_bytes()
@@ -240,7 +240,7 @@ def test_folder_containing_datasets(tmp_path: Path, shared_package: Path) -> Non
     outer = tmp_path / "EASE2022-main"
     outer.mkdir()
     (outer / "Datasets").symlink_to(shared_package, target_is_directory=True)
-    src = ingest.resolve_source(str(outer), make_project(tmp_path / "p"), progress=False)
+    src = ingest.resolve_source(str(outer), make_project(tmp_path / "p"))
     assert src.package_dir == shared_package.resolve()
 
 
@@ -326,10 +326,10 @@ def test_zip_slip_rejected(tmp_path: Path) -> None:
 def test_failed_rerun_keeps_previous_outputs(tmp_path: Path, shared_package: Path) -> None:
     """A good ingest followed by a bad one leaves the good tables untouched."""
     p = make_project(tmp_path / "p")
-    ingest.run(str(shared_package), p, progress=False)
+    ingest.run(str(shared_package), p)
     before = (p.interim / "repos.csv").read_bytes()
     with pytest.raises(SourceNotFound):
-        ingest.run(str(tmp_path / "missing"), p, progress=False)
+        ingest.run(str(tmp_path / "missing"), p)
     assert (p.interim / "repos.csv").read_bytes() == before
     assert (p.raw_files / "keras-team" / "keras").is_dir()
 

@@ -91,14 +91,25 @@ def test_sidecars_carry_provenance_and_row_counts(published: Paths) -> None:
     assert json.loads((out / "repos.csv.meta.json").read_text())["source"]["package_dir"]
 
 
-def test_citation_cff(published: Paths) -> None:
-    cff = yaml.safe_load((published.root / "CITATION.cff").read_text())
-    assert cff["cff-version"] == "1.2.0"
-    assert cff["type"] == "software"
-    ref = cff["references"][0]
-    assert ref["title"] == "Studying the Practices of Deploying Machine Learning Projects on Docker"
-    assert [a["family-names"] for a in ref["authors"]] == [
+def test_the_data_citation_goes_with_the_data(published: Paths) -> None:
+    cff = yaml.safe_load((published.data / "published" / "CITATION.cff").read_text())
+    assert not (published.root / "CITATION.cff").exists()  # the software's: tracked, never written
+    assert (cff["cff-version"], cff["type"]) == ("1.2.0", "dataset")
+    assert cff["version"] == "0.0.0"  # this root's pyproject.toml is empty
+    software, paper = cff["references"]
+    assert (software["type"], software["title"]) == ("software", "mldock: ")
+    assert paper["title"] == "Studying the Practices of Deploying Machine Learning Projects on Docker"
+    assert [a["family-names"] for a in paper["authors"]] == [
         "Openja", "Majidi", "Khomh", "Chembakottu", "Li"]
+
+
+def test_the_software_citation_is_the_checkouts_own() -> None:
+    """The tracked CITATION.cff cites the software at pyproject's version and the study."""
+    cff = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text())
+    meta = P.project_meta(Paths(REPO_ROOT))
+    assert (cff["type"], cff["version"]) == ("software", meta["version"])
+    assert cff["title"] == f"{meta['name']}: {meta['description']}"
+    assert cff["references"][0]["title"] == P.PAPER_REFERENCE["title"]
 
 
 def test_a_column_without_description_is_caught(published: Paths) -> None:
@@ -133,6 +144,7 @@ def test_unknown_table_option_is_refused(published: Paths, capsys: pytest.Captur
     assert "unknown table(s) ['nope']" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_parsed_package_publishes_and_validates(
         ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Real parse output of the whole replication package, published and validated."""

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..collect.run import Collector, Settings
-from . import ctx_paths, progress_disabled
+from . import bars, ctx_paths
 
 KEYWORDS_HELP = ("Comma-separated keyword set ids from taxonomy/search_keywords.yaml (paper, data), "
                  "'proposed', or literal keywords; default: the file's default sets (paper+data).")
@@ -16,8 +16,7 @@ KEYWORDS_HELP = ("Comma-separated keyword set ids from taxonomy/search_keywords.
 
 def _collector(ctx: click.Context) -> Collector:
     opts: dict[str, Any] = ctx.find_root().meta.get("collect_opts", {})
-    s = Settings(progress=not progress_disabled(ctx), **opts)
-    return Collector(ctx_paths(ctx), s)
+    return Collector(ctx_paths(ctx), Settings(**opts), progress=bars(ctx))
 
 
 def _finish(c: Collector) -> None:

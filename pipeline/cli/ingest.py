@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import ingest
-from . import ctx_paths, progress_disabled
+from . import bars, ctx_paths
 
 
 @click.command("ingest")
@@ -20,5 +20,5 @@ def cli(source: str | None) -> None:
     funnel.csv (30,138 -> ... -> 406/405), files.csv (every Docker-related file with a
     content-based kind) and purpose_text.csv, and copies the files to data/raw/files/.
     """
-    res = ingest.run(source, ctx_paths(), progress=not progress_disabled())
+    res = ingest.run(source, ctx_paths(), progress=bars())
     click.echo(res.summary())

@@ -7,7 +7,7 @@ import os
 import click
 
 from .. import parse
-from . import ctx_paths, progress_disabled
+from . import bars, ctx_paths
 
 
 @click.command("parse")
@@ -20,6 +20,6 @@ from . import ctx_paths, progress_disabled
 def cli(mode: str, jobs: int, force: bool) -> None:
     """Parse Dockerfiles and compose files into data/processed/ tables (RQ3)."""
     modes = parse.MODES if mode == "both" else (mode,)
-    counts = parse.run(ctx_paths(), modes, workers=jobs, progress=not progress_disabled(),
+    counts = parse.run(ctx_paths(), modes, workers=jobs, progress=bars(),
                        force=force)
     click.echo("parse: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)

@@ -6,7 +6,7 @@ import click
 
 from .. import publish
 from ..schemas import TABLES
-from . import ctx_paths
+from . import bars, ctx_paths
 
 
 @click.command("publish")
@@ -18,7 +18,7 @@ def cli(tables: tuple[str, ...]) -> None:
     if unknown:
         raise click.BadParameter(f"unknown table(s) {unknown}; known: {sorted(TABLES)}",
                                  param_hint="--table")
-    res = publish.publish(ctx_paths(), tables=list(tables) or None)
+    res = publish.publish(ctx_paths(), tables=list(tables) or None, progress=bars())
     click.echo(f"publish: {len(res['published'])} tables in {res['out']}"
                + (f"; skipped (not produced yet): {', '.join(res['skipped'])}"
                   if res["skipped"] else ""))

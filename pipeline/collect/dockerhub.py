@@ -115,7 +115,7 @@ def match_all(
     hub: HttpClient,
     repos: dict[str, set[str]],
     on_error: Callable[[str, BaseException | str, str], None],
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for repo in sorted(repos):

@@ -91,7 +91,7 @@ def collect_files(
     client: HttpClient,
     repos: list[tuple[str, str]],
     on_error: Callable[[str, BaseException | str, str], None],
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> list[FileRecord]:
     """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step."""
     out: list[FileRecord] = []

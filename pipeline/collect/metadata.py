@@ -140,7 +140,7 @@ def collect_metadata(
     use_graphql: bool,
     batch: int = 25,
     on_error: Callable[[str, BaseException | str, str], None],
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per candidate that could be read; failures go to ``on_error``."""
     rows: list[dict[str, Any]] = []

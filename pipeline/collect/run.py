@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from ..config import Paths, dockerhub_url, github_api_url, github_token
 from ..core.sniff import classify_file
 from ..errors import CollectWouldOverwrite, StageInputMissing
+from ..progress import Bar, Progress, no_progress, track
 from ..schemas import TABLES
 from ..tables import ErrorLog, atomic_write_text, read_table, write_table
 from . import criteria as crit
@@ -55,7 +55,6 @@ class Settings:
     secondary_wait: float = 60.0
     graphql: bool = True
     batch: int = 25
-    progress: bool = True
     criteria_file: Path | None = None
     keywords_file: Path | None = None
 
@@ -63,9 +62,11 @@ class Settings:
 class Collector:
     """The collect stage over one project root."""
 
-    def __init__(self, p: Paths, settings: Settings | None = None) -> None:
+    def __init__(self, p: Paths, settings: Settings | None = None,
+                 progress: Progress = no_progress) -> None:
         self.p = p
         self.s = settings or Settings()
+        self.progress = progress
         self.dir = p.interim / "collect"
         self.stats = Stats()
         kw: dict[str, Any] = {
@@ -100,8 +101,8 @@ class Collector:
     def on_error(self, item: str, exc: BaseException | str, message: str) -> None:
         self.errors.add(item, exc, message)
 
-    def bar(self, total: int, desc: str) -> tqdm:
-        return tqdm(total=total, desc=desc, unit="repo", disable=not self.s.progress, leave=False)
+    def bar(self, total: int, desc: str) -> Bar:
+        return self.progress(desc, total, "repo")
 
     def state(self, until: date | None = None) -> dict[str, Any]:
         """The pinned run state: the search end date stays fixed across resumes.
@@ -189,7 +190,7 @@ class Collector:
         words = kws.resolve(keywords)
         result = search.SearchResult()
         with self.step("search", lambda: len(words)):
-            for kw in tqdm(words, desc="search", unit="keyword", disable=not self.s.progress, leave=False):
+            for kw in track(words, self.progress, "search", len(words), "keyword"):
                 search.search_keyword(self.gh, kw, cfg.search_qualifiers, until, result)
                 self.write(pd.DataFrame(result.slices, columns=TABLES["collect_slices"].column_names),
                            "collect_slices")
