@@ -68,7 +68,7 @@ COPY notebooks ./notebooks
 RUN ln -s /data/data /app/data \
     && ln -s /data/reports /app/reports \
     && chown -h mldock /app/data /app/reports \
-    && chown mldock /app /app/CITATION.cff
+    && chown mldock /app
 ENV PATH=/app/.venv/bin:$PATH \
     MLDOCK_HOME=/app \
     MLDOCK_REPLICATION=/replication \
