@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,21 @@ from ..config import CATEGORIES, Paths
 from ..errors import TooFewLabels
 from ..progress import Progress, no_progress, track
 from ..tables import atomic_write_text
-from .models import CATEGORY_VARIANTS, PURPOSE_VARIANTS, PurposeModel, make_category_model, quiet
+from .models import (
+    CATEGORY_BLOCKS,
+    CATEGORY_VARIANTS,
+    PURPOSE_BLOCKS,
+    PURPOSE_VARIANTS,
+    Blocks,
+    category_classifier,
+    fitting,
+    purpose_predictions,
+)
 from .render import render_report
 from .run import MIN_LABELLED, Inputs, label_matrix, load_inputs
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,6 +51,21 @@ class CategoryCV:
         return float(np.std(getattr(self, name)))
 
 
+#: worker processes of the cross-validations; the answers do not depend on it
+JOBS = 2
+
+
+def _in_order(fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]], jobs: int, progress: Progress,
+              desc: str) -> list[T]:
+    """``fn(*task)`` for every task, in order; in ``jobs`` worker processes when > 1."""
+    if jobs <= 1 or len(tasks) <= 1:
+        return [fn(*t) for t in track(tasks, progress, desc, len(tasks), "fold")]
+    from sklearn.utils.parallel import Parallel, delayed
+
+    results = Parallel(n_jobs=jobs, return_as="generator")(delayed(fn)(*t) for t in tasks)
+    return list(track(results, progress, desc, len(tasks), "fold"))
+
+
 def cv_categories(
     X: pd.DataFrame,
     y: pd.Series,
@@ -52,6 +77,7 @@ def cv_categories(
     variants: dict[str, tuple[str, ...]] | None = None,
     nested: dict[str, tuple[str, ...]] | None = None,
     progress: Progress = no_progress,
+    jobs: int = JOBS,
 ) -> dict[str, CategoryCV]:
     """Repeated stratified k-fold CV of the model, the rules alone and the majority class.
 
@@ -68,48 +94,79 @@ def cv_categories(
     variants = variants or {}
     out = {m: CategoryCV(m, [], [], [], []) for m in [*methods, *variants, *(["nested"] if nested else [])]}
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    with quiet():
-        for tr, te in track(cv.split(X, y), progress, "classify: category CV", folds * repeats, "fold"):
-            preds = _category_fold(X, y, rules, tr, te, out, variants, nested, seed)
-            yte = y.iloc[te]
-            for m, pr in preds.items():
-                out[m].accuracy.append(float(accuracy_score(yte, pr)))
-                out[m].macro_f1.append(float(f1_score(yte, pr, average="macro", zero_division=0)))
-                out[m].y_true.extend(yte.tolist())
-                out[m].y_pred.extend([str(v) for v in pr])
+    splits = list(cv.split(X, y))
+    tasks = [(X, y, rules, tr, te, tuple(methods), variants, nested, seed) for tr, te in splits]
+    for (_, te), (preds, pick) in zip(splits, _in_order(_category_fold, tasks, jobs, progress,
+                                                        "classify: category CV"), strict=True):
+        if pick is not None:
+            out["nested"].chosen.append(pick)
+        yte = y.iloc[te]
+        for m, pr in preds.items():
+            out[m].accuracy.append(float(accuracy_score(yte, pr)))
+            out[m].macro_f1.append(float(f1_score(yte, pr, average="macro", zero_division=0)))
+            out[m].y_true.extend(yte.tolist())
+            out[m].y_pred.extend([str(v) for v in pr])
     return out
 
 
-def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarray, te: np.ndarray,
-                   out: dict[str, CategoryCV], variants: dict[str, tuple[str, ...]],
-                   nested: dict[str, tuple[str, ...]] | None, seed: int) -> dict[str, np.ndarray]:
-    """Predictions of every method in ``out`` for one outer fold (records the nested pick)."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+class _CategoryFits:
+    """Category-model predictions on one test set, one fit per distinct blocks tuple."""
 
-    ytr, yte = y.iloc[tr], y.iloc[te]
+    def __init__(self, Xtr: pd.DataFrame, ytr: pd.Series, Xte: pd.DataFrame) -> None:
+        self.blocks, self.ytr = Blocks(Xtr, Xte), ytr
+        self._pred: dict[tuple[str, ...], np.ndarray] = {}
+
+    def predict(self, blocks: Sequence[str]) -> np.ndarray:
+        key = tuple(blocks)
+        if key not in self._pred:
+            Ftr, Fte = self.blocks.matrices(key)
+            self._pred[key] = category_classifier().fit(Ftr, self.ytr).predict(Fte)
+        return self._pred[key]
+
+
+def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarray, te: np.ndarray,
+                   methods: tuple[str, ...], variants: dict[str, tuple[str, ...]],
+                   nested: dict[str, tuple[str, ...]] | None, seed: int) -> tuple[dict[str, np.ndarray], str | None]:
+    """Predictions of every method for one outer fold, and the nested pick (or None).
+
+    The shipped model, the variants and the nested refit are the same fit when their
+    blocks are the same, so each distinct blocks tuple is fitted once."""
+    with fitting():
+        Xtr, ytr, yte = X.iloc[tr], y.iloc[tr], y.iloc[te]
+        fits = _CategoryFits(Xtr, ytr, X.iloc[te])
+        preds: dict[str, np.ndarray] = {}
+        if "model" in methods:
+            preds["model"] = fits.predict(CATEGORY_BLOCKS)
+        for name, blocks in variants.items():
+            preds[name] = fits.predict(blocks)
+        pick = None
+        if nested:
+            pick = nested_pick(Xtr, ytr, nested, seed)
+            preds["nested"] = fits.predict(nested[pick])
     majority = ytr.value_counts().sort_index().idxmax()
-    preds: dict[str, np.ndarray] = {}
-    if "model" in out:
-        model = make_category_model(X.iloc[tr])
-        model.fit(X.iloc[tr], ytr)
-        preds["model"] = model.predict(X.iloc[te])
-    for name, blocks in variants.items():
-        vm = make_category_model(X.iloc[tr], blocks).fit(X.iloc[tr], ytr)
-        preds[name] = vm.predict(X.iloc[te])
-    if nested:
-        inner = StratifiedKFold(3, shuffle=True, random_state=seed)
-        score = {k: float(cross_val_score(make_category_model(X.iloc[tr], b), X.iloc[tr], ytr,
-                                          cv=inner, scoring="accuracy").mean())
-                 for k, b in nested.items()}
-        pick = max(score, key=lambda k: score[k])
-        out["nested"].chosen.append(pick)
-        preds["nested"] = make_category_model(X.iloc[tr], nested[pick]).fit(X.iloc[tr], ytr).predict(X.iloc[te])
-    if "rules" in out:
+    if "rules" in methods:
         r = rules.loc[yte.index]
         preds["rules"] = np.array([v if isinstance(v, str) and v else majority for v in r])
-    if "majority" in out:
+    if "majority" in methods:
         preds["majority"] = np.array([majority] * len(te))
-    return preds
+    return preds, pick
+
+
+def nested_pick(Xtr: pd.DataFrame, ytr: pd.Series, candidates: dict[str, tuple[str, ...]], seed: int,
+                folds: int = 3) -> str:
+    """The candidate (name -> blocks) with the best mean accuracy of a stratified inner
+    k-fold CV on the training fold (the first of equals): ``cross_val_score`` per
+    candidate, with the blocks fitted once per inner fold."""
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+
+    scores: dict[str, list[float]] = {k: [] for k in candidates}
+    for itr, ite in StratifiedKFold(folds, shuffle=True, random_state=seed).split(Xtr, ytr):
+        fits = _CategoryFits(Xtr.iloc[itr], ytr.iloc[itr], Xtr.iloc[ite])
+        for k, blocks in candidates.items():
+            scores[k].append(float(accuracy_score(ytr.iloc[ite], fits.predict(blocks))))
+    mean = {k: float(np.asarray(v).mean()) for k, v in scores.items()}
+    return max(mean, key=lambda k: mean[k])
 
 
 @dataclass
@@ -130,6 +187,7 @@ def cv_purposes(
     seed: int = 0,
     variants: dict[str, tuple[tuple[str, ...], bool]] | None = None,
     progress: Progress = no_progress,
+    jobs: int = JOBS,
 ) -> dict[str, PurposeCV]:
     """Repeated k-fold CV of the purpose model against the coded labels, with baselines:
     the rules alone (``R``: 1 where a purpose's rules fire) and the labels present in more
@@ -139,38 +197,39 @@ def cv_purposes(
 
     variants = variants or {}
     out = {m: PurposeCV(m, [], [], [], []) for m in ("model", "rules", "frequent", *variants)}
-    cv = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    with quiet():
-        for tr, te in track(cv.split(X), progress, "classify: purpose CV", folds * repeats, "fold"):
-            model = PurposeModel(seed=seed).fit(X.iloc[tr], Y[tr])
-            prev = Y[tr].mean(axis=0)
-            freq = (prev > 0.5).astype(int)
-            if not freq.any():
-                freq[int(np.argmax(prev))] = 1
-            preds = {
-                "model": model.predict(X.iloc[te]),
-                "rules": R[te],
-                "frequent": np.tile(freq, (len(te), 1)),
-            }
-            for name, (blocks, trees) in variants.items():
-                vm = PurposeModel(seed=seed, blocks=blocks, trees=trees).fit(X.iloc[tr], Y[tr])
-                preds[name] = vm.predict(X.iloc[te])
-            for m, pr in preds.items():
-                out[m].micro_f1.append(float(f1_score(Y[te], pr, average="micro", zero_division=0)))
-                out[m].macro_f1.append(float(f1_score(Y[te], pr, average="macro", zero_division=0)))
-                out[m].Y_true.append(Y[te])
-                out[m].Y_pred.append(pr)
+    candidates = {"model": (PURPOSE_BLOCKS, True), **variants}
+    splits = list(RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(X))
+    tasks = [(X.iloc[tr], Y[tr], X.iloc[te], candidates, seed) for tr, te in splits]
+    for (tr, te), preds in zip(splits, _in_order(_purpose_fold, tasks, jobs, progress, "classify: purpose CV"),
+                               strict=True):
+        prev = Y[tr].mean(axis=0)
+        freq = (prev > 0.5).astype(int)
+        if not freq.any():
+            freq[int(np.argmax(prev))] = 1
+        preds.update({"rules": R[te], "frequent": np.tile(freq, (len(te), 1))})
+        for m in out:
+            pr = preds[m]
+            out[m].micro_f1.append(float(f1_score(Y[te], pr, average="micro", zero_division=0)))
+            out[m].macro_f1.append(float(f1_score(Y[te], pr, average="macro", zero_division=0)))
+            out[m].Y_true.append(Y[te])
+            out[m].Y_pred.append(pr)
     return out
 
 
+def _purpose_fold(Xtr: pd.DataFrame, Ytr: np.ndarray, Xte: pd.DataFrame,
+                  candidates: dict[str, tuple[tuple[str, ...], bool]], seed: int) -> dict[str, np.ndarray]:
+    with fitting():
+        return purpose_predictions(Xtr, Ytr, Xte, candidates, seed)
+
+
 def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress: Progress = no_progress,
-             variants: bool = True, nested: bool = False) -> dict[str, Any]:
+             variants: bool = True, nested: bool = False, jobs: int = JOBS) -> dict[str, Any]:
     """Cross-validate both tasks and write ``reports/classification.{md,csv}``.
 
     With ``variants``, the feature-set variants of :data:`~.models.CATEGORY_VARIANTS` and
     :data:`~.models.PURPOSE_VARIANTS` are measured in the same folds and listed in the
     report; with ``nested``, also the nested-CV estimate of choosing among the category
-    variants.
+    variants.  ``jobs`` worker processes run the folds (the scores do not depend on it).
     """
     t0 = time.monotonic()
     inp = load_inputs(p, progress)
@@ -183,10 +242,12 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
     cvar = {k: v for k, v in CATEGORY_VARIANTS.items() if k != "model"} if variants else {}
     pvar = {k: v for k, v in PURPOSE_VARIANTS.items() if k != "model"} if variants else {}
     cat = cv_categories(X.loc[y.index], y, rules, repeats, folds, seed, variants=cvar,
-                        nested=dict(CATEGORY_VARIANTS) if nested else None, progress=progress)
+                        nested=dict(CATEGORY_VARIANTS) if nested else None, progress=progress,
+                        jobs=jobs)
     coded_repos = [r for r in X.index if r in inp.coded]
     Y, R = _purpose_matrices(inp, coded_repos)
-    pur = cv_purposes(X.loc[coded_repos], Y, R, repeats, folds, seed, variants=pvar, progress=progress)
+    pur = cv_purposes(X.loc[coded_repos], Y, R, repeats, folds, seed, variants=pvar, progress=progress,
+                      jobs=jobs)
     table = pd.DataFrame(category_scores(cat) + purpose_scores(pur, inp.tax.majors))
     info = {
         "labelled": len(y), "unlabelled": int(len(X) - len(y)), "coded": len(coded_repos),

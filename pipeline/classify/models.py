@@ -1,23 +1,29 @@
-"""The models: feature blocks -> scikit-learn pipelines for categories and purposes."""
+"""The models: feature blocks -> scikit-learn pipelines for categories and purposes.
+
+:func:`make_pipeline` is the model as one sklearn ``Pipeline``.  Cross-validation fits
+many models on the same training set that differ only in their blocks or their C;
+:class:`Blocks` fits each block once per training set and stacks exactly the matrix the
+pipeline's ``ColumnTransformer`` would build, so they share the fitting without changing
+a number.
+"""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+#: ColumnTransformer's default: stack sparse when the blocks' density is below this
+SPARSE_THRESHOLD = 0.3
 
-def make_pipeline(
-    X: pd.DataFrame,
-    blocks: Sequence[str] = ("meta_word", "meta_char", "rules_category"),
-    C: float = 1.0,
-    solver: str = "newton-cg",
-) -> Any:
-    """Feature blocks -> balanced logistic regression, as one sklearn ``Pipeline``.
+
+def block_specs(X: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
+    """Block name -> (unfitted transformer, the column or columns of ``X`` it reads).
 
     Blocks: ``meta_word`` (word 1-2-gram TF-IDF of name, description, homepage, topics,
     language, README), ``meta_char`` (character 2-5-gram TF-IDF of the same text),
@@ -25,19 +31,16 @@ def make_pipeline(
     ``rules_category`` (the category rules' vote counts), ``rules_purpose`` (which purpose
     rules fire), ``numeric`` (log metadata: commits, stars, ...), ``notes_word`` /
     ``notes_tok`` (word 1-2-gram TF-IDF and whole comma-separated tokens of the study's
-    free-text notes, :data:`~.evidence.NOTE_COLUMNS`) and ``pnotes_word`` / ``pnotes_tok`` (the same
-    over :data:`~.features.PURPOSE_NOTE_COLUMNS` only, for the purpose model).
+    free-text notes, :data:`~.evidence.NOTE_COLUMNS`) and ``pnotes_word`` / ``pnotes_tok``
+    (the same over :data:`~.features.PURPOSE_NOTE_COLUMNS` only, for the purpose model).
     """
-    from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     def cols(prefix: str) -> list[str]:
         return [c for c in X.columns if c.startswith(prefix)]
 
-    available: dict[str, tuple[Any, Any]] = {
+    return {
         "meta_word": (TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), "meta_text"),
         "meta_char": (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
                                       sublinear_tf=True), "meta_text"),
@@ -50,9 +53,95 @@ def make_pipeline(
         "rules_purpose": (StandardScaler(), cols("rule_purpose_")),
         "numeric": (StandardScaler(), cols("num_")),
     }
-    features = ColumnTransformer([(b, *available[b]) for b in blocks])
-    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, class_weight="balanced", random_state=0)
-    return Pipeline([("features", features), ("clf", clf)])
+
+
+def _logreg(C: float, solver: str) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, solver=solver, max_iter=5000, class_weight="balanced", random_state=0)
+
+
+def make_pipeline(
+    X: pd.DataFrame,
+    blocks: Sequence[str] = ("meta_word", "meta_char", "rules_category"),
+    C: float = 1.0,
+    solver: str = "newton-cg",
+) -> Any:
+    """Feature blocks (:func:`block_specs`) -> balanced logistic regression, as one
+    sklearn ``Pipeline``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    available = block_specs(X)
+    features = ColumnTransformer([(b, *available[b]) for b in blocks], sparse_threshold=SPARSE_THRESHOLD)
+    return Pipeline([("features", features), ("clf", _logreg(C, solver))])
+
+
+class Blocks:
+    """Feature blocks fitted once on ``train`` (each on first use) and applied to ``test``.
+
+    :meth:`matrices` gives, for any tuple of blocks, the training and test matrices the
+    ``ColumnTransformer`` of :func:`make_pipeline` would give: the same blocks in the same
+    order, stacked sparse or dense by the same density rule.  Models that share a training
+    set share the fitted blocks.
+    """
+
+    def __init__(self, train: pd.DataFrame, test: pd.DataFrame | None = None) -> None:
+        self.train, self.test = train, test
+        self._specs = block_specs(train)
+        self._fitted: dict[str, tuple[Any, Any, Any]] = {}  # block -> (transformer, train, test)
+        self._sparse: dict[tuple[str, ...], bool] = {}
+
+    def _block(self, b: str) -> tuple[Any, Any, Any]:
+        if b not in self._fitted:
+            transformer, column = self._specs[b]
+            Ftr = transformer.fit_transform(self.train[column])
+            Fte = None if self.test is None else transformer.transform(self.test[column])
+            self._fitted[b] = (transformer, Ftr, Fte)
+        return self._fitted[b]
+
+    def _used(self, blocks: Sequence[str]) -> tuple[str, ...]:
+        """``blocks`` without those that select no column (ColumnTransformer drops them)."""
+        return tuple(b for b in blocks if not (isinstance(self._specs[b][1], list) and not self._specs[b][1]))
+
+    def train_matrix(self, blocks: Sequence[str]) -> Any:
+        used = self._used(blocks)
+        parts = [self._block(b)[1] for b in used]
+        self._sparse[used] = _sparse_output(parts)
+        return _stack(parts, self._sparse[used])
+
+    def matrices(self, blocks: Sequence[str]) -> tuple[Any, Any]:
+        """(training matrix, test matrix) of ``blocks``."""
+        Ftr = self.train_matrix(blocks)
+        used = self._used(blocks)
+        return Ftr, _stack([self._block(b)[2] for b in used], self._sparse[used])
+
+    def transform(self, blocks: Sequence[str], X: pd.DataFrame) -> Any:
+        """The matrix of ``blocks`` for new rows ``X`` (after :meth:`train_matrix`)."""
+        used = self._used(blocks)
+        parts = [self._block(b)[0].transform(X[self._specs[b][1]]) for b in used]
+        return _stack(parts, self._sparse[used])
+
+
+def _sparse_output(parts: Sequence[Any]) -> bool:
+    """ColumnTransformer's rule: sparse when a block is sparse and the density is low."""
+    from scipy import sparse
+
+    if not any(sparse.issparse(X) for X in parts):
+        return False
+    nnz = sum(X.nnz if sparse.issparse(X) else X.shape[0] * X.shape[1] for X in parts)
+    total = sum(X.shape[0] * X.shape[1] for X in parts)
+    return bool(nnz / total < SPARSE_THRESHOLD)
+
+
+def _stack(parts: Sequence[Any], sparse_output: bool) -> Any:
+    """ColumnTransformer's horizontal stacking."""
+    from scipy import sparse
+    from sklearn.utils import check_array
+
+    if sparse_output:
+        return sparse.hstack([check_array(X, accept_sparse=True, ensure_all_finite=False) for X in parts]).tocsr()
+    return np.hstack([X.toarray() if sparse.issparse(X) else X for X in parts])
 
 
 CATEGORY_BLOCKS = ("meta_word", "meta_char", "rules_category", "notes_word", "notes_tok")
@@ -83,13 +172,18 @@ def make_category_model(X: pd.DataFrame, blocks: Sequence[str] = CATEGORY_BLOCKS
     return make_pipeline(X, blocks, C=1.0)
 
 
-def _purpose_pipeline(X: pd.DataFrame, C: float = 0.3, blocks: Sequence[str] = PURPOSE_BLOCKS) -> Any:
+def category_classifier() -> Any:
+    """The classifier of :func:`make_category_model`, for features :class:`Blocks` built."""
+    return _logreg(1.0, "newton-cg")
+
+
+def purpose_classifier(C: float) -> Any:
+    """One-vs-rest logistic regressions (liblinear, no class weights), one per purpose."""
     from sklearn.multiclass import OneVsRestClassifier
 
-    pipe = make_pipeline(X, blocks, C=C, solver="liblinear")
-    pipe.set_params(clf__class_weight=None)
-    pipe.steps[-1] = ("clf", OneVsRestClassifier(pipe.steps[-1][1]))
-    return pipe
+    clf = _logreg(C, "liblinear")
+    clf.set_params(class_weight=None)
+    return OneVsRestClassifier(clf)
 
 
 def _trees_pipeline(X: pd.DataFrame, seed: int = 0) -> Any:
@@ -115,6 +209,54 @@ def _proba(model: Any, X: pd.DataFrame) -> np.ndarray:
     return np.column_stack(cols)
 
 
+def trees_proba(Xtr: pd.DataFrame, Ytr: np.ndarray, Xte: pd.DataFrame, seed: int) -> np.ndarray:
+    """Probabilities on ``Xte`` of the extra trees fitted on (``Xtr``, ``Ytr``)."""
+    return _proba(_trees_pipeline(Xtr, seed).fit(Xtr, Ytr), Xte)
+
+
+@dataclass
+class InnerCV:
+    """Out-of-fold probabilities of an inner k-fold CV on one training set: per blocks
+    tuple and C the logistic regressions', and the extra trees' (None when not asked)."""
+
+    Y: np.ndarray
+    lr: dict[tuple[str, ...], dict[float, np.ndarray]]
+    trees: np.ndarray | None
+
+    @classmethod
+    def run(cls, X: pd.DataFrame, Y: np.ndarray, blocks: Sequence[tuple[str, ...]], trees: bool,
+            folds: int, seed: int) -> InnerCV:
+        """Each block is fitted once per inner fold and shared by every blocks tuple and C."""
+        from sklearn.model_selection import KFold
+
+        splits = list(KFold(folds, shuffle=True, random_state=seed).split(X))
+        T = np.zeros(Y.shape, dtype=float) if trees else None
+        lr = {b: {c: np.zeros(Y.shape, dtype=float) for c in PURPOSE_C} for b in dict.fromkeys(blocks)}
+        for tr, te in splits:
+            if T is not None:
+                T[te] = trees_proba(X.iloc[tr], Y[tr], X.iloc[te], seed)
+            fold = Blocks(X.iloc[tr], X.iloc[te])
+            for b, Ps in lr.items():
+                Ftr, Fte = fold.matrices(b)
+                for c in PURPOSE_C:
+                    Ps[c][te] = purpose_classifier(c).fit(Ftr, Y[tr]).predict_proba(Fte)
+        return cls(Y, lr, T)
+
+    def best(self, blocks: tuple[str, ...], trees: bool) -> tuple[float, float]:
+        """(C, threshold) with the best inner micro-F1 (first of equals, C then threshold)."""
+        from sklearn.metrics import f1_score
+
+        best = (-1.0, 0.3, 0.5)
+        for c, P in self.lr[blocks].items():
+            if trees and self.trees is not None:
+                P = (P + self.trees) / 2
+            for t in PURPOSE_THRESHOLDS:
+                score = float(f1_score(self.Y, (P >= t).astype(int), average="micro", zero_division=0))
+                if score > best[0]:
+                    best = (score, c, t)
+        return best[1], best[2]
+
+
 class PurposeModel:
     """One-vs-rest logistic regressions, one per major purpose (multi-label), averaged with
     multi-output extra trees (``trees=True``).
@@ -133,42 +275,22 @@ class PurposeModel:
         self.trees = trees
         self.threshold_ = 0.5
         self.C_ = 0.3
+        self.features_: Blocks | None = None
         self.model_: Any = None
         self.trees_: Any = None
 
     def fit(self, X: pd.DataFrame, Y: np.ndarray) -> PurposeModel:
-        from sklearn.base import clone
-        from sklearn.metrics import f1_score
-        from sklearn.model_selection import KFold
-
-        splits = list(KFold(self.inner_folds, shuffle=True, random_state=self.seed).split(X))
-        T = np.zeros(Y.shape, dtype=float)
-        if self.trees:
-            for tr, te in splits:
-                T[te] = _proba(_trees_pipeline(X.iloc[tr], self.seed).fit(X.iloc[tr], Y[tr]), X.iloc[te])
-        Ps = {c: np.zeros(Y.shape, dtype=float) for c in PURPOSE_C}
-        for tr, te in splits:  # the features are fitted once per inner fold, shared by every C
-            pipe = _purpose_pipeline(X.iloc[tr], PURPOSE_C[0], self.blocks)
-            features, clf = pipe.steps[0][1], pipe.steps[-1][1]
-            Ftr, Fte = features.fit_transform(X.iloc[tr]), features.transform(X.iloc[te])
-            for c in PURPOSE_C:
-                Ps[c][te] = clone(clf).set_params(estimator__C=c).fit(Ftr, Y[tr]).predict_proba(Fte)
-        best = (-1.0, self.C_, self.threshold_)
-        for c, P in Ps.items():
-            if self.trees:
-                P = (P + T) / 2
-            for t in PURPOSE_THRESHOLDS:
-                score = float(f1_score(Y, (P >= t).astype(int), average="micro", zero_division=0))
-                if score > best[0]:
-                    best = (score, c, t)
-        _, self.C_, self.threshold_ = best
-        self.model_ = _purpose_pipeline(X, self.C_, self.blocks).fit(X, Y)
+        inner = InnerCV.run(X, Y, [self.blocks], self.trees, self.inner_folds, self.seed)
+        self.C_, self.threshold_ = inner.best(self.blocks, self.trees)
+        self.features_ = Blocks(X)
+        self.model_ = purpose_classifier(self.C_).fit(self.features_.train_matrix(self.blocks), Y)
         if self.trees:
             self.trees_ = _trees_pipeline(X, self.seed).fit(X, Y)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        P = np.asarray(self.model_.predict_proba(X))
+        assert self.features_ is not None, "fit first"
+        P = np.asarray(self.model_.predict_proba(self.features_.transform(self.blocks, X)))
         if self.trees_ is not None:
             P = (P + _proba(self.trees_, X)) / 2
         return P
@@ -177,10 +299,43 @@ class PurposeModel:
         return (self.predict_proba(X) >= self.threshold_).astype(int)
 
 
+def purpose_predictions(Xtr: pd.DataFrame, Ytr: np.ndarray, Xte: pd.DataFrame,
+                        candidates: dict[str, tuple[tuple[str, ...], bool]], seed: int = 0,
+                        inner_folds: int = 3) -> dict[str, np.ndarray]:
+    """Name -> the 0/1 predictions on ``Xte`` of ``PurposeModel(seed, blocks, trees)``
+    fitted on (``Xtr``, ``Ytr``), for every candidate (blocks, trees): the same answers
+    as fitting each :class:`PurposeModel`, with the inner CV, the blocks, the trees and
+    the refits they have in common computed once."""
+    trees = any(t for _, t in candidates.values())
+    inner = InnerCV.run(Xtr, Ytr, [b for b, _ in candidates.values()], trees, inner_folds, seed)
+    outer = Blocks(Xtr, Xte)
+    T = trees_proba(Xtr, Ytr, Xte, seed) if trees else None
+    lr: dict[tuple[tuple[str, ...], float], np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
+    for name, (blocks, with_trees) in candidates.items():
+        C, threshold = inner.best(blocks, with_trees)
+        if (blocks, C) not in lr:
+            Ftr, Fte = outer.matrices(blocks)
+            lr[(blocks, C)] = np.asarray(purpose_classifier(C).fit(Ftr, Ytr).predict_proba(Fte))
+        P = lr[(blocks, C)]
+        if with_trees and T is not None:
+            P = (P + T) / 2
+        out[name] = (P >= threshold).astype(int)
+    return out
+
+
 @contextmanager
-def quiet() -> Iterator[None]:
-    """Silence sklearn's expected warnings (absent labels, small classes) inside the block."""
-    with warnings.catch_warnings():
+def fitting() -> Iterator[None]:
+    """The context every model is fitted in: sklearn's expected warnings (absent labels,
+    small classes) silenced; one BLAS thread, so a result does not depend on the
+    machine's core count (a threaded dot product sums in another order) and parallel
+    folds do not compete for the cores; sklearn's parameter validation skipped (the
+    parameters are ours and fixed; it costs a third of a one-vs-rest fit)."""
+    from sklearn import config_context
+    from threadpoolctl import threadpool_limits
+
+    with (warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"),
+          config_context(skip_parameter_validation=True)):
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*[Ll]abel.*not present.*")
         warnings.filterwarnings("ignore", message=".*least populated class.*")

@@ -17,7 +17,7 @@ from ..tables import ErrorLog, read_table, write_table
 from .coding import code_purposes, split_tokens, uncoded_tokens
 from .evidence import Evidence, build_evidence, read_parse_tables
 from .features import feature_frame
-from .models import PurposeModel, make_category_model, quiet
+from .models import PurposeModel, fitting, make_category_model
 from .rules import RuleDecision, category_by_rules, purposes_by_rules
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -98,7 +98,7 @@ def run(p: Paths, progress: Progress = no_progress, seed: int = 0) -> dict[str, 
     if not train_purposes:
         log.warning("only %d repositories with coded purposes: purposes come from the keyword rules",
                     len(coded_repos))
-    with quiet():
+    with fitting():
         proba = category_proba(inp.X, y, seed) if train_categories else None
         pproba, threshold = purpose_proba(inp, coded_repos, seed) if train_purposes else (None, None)
     projects = project_rows(inp, proba)
