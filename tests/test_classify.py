@@ -22,9 +22,21 @@ from pipeline.classify.evidence import (
     read_parse_tables,
 )
 from pipeline.classify.features import PURPOSE_NOTE_COLUMNS, feature_frame, notes_features
-from pipeline.classify.models import CATEGORY_BLOCKS, _proba, _trees_pipeline
+from pipeline.classify.models import (
+    CATEGORY_BLOCKS,
+    CATEGORY_VARIANTS,
+    PURPOSE_VARIANTS,
+    Blocks,
+    PurposeModel,
+    _proba,
+    _trees_pipeline,
+    category_classifier,
+    fitting,
+    make_category_model,
+    purpose_predictions,
+)
 from pipeline.classify.rules import category_by_rules, keyword_hits, purposes_by_rules
-from pipeline.classify.run import load_inputs
+from pipeline.classify.run import label_matrix, load_inputs
 from pipeline.classify.run import run as run_classify
 from pipeline.classify.taxonomy import Taxonomy, load_purposes, load_taxonomy
 from pipeline.cli import main
@@ -393,6 +405,33 @@ def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> 
         "model": CATEGORY_BLOCKS, "v1": ("meta_word", "meta_char", "rules_category")})
     assert len(two["nested"].chosen) == 5 and set(two["nested"].chosen) <= {"model", "v1"}
     assert len(two["nested"].y_true) == len(y)
+
+
+def test_shared_blocks_give_the_pipelines_answers(classified: Paths) -> None:
+    """The CV's shortcuts change no number: a model fitted on :class:`Blocks` matrices
+    gives exactly the probabilities of its sklearn pipeline, and the purpose candidates
+    fitted together give exactly the answers of one :class:`PurposeModel` each."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    inp = load_inputs(classified)
+    y = inp.labels
+    X = inp.X.loc[y.index]
+    tr, te = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    with fitting():
+        for blocks in CATEGORY_VARIANTS.values():
+            pipe = make_category_model(X.iloc[tr], blocks).fit(X.iloc[tr], y.iloc[tr])
+            Ftr, Fte = Blocks(X.iloc[tr], X.iloc[te]).matrices(blocks)
+            shared = category_classifier().fit(Ftr, y.iloc[tr])
+            assert np.array_equal(pipe.predict_proba(X.iloc[te]), shared.predict_proba(Fte))
+        coded = [r for r in inp.X.index if r in inp.coded]
+        XC, Y = inp.X.loc[coded], label_matrix(coded, inp.coded, inp.tax.majors)
+        tr, te = next(KFold(5, shuffle=True, random_state=0).split(XC))
+        together = purpose_predictions(XC.iloc[tr], Y[tr], XC.iloc[te], dict(PURPOSE_VARIANTS))
+        for name, (blocks, trees) in PURPOSE_VARIANTS.items():
+            one = PurposeModel(blocks=blocks, trees=trees).fit(XC.iloc[tr], Y[tr])
+            assert np.array_equal(one.predict(XC.iloc[te]), together[name]), name
+    assert (one.C_, one.threshold_) == (0.1, 0.35)
+    assert int(together["model"].sum()) == 306  # positive (repo, purpose) answers on the test fold
 
 
 def test_without_labels_the_rules_decide(ingested: Paths, classified: Paths, tmp_path: Path) -> None:
