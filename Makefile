@@ -103,7 +103,7 @@ $(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_
 
 # classify reads parse's tables (never data/raw/)
 $(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/purpose_text.csv \
-		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv pipeline/classify.py \
+		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv $(wildcard pipeline/classify/*.py) \
 		taxonomy/project_categories.yaml taxonomy/purposes.yaml taxonomy/purpose_coding.yaml $(CORE)
 	$(MLDOCK) classify
 	$(MLDOCK) classify evaluate --nested

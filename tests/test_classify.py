@@ -10,10 +10,38 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import classify as C
 from pipeline import parse
+from pipeline.classify.coding import code_purposes, uncoded_tokens
+from pipeline.classify.evaluate import cv_categories
+from pipeline.classify.evidence import (
+    COMPOSE_KEYS,
+    NOTE_COLUMNS,
+    PARSE_TABLES,
+    Evidence,
+    build_evidence,
+    read_parse_tables,
+)
+from pipeline.classify.features import PURPOSE_NOTE_COLUMNS, feature_frame, notes_features
+from pipeline.classify.models import (
+    CATEGORY_BLOCKS,
+    CATEGORY_VARIANTS,
+    PURPOSE_VARIANTS,
+    Blocks,
+    PurposeModel,
+    _proba,
+    _trees_pipeline,
+    category_classifier,
+    fitting,
+    make_category_model,
+    purpose_predictions,
+)
+from pipeline.classify.rules import category_by_rules, keyword_hits, purposes_by_rules
+from pipeline.classify.run import label_matrix, load_inputs
+from pipeline.classify.run import run as run_classify
+from pipeline.classify.taxonomy import Taxonomy, load_purposes, load_taxonomy
 from pipeline.cli import main
 from pipeline.config import CATEGORIES, Paths
+from pipeline.errors import StageInputMissing, TaxonomyError
 from pipeline.tables import ErrorLog, read_table, write_table
 from tests.conftest import make_project
 
@@ -21,8 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def tax() -> C.Taxonomy:
-    return C.load_taxonomy(ROOT / "taxonomy")
+def tax() -> Taxonomy:
+    return load_taxonomy(ROOT / "taxonomy")
 
 
 # ---- evidence from parse's tables ------------------------------------------------------
@@ -34,8 +62,8 @@ def test_evidence_from_parse_tables_of_a_real_repository(classified: Paths) -> N
     """LiberTEM's packaging/docker/Dockerfile (3 stages) and docker-compose.yml (7 services),
     as parse's corrected-mode rows give them; values read off the two files."""
     repos = read_table("repos", classified)
-    ev = C.build_evidence(repos[repos["repo"] == LIBERTEM], read_table("files", classified),
-                          C.read_parse_tables(classified), ErrorLog("t"))[LIBERTEM]
+    ev = build_evidence(repos[repos["repo"] == LIBERTEM], read_table("files", classified),
+                          read_parse_tables(classified), ErrorLog("t"))[LIBERTEM]
     assert ev.paths == ["packaging/docker/Dockerfile", "packaging/docker/docker-compose.yml"]
     assert ev.instructions == Counter({"RUN": 7, "COPY": 4, "FROM": 3, "EXPOSE": 3, "ARG": 1, "ENV": 1, "CMD": 1})
     assert len(ev.commands) == 8  # 7 RUN + 1 CMD, in file order; continuations joined
@@ -84,14 +112,14 @@ def test_evidence_uses_corrected_rows_only() -> None:
         {"mode": "paper", "repo": "o/r", "path": "docker-compose.yml", "compose_version": "1",
          "service": "paper-only", "image": "", "ports": "[]", "volumes": "[]", "networks": "[]"}])
     tables = {"instructions": ins, "base_images": base, "compose_services": compose}
-    ev = C.build_evidence(_one_repo(), files, tables, ErrorLog("t"))["o/r"]
+    ev = build_evidence(_one_repo(), files, tables, ErrorLog("t"))["o/r"]
     assert ev.instructions == Counter({"FROM": 1, "RUN": 1, "EXPOSE": 1, "HEALTHCHECK": 1})
     assert ev.commands == ["pip install jupyter", "CMD curl -f x"]
     assert ev.base_images == ["python:3.9", "type:Language Runtime"]
     assert ev.compose == ["web", "nginx", "ports", "networks", "db", "volumes"]
     assert ev.topics == ["keras"] and ev.paths == ["Dockerfile", "docker-compose.yml"]
-    with pytest.raises(C.StageInputMissing, match="run `mldock parse` first"):
-        C.build_evidence(_one_repo(), files, {"instructions": ins}, ErrorLog("t"))
+    with pytest.raises(StageInputMissing, match="run `mldock parse` first"):
+        build_evidence(_one_repo(), files, {"instructions": ins}, ErrorLog("t"))
 
 
 def test_classify_reads_no_raw_file(classified: Paths) -> None:
@@ -107,39 +135,39 @@ def test_missing_parse_tables_say_run_parse(ingested: Paths, tmp_path: Path) -> 
     p = make_project(tmp_path / "noparse")
     p.data.mkdir()
     shutil.copytree(ingested.interim, p.interim)
-    with pytest.raises(C.StageInputMissing, match=r"processed/instructions.csv; run `mldock parse` first"):
-        C.classify(p)
+    with pytest.raises(StageInputMissing, match=r"processed/instructions.csv; run `mldock parse` first"):
+        run_classify(p)
     assert main(["-q", "--root", str(p.root), "classify"]) == 1
 
 
-def test_instruction_list_comes_from_the_taxonomy(tax: C.Taxonomy, tmp_path: Path) -> None:
+def test_instruction_list_comes_from_the_taxonomy(tax: Taxonomy, tmp_path: Path) -> None:
     assert tax.instructions == ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
                                 "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
                                 "WORKDIR")
-    X = C.feature_frame([C.Evidence(repo="o/a", instructions=Counter({"RUN": 2}))], tax)
+    X = feature_frame([Evidence(repo="o/a", instructions=Counter({"RUN": 2}))], tax)
     assert [c for c in X.columns if c.startswith("num_instr_")] == [f"num_instr_{k.lower()}" for k in tax.instructions]
     assert X.at["o/a", "num_instr_run"] == pytest.approx(np.log1p(2))
     text = (ROOT / "taxonomy" / "purposes.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "purposes.yaml"
     bad.write_text(text.replace("instructions: [ADD,", "instructions: [add, ADD,"), encoding="utf-8")
-    with pytest.raises(C.TaxonomyError, match=r"not upper-case words \['add'\] or duplicated \[\]"):
-        C.load_purposes(bad)
+    with pytest.raises(TaxonomyError, match=r"not upper-case words \['add'\] or duplicated \[\]"):
+        load_purposes(bad)
     bad.write_text(text.replace("instructions: [ADD,", "instrs: [ADD,"), encoding="utf-8")
-    with pytest.raises(C.TaxonomyError, match="'instructions' must list Docker's instructions"):
-        C.load_purposes(bad)
+    with pytest.raises(TaxonomyError, match="'instructions' must list Docker's instructions"):
+        load_purposes(bad)
 
 
 def test_notes_features_exact() -> None:
     notes = {"what": "API, data storage (images, audio)", "when": "Development/ distribution, Testing,",
              "maincomponent": "gpu, cpu", "note": "Working dockerfile"}
-    assert C.notes_features(notes, C.PURPOSE_NOTE_COLUMNS) == (
+    assert notes_features(notes, PURPOSE_NOTE_COLUMNS) == (
         "development distribution testing gpu cpu",
         "when_development_distribution when_testing maincomponent_gpu maincomponent_cpu")
-    words, toks = C.notes_features(notes, C.NOTE_COLUMNS)
+    words, toks = notes_features(notes, NOTE_COLUMNS)
     assert words == "api data storage images audio development distribution testing gpu cpu working dockerfile"
     assert toks.split() == ["what_api", "what_data_storage_images", "what_audio", "when_development_distribution",
                             "when_testing", "maincomponent_gpu", "maincomponent_cpu", "note_working_dockerfile"]
-    assert C.notes_features({}, C.NOTE_COLUMNS) == ("", "")
+    assert notes_features({}, NOTE_COLUMNS) == ("", "")
 
 
 def test_build_evidence_reads_the_study_notes() -> None:
@@ -147,30 +175,30 @@ def test_build_evidence_reads_the_study_notes() -> None:
                            "homepage": "", "language": ""} for r in ("o/a", "o/b")])
     files = pd.DataFrame(columns=["repo", "path"])
     empty = {t: pd.DataFrame(columns=["mode", "repo", "path", "instruction", "value", "image", "base_type_label",
-                                      "compose_version", "service", *C.COMPOSE_KEYS]) for t in C.PARSE_TABLES}
+                                      "compose_version", "service", *COMPOSE_KEYS]) for t in PARSE_TABLES}
     pt = pd.DataFrame([{"repo": "o/a", "what": "jupyter", "when": "", "mlcomponent": "Data",
                         "why": "", "maincomponent": "", "purpose_from_documentation": "", "note": ""},
                        {"repo": "x/unknown", "what": "api", "when": "", "mlcomponent": "", "why": "",
                         "maincomponent": "", "purpose_from_documentation": "", "note": ""}])
-    ev = C.build_evidence(repos, files, empty, ErrorLog("t"), purpose_text=pt)
+    ev = build_evidence(repos, files, empty, ErrorLog("t"), purpose_text=pt)
     assert ev["o/a"].notes == {"what": "jupyter", "mlcomponent": "Data"}
     assert ev["o/b"].notes == {}
 
 
-def test_purpose_features_never_read_the_coded_columns(tax: C.Taxonomy) -> None:
+def test_purpose_features_never_read_the_coded_columns(tax: Taxonomy) -> None:
     """The purpose model's note features ignore the columns its labels are coded from, and
     a taxonomy that would code one of its note columns is refused."""
-    assert not set(C.PURPOSE_NOTE_COLUMNS) & set(tax.coded_columns)
-    a = C.Evidence(repo="o/a", notes={"what": "jupyter, testing", "mlcomponent": "Model", "when": "Testing"})
-    b = C.Evidence(repo="o/a", notes={"when": "Testing"})
-    Xa, Xb = C.feature_frame([a], tax), C.feature_frame([b], tax)
+    assert not set(PURPOSE_NOTE_COLUMNS) & set(tax.coded_columns)
+    a = Evidence(repo="o/a", notes={"what": "jupyter, testing", "mlcomponent": "Model", "when": "Testing"})
+    b = Evidence(repo="o/a", notes={"when": "Testing"})
+    Xa, Xb = feature_frame([a], tax), feature_frame([b], tax)
     for col in ("pnotes_text", "pnotes_tok", "docker_text", "meta_text"):
         assert Xa.at["o/a", col] == Xb.at["o/a", col]
     assert Xa.at["o/a", "pnotes_tok"] == "when_testing"
     assert Xa.at["o/a", "notes_tok"] == "what_jupyter what_testing when_testing mlcomponent_model"
-    leaky = C.Taxonomy(tax.categories, tax.purposes, tax.coding, (*tax.coded_columns, "when"), tax.instructions)
-    with pytest.raises(C.TaxonomyError, match="must not read them"):
-        C.feature_frame([a], leaky)
+    leaky = Taxonomy(tax.categories, tax.purposes, tax.coding, (*tax.coded_columns, "when"), tax.instructions)
+    with pytest.raises(TaxonomyError, match="must not read them"):
+        feature_frame([a], leaky)
 
 
 def test_tree_probabilities_for_single_class_labels() -> None:
@@ -178,8 +206,8 @@ def test_tree_probabilities_for_single_class_labels() -> None:
     X = pd.DataFrame({"rule_purpose_a": [0.0, 1.0, 0.0, 1.0], "num_x": [1.0, 2.0, 3.0, 4.0],
                       "docker_text": ["a", "b", "c", "d"]})
     Y = np.array([[0, 1, 0], [0, 1, 1], [0, 1, 0], [0, 1, 1]])
-    model = C._trees_pipeline(X).fit(X, Y)
-    P = C._proba(model, X)
+    model = _trees_pipeline(X).fit(X, Y)
+    P = _proba(model, X)
     assert P.shape == (4, 3)
     assert (P[:, 0] == 0).all() and (P[:, 1] == 1).all()
     assert ((P[:, 2] > 0) & (P[:, 2] < 1)).all()
@@ -188,27 +216,27 @@ def test_tree_probabilities_for_single_class_labels() -> None:
 # ---- keyword rules --------------------------------------------------------------------
 
 
-def test_category_rules_on_fixtures(tax: C.Taxonomy) -> None:
-    serving = C.Evidence(repo="acme/model-serving",
+def test_category_rules_on_fixtures(tax: Taxonomy) -> None:
+    serving = Evidence(repo="acme/model-serving",
                          description="A flexible, high-performance serving system for ML models")
-    d = C.category_by_rules(serving, tax.categories)
+    d = category_by_rules(serving, tax.categories)
     assert d.category == "MLOps/AIOps"
     assert d.fired == ('name~"serving" -> MLOps/AIOps; description~"serving" -> MLOps/AIOps; '
                        'name~"model" -> Model; description~"models" -> Model')
-    course = C.Evidence(repo="uni/ml-course", description="Course material and tutorials")
-    d = C.category_by_rules(course, tax.categories)
+    course = Evidence(repo="uni/ml-course", description="Course material and tutorials")
+    d = category_by_rules(course, tax.categories)
     assert d.category == "Documentation"
     assert d.votes == {"Application System": 0, "MLOps/AIOps": 0, "Toolkit": 0, "DL Framework": 0,
                        "Model": 0, "Documentation": 3}
-    assert C.category_by_rules(C.Evidence(repo="x/y", description="zzz"), tax.categories).category is None
+    assert category_by_rules(Evidence(repo="x/y", description="zzz"), tax.categories).category is None
 
 
-def test_generic_words_cast_no_category_vote(tax: C.Taxonomy) -> None:
+def test_generic_words_cast_no_category_vote(tax: Taxonomy) -> None:
     """"learning", a github.io homepage and a Dockerfile.gpu say nothing about the category
     (they fired for 163, 42 and 51 of the 406 repositories before they were removed)."""
-    ev = C.Evidence(repo="o/deep-learning-lab", description="A machine learning library for learning to rank",
+    ev = Evidence(repo="o/deep-learning-lab", description="A machine learning library for learning to rank",
                     homepage="https://o.github.io/lab", paths=["docker/Dockerfile.gpu"])
-    dec = C.category_by_rules(ev, tax.categories)
+    dec = category_by_rules(ev, tax.categories)
     assert dec.votes == {"Application System": 0, "MLOps/AIOps": 0, "Toolkit": 2, "DL Framework": 1,
                          "Model": 0, "Documentation": 0}
     assert dec.category == "Toolkit"
@@ -216,15 +244,15 @@ def test_generic_words_cast_no_category_vote(tax: C.Taxonomy) -> None:
                          'name~"deep" -> DL Framework')
 
 
-def test_purpose_rules_on_fixtures(tax: C.Taxonomy) -> None:
-    ev = C.Evidence(
+def test_purpose_rules_on_fixtures(tax: Taxonomy) -> None:
+    ev = Evidence(
         repo="catboost/catboost",
         paths=["e2e_tests/e2eTest.Dockerfile", "Docker/Dockerfile-inference"],
         instructions=Counter({"FROM": 2, "EXPOSE": 1}),
         commands=["jupyter notebook --ip 0.0.0.0", "pytest -x tests"],
         base_images=["nginx:1.21"],
     )
-    hits = C.purposes_by_rules(ev, tax.purposes)
+    hits = purposes_by_rules(ev, tax.purposes)
     assert hits == {
         "hosting": ["instruction~\"EXPOSE\"", "base_image~\"nginx\" (nginx:1.21)"],
         "interactive_development": ["command~\"jupyter\"", "command~\"notebook\""],
@@ -239,14 +267,14 @@ def test_purpose_rules_on_fixtures(tax: C.Taxonomy) -> None:
 
 
 def test_word_start_matching() -> None:
-    ev = C.Evidence(repo="a/b", description="Recommendation engine; attest")
-    assert C.keyword_hits("description", ["recommend", "test", "engine"], ev) == [
+    ev = Evidence(repo="a/b", description="Recommendation engine; attest")
+    assert keyword_hits("description", ["recommend", "test", "engine"], ev) == [
         'description~"recommend"', 'description~"engine"']
 
 
-def test_code_purposes(tax: C.Taxonomy) -> None:
+def test_code_purposes(tax: Taxonomy) -> None:
     row = {"what": "Build, Jupyter,  model training, production", "mlcomponent": "data", "when": "testing"}
-    assert C.code_purposes(row, tax) == {
+    assert code_purposes(row, tax) == {
         "build_packaging": ['what:"build"'],
         "interactive_development": ['what:"jupyter"'],
         "model_training": ['what:"model training"'],
@@ -255,7 +283,7 @@ def test_code_purposes(tax: C.Taxonomy) -> None:
     }
     pt = pd.DataFrame([{"repo": "a/b", "what": "build, frobnicate", "mlcomponent": pd.NA,
                         "purpose_from_documentation": ""}])
-    assert C.uncoded_tokens(pt, tax) == [("what", "frobnicate")]
+    assert uncoded_tokens(pt, tax) == [("what", "frobnicate")]
 
 
 # ---- the stage on the replication package --------------------------------------------
@@ -295,7 +323,7 @@ def test_projects_table(classified: Paths) -> None:
     assert 0.5 < acc < 0.8
 
 
-def test_purposes_table(classified: Paths, tax: C.Taxonomy) -> None:
+def test_purposes_table(classified: Paths, tax: Taxonomy) -> None:
     pur = read_table("purposes", classified)
     pt = read_table("purpose_text", classified).set_index("repo")
     coded = pur[pur["source"] == "coded"]
@@ -306,7 +334,7 @@ def test_purposes_table(classified: Paths, tax: C.Taxonomy) -> None:
     assert (pur["evidence"].str.len() > 0).all()
     # a coded repository carries exactly the ids its tokens code to
     repo = "catboost/catboost"
-    expected = set(C.code_purposes(pt.loc[repo].to_dict(), tax))
+    expected = set(code_purposes(pt.loc[repo].to_dict(), tax))
     assert set(coded.loc[coded["repo"] == repo, "purpose"]) == expected
     assert "software_testing" in expected
     # predicted rows only for repos without coded labels
@@ -337,46 +365,73 @@ def test_evaluate_cli_writes_reports(classified: Paths) -> None:
 
 def test_features_do_not_depend_on_labels(classified: Paths) -> None:
     """Blanking every label leaves the feature frame unchanged."""
-    inp = C.load_inputs(classified)
+    inp = load_inputs(classified)
     repos = inp.repos.copy()
     repos[["category", "raw_label", "label_source"]] = pd.NA
-    ev = C.build_evidence(repos, read_table("files", classified), C.read_parse_tables(classified), ErrorLog("t"),
+    ev = build_evidence(repos, read_table("files", classified), read_parse_tables(classified), ErrorLog("t"),
                           purpose_text=read_table("purpose_text", classified))
-    X = C.feature_frame([ev[r] for r in repos["repo"]], inp.tax)
+    X = feature_frame([ev[r] for r in repos["repo"]], inp.tax)
     assert (X["notes_text"] != "").sum() == 246
     pd.testing.assert_frame_equal(X, inp.X)
 
 
 def test_shuffled_labels_give_chance_accuracy(classified: Paths) -> None:
-    inp = C.load_inputs(classified)
+    inp = load_inputs(classified)
     y = inp.labels
     X = inp.X.loc[y.index]
     rules = pd.Series({r: inp.cat_rules[r].category for r in y.index})
     rng = np.random.default_rng(7)
     shuffled = pd.Series(rng.permutation(y.to_numpy()), index=y.index)
-    res = C.cv_categories(X, shuffled, rules, repeats=1, methods=("model", "majority"))
+    res = cv_categories(X, shuffled, rules, repeats=1, methods=("model", "majority"))
     chance = float(((y.value_counts() / len(y)) ** 2).sum())  # 0.275: random agreement
     assert chance == pytest.approx(0.275, abs=0.001)
     assert res["model"].mean("accuracy") < 0.36  # chance level, below the majority share
-    real = C.cv_categories(X, y, rules, repeats=1, methods=("model",))
+    real = cv_categories(X, y, rules, repeats=1, methods=("model",))
     assert real["model"].mean("accuracy") > 0.55
 
 
 def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> None:
     """Nested CV that can only pick the shipped feature set reproduces the model's answers;
     with several candidates it records one pick per outer fold."""
-    inp = C.load_inputs(classified)
+    inp = load_inputs(classified)
     y = inp.labels
     X = inp.X.loc[y.index]
     rules = pd.Series({r: inp.cat_rules[r].category for r in y.index})
-    one = C.cv_categories(X, y, rules, repeats=1, methods=("model",), nested={"model": C.CATEGORY_BLOCKS})
+    one = cv_categories(X, y, rules, repeats=1, methods=("model",), nested={"model": CATEGORY_BLOCKS})
     assert one["nested"].y_pred == one["model"].y_pred
     assert one["nested"].chosen == ["model"] * 5
     assert one["model"].chosen == []
-    two = C.cv_categories(X, y, rules, repeats=1, methods=(), nested={
-        "model": C.CATEGORY_BLOCKS, "v1": ("meta_word", "meta_char", "rules_category")})
+    two = cv_categories(X, y, rules, repeats=1, methods=(), nested={
+        "model": CATEGORY_BLOCKS, "v1": ("meta_word", "meta_char", "rules_category")})
     assert len(two["nested"].chosen) == 5 and set(two["nested"].chosen) <= {"model", "v1"}
     assert len(two["nested"].y_true) == len(y)
+
+
+def test_shared_blocks_give_the_pipelines_answers(classified: Paths) -> None:
+    """The CV's shortcuts change no number: a model fitted on :class:`Blocks` matrices
+    gives exactly the probabilities of its sklearn pipeline, and the purpose candidates
+    fitted together give exactly the answers of one :class:`PurposeModel` each."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    inp = load_inputs(classified)
+    y = inp.labels
+    X = inp.X.loc[y.index]
+    tr, te = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    with fitting():
+        for blocks in CATEGORY_VARIANTS.values():
+            pipe = make_category_model(X.iloc[tr], blocks).fit(X.iloc[tr], y.iloc[tr])
+            Ftr, Fte = Blocks(X.iloc[tr], X.iloc[te]).matrices(blocks)
+            shared = category_classifier().fit(Ftr, y.iloc[tr])
+            assert np.array_equal(pipe.predict_proba(X.iloc[te]), shared.predict_proba(Fte))
+        coded = [r for r in inp.X.index if r in inp.coded]
+        XC, Y = inp.X.loc[coded], label_matrix(coded, inp.coded, inp.tax.majors)
+        tr, te = next(KFold(5, shuffle=True, random_state=0).split(XC))
+        together = purpose_predictions(XC.iloc[tr], Y[tr], XC.iloc[te], dict(PURPOSE_VARIANTS))
+        for name, (blocks, trees) in PURPOSE_VARIANTS.items():
+            one = PurposeModel(blocks=blocks, trees=trees).fit(XC.iloc[tr], Y[tr])
+            assert np.array_equal(one.predict(XC.iloc[te]), together[name]), name
+    assert (one.C_, one.threshold_) == (0.1, 0.35)
+    assert int(together["model"].sum()) == 306  # positive (repo, purpose) answers on the test fold
 
 
 def test_without_labels_the_rules_decide(ingested: Paths, classified: Paths, tmp_path: Path) -> None:
@@ -386,13 +441,13 @@ def test_without_labels_the_rules_decide(ingested: Paths, classified: Paths, tmp
     p.data.mkdir()
     shutil.copytree(ingested.interim, p.interim)
     p.processed.mkdir()
-    for name in C.PARSE_TABLES:
+    for name in PARSE_TABLES:
         shutil.copy(classified.table("processed", name), p.processed)
     repos = read_table("repos", p)
     repos[["category", "raw_label", "label_source"]] = pd.NA
     write_table(repos, "repos", p)
     (p.interim / "purpose_text.csv").unlink()
-    counts = C.classify(p)
+    counts = run_classify(p)
     assert counts["manual"] == 0 and counts["predicted"] == 406 and counts["coded"] == 0
     proj = read_table("projects", p).set_index("repo")
     assert set(proj["prediction_kind"]) == {"keyword rules (too few labels to train)"}

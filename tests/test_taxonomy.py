@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.classify import (
+from pipeline.classify.coding import split_tokens
+from pipeline.classify.taxonomy import (
     CATEGORY_FIELDS,
     load_categories,
     load_coding,
     load_purposes,
     load_taxonomy,
-    split_tokens,
 )
 from pipeline.config import CATEGORIES
 from pipeline.errors import TaxonomyError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import classify
-from . import ctx_paths, progress_disabled
+from ..classify import evaluate, run
+from . import bars, ctx_paths
 
 
 @click.group("classify", invoke_without_command=True)
@@ -21,7 +21,7 @@ def cli(ctx: click.Context, seed: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["seed"] = seed
     if ctx.invoked_subcommand is None:
-        counts = classify.classify(ctx_paths(ctx), progress=not progress_disabled(ctx), seed=seed)
+        counts = run.run(ctx_paths(ctx), bars(ctx), seed=seed)
         click.echo(
             f"classified {counts['repos']} repositories ({counts['manual']} manual, "
             f"{counts['predicted']} predicted); purposes: {counts['coded']} coded, "
@@ -39,9 +39,8 @@ def cli(ctx: click.Context, seed: int) -> None:
 @click.pass_context
 def evaluate_cmd(ctx: click.Context, repeats: int, folds: int, variants: bool, nested: bool) -> None:
     """Cross-validate the classifiers; write reports/classification.md and .csv."""
-    s = classify.evaluate(ctx_paths(ctx), repeats, folds, int((ctx.obj or {}).get("seed", 0)),
-                          progress=not progress_disabled(ctx), variants=variants,
-                          nested=nested and variants)
+    s = evaluate.evaluate(ctx_paths(ctx), repeats, folds, int((ctx.obj or {}).get("seed", 0)),
+                          bars(ctx), variants=variants, nested=nested and variants)
     click.echo(
         f"category: accuracy {s['category_accuracy']:.3f}, macro-F1 {s['category_macro_f1']:.3f} "
         f"(rules {s['rules_accuracy']:.3f}, majority {s['majority_accuracy']:.3f}); "
