@@ -25,8 +25,7 @@ STAGES = {
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
     "images": ("pipeline.images", "pipeline.registry", "pipeline.layers"),
-    "report": ("pipeline.report", "pipeline.figures", "pipeline.report_fig4",
-               "pipeline.report_status"),
+    "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),
 }
 CORE_FORBIDDEN = {"pandas", "requests", "click", "matplotlib", "sklearn", "tqdm", "github",

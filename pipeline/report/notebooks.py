@@ -65,7 +65,8 @@ class NotebookSession:
         """Show an artefact (its figure, else its table), or say which input is missing.
 
         ``build(*args, **kw)`` is usually an artefact function, e.g.
-        ``show(A.figure_3a, inp, "paper")``; a figure or frame is shown as it is."""
+        ``show(A.figure_3a, inp, "paper")``; a figure or frame is shown as it is.
+        Returns what was shown."""
         from IPython.display import Markdown, display
 
         try:
@@ -73,9 +74,8 @@ class NotebookSession:
         except SKIPPED as exc:
             display(Markdown(f"*Not drawn: {exc}.*"))
             return None
-        if isinstance(out, Artefact):
-            display(to_image(draw(out.figure)) if out.figure is not None else out.table)
-            return out
+        if isinstance(out, Artefact):  # show, and return, its figure or its table
+            out = draw(out.figure) if out.figure is not None else out.table
         display(to_image(out) if hasattr(out, "savefig") else out)
         return out
 
