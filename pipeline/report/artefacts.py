@@ -177,7 +177,7 @@ def fig4_doc(inp: Inputs) -> dict[str, Any]:
 
 
 def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
-    """Paper-mode Figure 4a/4b from the study's own sheet (study.md 4.4/4.5, report_fig4)."""
+    """Paper-mode Figure 4a/4b from the study's own sheet (study.md 4.4/4.5, fig4)."""
     sheet, temp = inp.need("package_base_images", "package_base_types")
     doc = fig4_doc(inp)
     if kind == "keyword":
