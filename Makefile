@@ -116,9 +116,11 @@ $(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESS
 
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report
 
+PAPER_TARGETS ?= $(or $(MLDOCK_PAPER_TARGETS),../shared/docs/paper_targets.json)
+
 reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/images_table2.csv \
 		$(INTERIM)/package_base_images.csv $(INTERIM)/package_base_types.csv \
-		pipeline/report.py pipeline/report_fig4.py pipeline/report_status.py pipeline/figures.py \
+		$(wildcard pipeline/report/*.py targets/*) $(wildcard $(PAPER_TARGETS)) \
 		taxonomy/purposes.yaml taxonomy/base_image_types.yaml taxonomy/figure4_paper.yaml \
 		$(wildcard notebooks/*.ipynb) $(CORE)
 	$(MLDOCK) report

@@ -74,6 +74,11 @@ class Paths:
         return self.root / "reports"
 
     @property
+    def targets(self) -> Path:
+        """``targets/``: what the reproduction report compares (sections.yaml)."""
+        return self.root / "targets"
+
+    @property
     def notebooks(self) -> Path:
         return self.root / "notebooks"
 

@@ -101,3 +101,13 @@ class TooFewLabels(MldockError):
             f"only {have} repositories have {what} (need {need}); run `mldock ingest` on the "
             "replication package, whose labels train the classifiers"
         )
+
+
+class InputTableMissing(MldockError):
+    """The report needs a table an earlier stage writes: the one reason a figure or a target
+    is skipped rather than an error."""
+
+    def __init__(self, table: str, file: str = "", run: str = "") -> None:
+        self.table = table
+        where = f" ({file}; run `{run}`)" if file and run else ""
+        super().__init__(f"input table {table} missing{where}")

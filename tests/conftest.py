@@ -49,9 +49,9 @@ def _pipeline_logging() -> Iterator[None]:
 
 
 def make_project(root: Path) -> Paths:
-    """An empty project root whose taxonomy/ and notebooks/ point at the checkout's."""
+    """An empty project root whose taxonomy/, notebooks/ and targets/ point at the checkout's."""
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("taxonomy", "notebooks"):
+    for name in ("taxonomy", "notebooks", "targets"):
         link = root / name
         if not link.exists():
             link.symlink_to(REPO_ROOT / name, target_is_directory=True)

@@ -27,8 +27,7 @@ STAGES = {
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
     "images": ("pipeline.images",),
-    "report": ("pipeline.report", "pipeline.figures", "pipeline.report_fig4",
-               "pipeline.report_status"),
+    "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),
 }
 CORE_FORBIDDEN = {"pandas", "requests", "click", "matplotlib", "sklearn", "tqdm", "github",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import figures
 from pipeline.config import CATEGORIES
 from pipeline.core.categories import Categories, CategoriesInvalid
 from pipeline.errors import TaxonomyError
+from pipeline.report import figures
 from pipeline.taxonomy import load_categories
 
 CATS = load_categories()

@@ -1,4 +1,5 @@
-"""pipeline.figures: the table computations on small frames (exact values) and the drawings."""
+"""pipeline.report.frames (the table computations on small frames, exact values),
+pipeline.report.figures (the drawings) and pipeline.report.markdown (the tables)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from pipeline import figures as F
+from pipeline.report import figures as F
+from pipeline.report import frames as T
+from pipeline.report import markdown as M
 from pipeline.tables import UNLABELLED, repo_categories
 
 
@@ -42,7 +45,7 @@ def _cats() -> pd.DataFrame:
 
 
 def test_table1_counts_shares_and_medians_over_the_final_dataset() -> None:
-    t = F.table1(_repos(), _cats()).set_index("category")
+    t = T.table1_frame(_repos(), _cats()).set_index("category")
     assert list(t.index) == ["Toolkit", "Model", "Total"]  # Table 1 order (CATEGORIES)
     assert t.loc["Model", "repos"] == 3 and t.loc["Toolkit", "repos"] == 3
     assert t.loc["Model", "share_pct"] == 50.0
@@ -58,7 +61,7 @@ def test_table1_counts_shares_and_medians_over_the_final_dataset() -> None:
 
 
 def test_table1_uses_given_dockerfile_counts_and_zero_for_missing_repos() -> None:
-    t = F.table1(_repos(), _cats(), dockerfiles={"a/1": 5, "a/2": 7}).set_index("category")
+    t = T.table1_frame(_repos(), _cats(), dockerfiles={"a/1": 5, "a/2": 7}).set_index("category")
     assert t.loc["Model", "dockerfiles"] == 5.0  # a/3 has none -> 0; median of 5, 7, 0
     assert t.loc["Toolkit", "dockerfiles"] == 0.0
 
@@ -71,9 +74,9 @@ def test_repo_categories_prefers_projects_and_marks_unlabelled() -> None:
     projects = _cats().assign(predicted_category="x")
     c2 = repo_categories(repos, projects)
     assert c2["category"].tolist() == _cats()["category"].tolist()
-    assert F.label_mix(c2) == {"Model": "2 manual / 1 predicted",
+    assert T.label_mix(c2) == {"Model": "2 manual / 1 predicted",
                                "Toolkit": "2 manual / 1 predicted"}
-    assert F.label_mix(c2, ["a/1", "b/2"]) == {"Model": "1 manual / 0 predicted",
+    assert T.label_mix(c2, ["a/1", "b/2"]) == {"Model": "1 manual / 0 predicted",
                                               "Toolkit": "0 manual / 1 predicted"}
 
 
@@ -83,7 +86,7 @@ def test_median_shares_per_category_and_item() -> None:
         "instruction": ["RUN", "RUN", "RUN", "FROM", "RUN"],
         "percentage": [10.0, 40.0, 20.0, 5.0, 50.0],
     })
-    m = F.median_shares(shares, _cats(), "instruction").set_index(["category", "instruction"])
+    m = T.median_shares(shares, _cats(), "instruction").set_index(["category", "instruction"])
     assert m.loc[("Model", "RUN"), "median"] == 20.0
     assert m.loc[("Model", "RUN"), "q1"] == 15.0
     assert m.loc[("Model", "RUN"), "n_repos"] == 3
@@ -96,12 +99,12 @@ def test_base_image_shares_counts_distinct_repos_over_repos_with_a_from() -> Non
         "repo": ["a/1", "a/1", "a/2", "b/1", "b/2", "c/1"],
         "key": ["ubuntu", "ubuntu", "python", "ubuntu", "", "alpine"],
     })
-    s = F.base_image_shares(bi, _cats(), "key")
+    s = T.base_image_shares(bi, _cats(), "key")
     got = {(r.category, r.key): (r.repos, round(r.pct, 4)) for r in s.itertuples()}
     # 5 distinct repos have a FROM row; a/1 counts once for ubuntu; empty keys are ignored
     assert got == {("Model", "ubuntu"): (1, 20.0), ("Model", "python"): (1, 20.0),
                    ("Toolkit", "ubuntu"): (1, 20.0), ("Toolkit", "alpine"): (1, 20.0)}
-    top1 = F.base_image_shares(bi, _cats(), "key", top=1, n_repos=4)
+    top1 = T.base_image_shares(bi, _cats(), "key", top=1, n_repos=4)
     assert len(top1) == 2 and set(top1["pct"]) == {25.0}
     # ties keep the alphabetically first key of each category
     assert list(zip(top1["category"], top1["key"], strict=True)) == [
@@ -109,28 +112,28 @@ def test_base_image_shares_counts_distinct_repos_over_repos_with_a_from() -> Non
 
 
 def test_canonical_category_accepts_the_papers_spellings() -> None:
-    assert F.canonical_category("DL Framwork") == "DL Framework"
-    assert F.canonical_category("MLOps/ AIOps") == "MLOps/AIOps"
-    assert F.canonical_category("Documentations") == "Documentation"
-    assert F.display("MLOps/AIOps") == "MLOps/ AIOps"
+    assert T.canonical_category("DL Framwork") == "DL Framework"
+    assert T.canonical_category("MLOps/ AIOps") == "MLOps/AIOps"
+    assert T.canonical_category("Documentations") == "Documentation"
+    assert T.display("MLOps/AIOps") == "MLOps/ AIOps"
     with pytest.raises(KeyError):
-        F.canonical_category("Robots")
+        T.canonical_category("Robots")
 
 
 def test_to_markdown_formats_numbers_and_escapes_pipes() -> None:
     df = pd.DataFrame({"a": ["x|y", "z"], "n": [1234, 5], "f": [43713.5, np.nan]})
-    assert F.to_markdown(df) == (
+    assert M.to_markdown(df) == (
         "| a | n | f |\n|---|---|---|\n| x\\|y | 1,234 | 43,713.5 |\n| z | 5 |  |\n")
 
 
 def test_save_table_and_figure_write_csv_md_png_pdf(tmp_path: Path) -> None:
     funnel = pd.DataFrame({"order": [1, 2], "step": ["s", "t"],
                            "description": ["searched", "kept"], "count": [3000, 400]})
-    fig = F.fig_funnel(funnel)
+    fig = F.fig_funnel(funnel, "Figure 1")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["searched", "kept"]
     assert sorted(t.get_text() for t in ax.texts) == ["3,000", "400"]
-    paths = F.save_figure(fig, "f1", tmp_path) + F.save_table(funnel, "f1", tmp_path)
+    paths = F.save_figure(fig, "f1", tmp_path) + M.save_table(funnel, "f1", tmp_path)
     assert [p.name for p in paths] == ["f1.png", "f1.pdf", "f1.csv", "f1.md"]
     assert (tmp_path / "f1.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "f1.pdf").read_bytes()[:5] == b"%PDF-"
@@ -142,10 +145,10 @@ def test_purpose_tree_draws_every_node_with_its_count() -> None:
     nodes = [{"id": "m", "name": "Model Management", "parent": None},
              {"id": "t", "name": "Model Training", "parent": "m"},
              {"id": "h", "name": "Hosting", "parent": None}]
-    fig = F.fig_purpose_tree(nodes, {"m": 4, "t": 2})
+    fig = F.fig_purpose_tree(nodes, {"m": 4, "t": 2}, "Figure 2")
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert texts == {"Purpose", "Model Management (4)", "Model Training (2)", "Hosting"}
-    assert "2 purposes, 1 subcategories" in fig.axes[0].get_title()
+    assert fig.axes[0].get_title() == "Figure 2"
 
 
 def test_category_boxplots_one_panel_per_category_with_paper_names() -> None:

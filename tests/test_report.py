@@ -14,6 +14,11 @@ import pytest
 from pipeline import report as R
 from pipeline.cli import main
 from pipeline.config import Paths
+from pipeline.errors import InputTableMissing, StageInputMissing
+from pipeline.report import artefacts as A
+from pipeline.report import notebooks as NB
+from pipeline.report import targets as T
+from pipeline.report.inputs import MODES
 from pipeline.tables import read_table
 from tests.conftest import REPO_ROOT, make_project
 
@@ -43,7 +48,7 @@ def test_walk_targets_ids_values_and_references() -> None:
         "cells": {"value": {"Model": {".a": {"size_MB": 1.5}}, "list": ["x", "y"]}, "unit": "MB"},
         "unprinted": {"value": None, "data_value": {"n": 2}, "unit": "files"},
     }
-    leaves = list(R.walk_targets(spec))
+    leaves = list(T.walk_targets(spec))
     assert [(lf.id, lf.value, lf.reference) for lf in leaves] == [
         ("counts.a.value", 3, "paper"),
         ("counts.inter.step one", 7, "package"),
@@ -55,12 +60,12 @@ def test_walk_targets_ids_values_and_references() -> None:
 
 
 def test_compare_numbers_sets_and_strings() -> None:
-    leaf = R.Leaf("x.value", "x", ("x", "value"), 0, "paper", "")
-    assert R.compare(43713, 43713.5, 0.5, leaf) == ("reproduced", 0.5)
-    assert R.compare(4, 3.5, 0.49, leaf) == ("differs", -0.5)
-    assert R.compare(["b", "a"], ["A", "b"], 0.0, leaf) == ("reproduced", None)
-    assert R.compare("arm, arm64, amd64", "amd64,arm", 0.0, leaf) == ("differs", "-arm64")
-    assert R.compare(["a"], ["a", "c"], 0.0, leaf) == ("differs", "+c")
+    leaf = T.Leaf("x.value", "x", ("x", "value"), 0, "paper", "")
+    assert T.compare(43713, 43713.5, 0.5, leaf) == ("reproduced", 0.5)
+    assert T.compare(4, 3.5, 0.49, leaf) == ("differs", -0.5)
+    assert T.compare(["b", "a"], ["A", "b"], 0.0, leaf) == ("reproduced", None)
+    assert T.compare("arm, arm64, amd64", "amd64,arm", 0.0, leaf) == ("differs", "-arm64")
+    assert T.compare(["a"], ["a", "c"], 0.0, leaf) == ("differs", "+c")
 
 
 def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:
@@ -71,7 +76,7 @@ def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:
     r = rep.loc["data_collection_counts.repos_with_dockerfile.value"]
     assert (r.ours_paper, r.ours_corrected, r.status_paper) == (3075, 3075, "reproduced")
     r = rep.loc["data_collection_counts.unique_repos_search_results.value"]
-    assert (r.ours_paper, r.diff_paper, r.status_corrected) == (30138, -1.0, R.UNREPRODUCIBLE)
+    assert (r.ours_paper, r.diff_paper, r.status_corrected) == (30138, -1.0, T.UNREPRODUCIBLE)
     assert "study.md 7.2.1" in r.reason
     assert rep.loc["data_collection_counts.removed_by_inclusion_exclusion.value"].ours_paper == 2104
     assert rep.loc["rq2_label_coverage.value.What"].ours_corrected == 246
@@ -96,8 +101,10 @@ def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:
 def test_missing_inputs_are_not_recomputable_with_the_table_named(rep: pd.DataFrame) -> None:
     r = rep.loc["rq3_instruction_frequency.per_category_median_pct.value.Model.RUN"]
     assert (r.status_paper, r.status_corrected) == ("not recomputable", "not recomputable")
-    assert r.reason == "input table instruction_shares missing"
-    assert rep.loc["rq4_table2.Model.conf_size.value"].reason == "input table images_table2 missing"
+    assert r.reason == ("input table instruction_shares missing "
+                        "(data/processed/instruction_shares.csv; run `mldock parse`)")
+    assert rep.loc["rq4_table2.Model.conf_size.value"].reason == (
+        "input table images_table2 missing (data/processed/images_table2.csv; run `mldock images`)")
     assert rep.loc["rq4_fig5b_file_size.value.Model.[.a].size_MB"].status_paper == "not recomputable"
     assert rep.loc["inclusion_criteria.value.min_commits"].reason.startswith("method parameter")
     counts = R.status_counts(rep.reset_index())
@@ -110,8 +117,14 @@ def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Pa
     assert done["figure1_funnel"] == "ok"
     assert done["figure2_purposes"] == "ok"
     assert done["table1_paper"] == "ok" and done["table1_corrected"] == "ok"
-    assert done["figure3a_instructions_paper"] == "skipped: input table instruction_shares missing"
-    assert done["table2_corrected"] == "skipped: input table images_table2 missing"
+    assert done["figure3a_instructions_paper"] == (
+        "skipped: input table instruction_shares missing "
+        "(data/processed/instruction_shares.csv; run `mldock parse`)")
+    assert done["table2_corrected"] == ("skipped: input table images_table2 missing "
+                                        "(data/processed/images_table2.csv; run `mldock images`)")
+    stage = {"parse": ("instruction_shares", "run_category_shares", "base_images"),
+             "images": ("images_table2", "file_types_by_num", "file_types_by_size")}
+    run = {t: s for s, ts in stage.items() for t in ts}
     missing = {"figure3a_instructions": "instruction_shares",
                "figure3b_run_commands": "run_category_shares",
                "figure4a_base_images": "base_images", "figure4b_base_image_types": "base_images",
@@ -120,8 +133,9 @@ def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Pa
     assert done == {
         "figure1_funnel": "ok", "figure2_purposes": "ok", "table1_paper": "ok",
         "table1_corrected": "ok",
-        **{f"{name}_{mode}": f"skipped: input table {table} missing"
-           for mode in R.MODES for name, table in missing.items()},
+        **{f"{name}_{mode}": f"skipped: input table {table} missing "
+                             f"(data/processed/{table}.csv; run `mldock {run[table]}`)"
+           for mode in MODES for name, table in missing.items()},
         # paper-mode Figure 4 reads the ingested sheets (study.md 4.4), not parse's table
         "figure4a_base_images_paper": "ok", "figure4b_base_image_types_paper": "ok"}
     assert (tmp_path / "figures" / "figure1_funnel.png").exists()
@@ -137,12 +151,12 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
                  "--targets", str(SPEC)]) == 0
     df = read_table("reproduction", root, path=root.reports / "reproduction.csv")
     assert len(df) == 687
-    assert set(df["status_paper"]) <= set(R.STATUSES)
+    assert set(df["status_paper"]) <= set(T.STATUSES)
     # paper-mode Figures 4a/4b come from the ingested sheets, so they are computed here
     assert df["status_paper"].value_counts().to_dict() == {
-        "not recomputable": 483, "differs": 135, "reproduced": 65, R.UNREPRODUCIBLE: 4}
+        "not recomputable": 483, "differs": 135, "reproduced": 65, T.UNREPRODUCIBLE: 4}
     assert df["status_corrected"].value_counts().to_dict() == {
-        "not recomputable": 590, "differs": 51, "reproduced": 42, R.UNREPRODUCIBLE: 4}
+        "not recomputable": 590, "differs": 51, "reproduced": 42, T.UNREPRODUCIBLE: 4}
     side = json.loads((root.reports / "reproduction.csv.meta.json").read_text())
     assert side["rows"] == 687 and side["table"] == "reproduction"
     md = (root.reports / "reproduction.md").read_text()
@@ -152,7 +166,8 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
     assert md.index("## By paper artefact") < md.index("## Summary")
     assert "- **figure1_funnel**: 30,138 searched repositories narrow to 406 studied" in md
     assert "Dockerfile criterion. [both modes]" in md
-    assert "- **figure3a_instructions**: not drawn (skipped: input table instruction_shares missing)" in md
+    assert ("- **figure3a_instructions**: not drawn (skipped: input table instruction_shares "
+            "missing (data/processed/instruction_shares.csv; run `mldock parse`))") in md
 
 
 def test_notebooks_execute_headless(root: Paths, tmp_path: Path) -> None:
@@ -164,11 +179,12 @@ def test_notebooks_execute_headless(root: Paths, tmp_path: Path) -> None:
     assert len(images) == 1
     nb4 = nbformat.read(tmp_path / "4-rq4-images.ipynb", as_version=4)
     text = json.dumps([c.outputs for c in nb4.cells if c.cell_type == "code"])
-    assert "Not drawn: input table images_table2 missing" in text
+    assert ("Not drawn: input table images_table2 missing (data/processed/images_table2.csv; "
+            "run `mldock images`)") in text
 
 
 def test_committed_notebooks_have_no_outputs() -> None:
-    for name in R.NOTEBOOKS:
+    for name in NB.NOTEBOOKS:
         nb = nbformat.read(REPO_ROOT / "notebooks" / name, as_version=4)
         nbformat.validate(nb)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), name
@@ -181,7 +197,7 @@ def test_missing_targets_file_still_draws_and_says_so(
     shutil.copytree(root.interim, p.interim)
 
     def nowhere(*_a: object, **_k: object) -> None:
-        raise R.StageInputMissing("paper_targets.json", "set MLDOCK_PAPER_TARGETS")
+        raise StageInputMissing("paper_targets.json", "set MLDOCK_PAPER_TARGETS")
 
     monkeypatch.setattr(R, "load_spec", nowhere)
     res = R.run(p, notebooks=False)
@@ -198,5 +214,50 @@ def test_purpose_counts_use_coding_else_prediction(tmp_path: Path) -> None:
         "source": ["coded", "coded", "predicted", "rules", "rules"],
     })
     inp = R.Inputs(Paths(tmp_path), {"purposes": pur})
-    assert R.purpose_counts(inp) == {"ci_cd": 1, "hosting": 2}
-    assert R.purpose_count_note(inp) == "(n) = repositories: 1 coded by the study, 1 predicted"
+    assert A.purpose_counts(inp) == {"ci_cd": 1, "hosting": 2}
+    assert A.purpose_count_note(inp) == "(n) = repositories: 1 coded by the study, 1 predicted"
+
+
+def test_a_programming_error_propagates_instead_of_a_skipped_row(
+        root: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(inp: R.Inputs, mode: str) -> A.Artefact:
+        raise KeyError("no_such_column")
+
+    monkeypatch.setattr(A.table1, "fn", broken)
+    inp = R.load_inputs(root)
+    with pytest.raises(KeyError, match="no_such_column"):
+        R.draw_all(inp, out=tmp_path)
+    spec = R.load_spec(root, SPEC)
+    with pytest.raises(KeyError, match="no_such_column"):
+        R.compute_ours(R.load_inputs(root), spec)
+
+
+def test_a_missing_input_table_is_the_skipped_row_naming_the_table(root: Paths) -> None:
+    inp = R.load_inputs(root)
+    assert inp.get("images_table2") is None
+    with pytest.raises(InputTableMissing) as exc:
+        A.table2(inp, "paper")
+    assert exc.value.table == "images_table2"
+    assert str(exc.value) == ("input table images_table2 missing "
+                              "(data/processed/images_table2.csv; run `mldock images`)")
+    ours = R.compute_ours(inp, R.load_spec(root, SPEC))
+    assert ours.reason_for("corrected", "rq4_table2.Model.conf_size.value") == str(exc.value)
+
+
+def test_artefacts_are_computed_once_per_run_and_carry_their_titles(root: Paths) -> None:
+    inp = R.load_inputs(root)
+    t1 = A.table1(inp, "paper")
+    assert A.table1(inp, "paper") is t1 and t1.stem == "table1_paper"
+    assert t1.frame.set_index("category").loc["Total", "repos"] == 406
+    assert t1.table is not None and t1.table.set_index("Category").loc["Total", "%"] == "100%"
+    f2 = A.figure_2(inp)
+    assert f2.stem == "figure2_purposes" and f2.figure is not None
+    assert f2.figure.title == "Figure 2: purposes of using Docker (21 purposes, 12 subcategories)"
+    assert A.figure_1(inp).figure.title == "Figure 1: collection funnel, our counts"
+
+
+def test_targets_file_with_another_hash_stops_the_report(root: Paths, tmp_path: Path) -> None:
+    changed = tmp_path / "paper_targets.json"
+    changed.write_bytes(SPEC.read_bytes().replace(b"30139", b"30140", 1))
+    with pytest.raises(T.TargetsChanged, match=str(changed)):
+        R.load_spec(root, changed)

@@ -9,9 +9,14 @@ import pytest
 
 from pipeline import ingest_sheets
 from pipeline import report as R
-from pipeline import report_fig4 as F4
-from pipeline import report_status as RS
+from pipeline.config import Paths
 from pipeline.ingest import read_sheets
+from pipeline.report import artefacts as A
+from pipeline.report import fig4 as F4
+from pipeline.report import targets as T
+from pipeline.report.frames import canonical_category
+from pipeline.report.inputs import MODES
+from pipeline.report.sections import load_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 XLSX = "RQ1/ML_Docker_repositories.xlsx"
@@ -98,21 +103,21 @@ def test_bar_residual() -> None:
 
 def test_data_defect_status_and_artefact_table() -> None:
     spec = {"rq1_category_counts": {"MLOps/ AIOps": {"value": 92}, "Model": {"value": 13}}}
-    ours = R.Ours()
+    ours = T.Ours()
     ours.both("rq1_category_counts.MLOps/ AIOps.value", 93)
     ours.both("rq1_category_counts.Model.value", 13)
     rep = R.reproduction(spec, ours)
-    assert rep["status_paper"].tolist() == [R.UNREPRODUCIBLE, "reproduced"]
+    assert rep["status_paper"].tolist() == [T.UNREPRODUCIBLE, "reproduced"]
     assert "study.md 2.5" in rep["reason"].iloc[0]
-    art = R.artefact_counts(rep, R.MODES).set_index("artefact")
+    art = T.artefact_counts(rep, MODES).set_index("artefact")
     assert art.loc["Table 1", "paper: unreproducible (data)"] == 1
     assert art.loc["Table 1", "corrected: reproduced"] == 1
     assert art.loc["Fig 4a", "targets"] == 0
 
 
 def test_every_target_section_has_an_artefact() -> None:
-    paper_spec = R.load_spec(R.Paths(ROOT))
-    covered = [s for _, secs in RS.ARTEFACTS for s in secs]
+    paper_spec = R.load_spec(Paths(ROOT))
+    covered = [s for _, secs in load_sections().artefacts() for s in secs]
     assert len(covered) == len(set(covered))
     assert {k for k in paper_spec if not k.startswith("_")} == set(covered)
 
@@ -136,7 +141,7 @@ def _complete_labelling(bi: pd.DataFrame, spec: dict) -> dict[str, str]:
     from scipy.optimize import Bounds, LinearConstraint
 
     kw = F4.load_fig4(ROOT / "taxonomy")["figure4a"]
-    canon = R.F.canonical_category
+    canon = canonical_category
     labelled = bi[bi["raw_category"].notna()].drop_duplicates("repo")
     lab = dict(zip(labelled["repo"], labelled["raw_category"].map(lambda c: FULL[CATS[c]]),
                    strict=True))
@@ -186,15 +191,15 @@ def _complete_labelling(bi: pd.DataFrame, spec: dict) -> dict[str, str]:
 
 def test_figure4a_paper_mode_equals_the_paper_with_complete_labels(
         sheets: dict[str, pd.DataFrame]) -> None:
-    spec = R.load_spec(R.Paths(ROOT))
+    spec = R.load_spec(Paths(ROOT))
     bi = sheets["package_base_images"]
     labels = _complete_labelling(bi, spec)
     projects = pd.DataFrame({"repo": list(labels), "category": list(labels.values()),
                              "category_source": "manual"})
-    inp = R.Inputs(R.Paths(ROOT), {"repos": projects, "projects": projects, **sheets}, spec)
-    sh = R.base_image_frame(inp, "paper", "keyword").set_index(["category", "key"])["pct"]
+    inp = R.Inputs(Paths(ROOT), {"repos": projects, "projects": projects, **sheets}, spec)
+    sh = A.base_image_frame(inp, "paper", "keyword").set_index(["category", "key"])["pct"]
     for pc, shown in spec["rq3_base_images"]["value"].items():
-        c = R.F.canonical_category(pc)
+        c = canonical_category(pc)
         got = sh.loc[c].round(2).to_dict()
         assert set(got) == set(shown), pc
         for key, v in shown.items():

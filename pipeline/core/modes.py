@@ -88,7 +88,7 @@ class Policy:
     def figure4a_substring_rule(self) -> bool:
         """paper (S §4.4-4.5, OR §2.7): Figures 4a/4b come from the study's own FROM
         extraction (xlsx sheet baseimages), a bar counting the repositories whose FROM text
-        contains the keyword, case-insensitive (pipeline/report_fig4.py); corrected uses
+        contains the keyword, case-insensitive (pipeline/report/fig4.py); corrected uses
         our parsed FROM rows and exact image names."""
         return self.is_paper
 

@@ -1,188 +1,35 @@
-"""The paper's tables and figures, drawn from our processed tables.
+"""The paper's figures: matplotlib drawing only.
 
-Pure functions: each ``*_table`` function turns input frames into a tidy frame, each
-``fig_*`` function turns a frame into a :class:`matplotlib.figure.Figure` (object API, no
-pyplot state, so it works headless and in notebooks alike).  :func:`save_figure` writes
-PNG + PDF, :func:`save_table` writes CSV + Markdown.
-
-Categories are held in our canonical spelling and displayed with the paper's Table 1
-names, colours included: both from ``taxonomy/categories.yaml``
-(:func:`pipeline.taxonomy.load_categories`).
+Each ``fig_*`` function turns a frame into a :class:`matplotlib.figure.Figure` (object API,
+no pyplot state, so it works headless and in notebooks alike); :func:`draw` draws the
+:class:`~pipeline.report.artefacts.FigureSpec` of an artefact; :func:`save_figure` writes
+PNG + PDF. Colours are the paper's Table 1 colours from ``taxonomy/categories.yaml``.
 """
 
 from __future__ import annotations
 
-import logging
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .core.dockerfile import PLOTTED_INSTRUCTIONS
-from .tables import UNLABELLED, atomic_path, atomic_write_text
-from .taxonomy import load_categories
+from ..tables import UNLABELLED, atomic_path
+from ..taxonomy import load_categories
+from .frames import display, ordered
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .artefacts import FigureSpec
 
 NO_COLOUR = "#cccccc"
-
-INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
-"""The 12 instructions plotted in Figure 3a."""
-
-
-TABLE1_COLUMNS: dict[str, str] = {
-    "size_kb": "Size",
-    "commits": "Commits",
-    "contributors": "Contrib",
-    "forks": "Forks",
-    "stars": "Stars",
-    "releases": "Releases",
-    "dockerfiles": "Dockerfiles",
-}
-"""Table 1 median columns: our column -> the paper's header."""
-
-
-def canonical_category(name: str) -> str:
-    """Map any of the paper's spellings of a category to our canonical name (KeyError if none)."""
-    return load_categories().canonical(name)
-
-
-def display(category: str) -> str:
-    """The printed label of a category (the paper's Table 1 names); other values as they are."""
-    return load_categories().display(category)
 
 
 def colour(category: str, default: str | None = NO_COLOUR) -> str | None:
     """The figure colour of a category; ``default`` for other values (``Unlabelled``)."""
     return load_categories().colour(category, default)
-
-
-# --------------------------------------------------------------------------------------
-# inputs
-# --------------------------------------------------------------------------------------
-
-
-def label_mix(categories: pd.DataFrame, repos: Iterable[str] | None = None) -> dict[str, str]:
-    """``category -> "n manual / m predicted"`` over ``repos`` (all when None)."""
-    df = categories if repos is None else categories[categories["repo"].isin(set(repos))]
-    out: dict[str, str] = {}
-    for cat, g in df.groupby("category"):
-        n_manual = int((g["category_source"] == "manual").sum())
-        n_other = len(g) - n_manual
-        out[str(cat)] = f"{n_manual} manual / {n_other} predicted"
-    return out
-
-
-def _ordered(cats: Iterable[str]) -> list[str]:
-    return load_categories().ordered(cats)
-
-
-# --------------------------------------------------------------------------------------
-# Table 1
-# --------------------------------------------------------------------------------------
-
-
-def table1(
-    repos: pd.DataFrame,
-    categories: pd.DataFrame,
-    dockerfiles: Mapping[str, float] | pd.Series | None = None,
-) -> pd.DataFrame:
-    """Table 1: repositories per category (count, %) and per-category medians.
-
-    Counts and shares are over every studied repository; medians over the repositories of
-    the final dataset (``in_final_dataset``), as the study did.  ``dockerfiles`` maps repo
-    -> number of Dockerfiles (default: ``repos.total_dockerfiles``, the study's count).
-    """
-    df = repos.drop(columns=["category", "category_source"], errors="ignore").merge(
-        categories[["repo", "category", "category_source"]], on="repo", how="left")
-    df["category"] = df["category"].fillna(UNLABELLED)
-    df["category_source"] = df["category_source"].fillna("")
-    if dockerfiles is None:
-        df["dockerfiles"] = df["total_dockerfiles"]
-    else:
-        df["dockerfiles"] = df["repo"].map(pd.Series(dockerfiles)).fillna(0)
-    total = len(df)
-    final = df[df["in_final_dataset"].astype(bool)]
-    rows: list[dict[str, Any]] = []
-    for cat in [*_ordered(df["category"]), "Total"]:
-        g = df if cat == "Total" else df[df["category"] == cat]
-        gf = final if cat == "Total" else final[final["category"] == cat]
-        row: dict[str, Any] = {
-            "category": cat,
-            "repos": len(g),
-            "share_pct": round(100.0 * len(g) / total, 2) if total else np.nan,
-            "n_manual": int((g["category_source"] == "manual").sum()),
-            "n_predicted": int(len(g) - (g["category_source"] == "manual").sum()),
-        }
-        for col in TABLE1_COLUMNS:
-            vals = pd.to_numeric(gf[col], errors="coerce").dropna().astype(float)
-            row[col] = float(vals.median()) if len(vals) else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------------------
-# per-category shares (Figures 3a, 3b) and base images (Figures 4a, 4b)
-# --------------------------------------------------------------------------------------
-
-
-def with_category(df: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
-    """``df`` (with a ``repo`` column) joined to the repository categories."""
-    out = df.drop(columns=["category"], errors="ignore").merge(
-        categories[["repo", "category"]], on="repo", how="left")
-    out["category"] = out["category"].fillna(UNLABELLED)
-    return out
-
-
-def median_shares(
-    shares: pd.DataFrame, categories: pd.DataFrame, item_col: str, value_col: str = "percentage"
-) -> pd.DataFrame:
-    """Median per (category, item) of per-repository percentages (the box medians)."""
-    df = with_category(shares, categories)
-    g = df.groupby(["category", item_col])[value_col]
-    out = g.median().rename("median").to_frame()
-    out["q1"] = g.quantile(0.25)
-    out["q3"] = g.quantile(0.75)
-    out["n_repos"] = g.size()
-    return out.reset_index()
-
-
-def base_image_shares(
-    base_images: pd.DataFrame,
-    categories: pd.DataFrame,
-    key_col: str,
-    top: int | None = 10,
-    n_repos: int | None = None,
-) -> pd.DataFrame:
-    """% of repositories with a parsed FROM that use each ``key_col`` value, per category.
-
-    ``base_images`` has one row per (repo, FROM) with ``key_col`` holding the base-image
-    keyword (Figure 4a) or type (Figure 4b); empty keys are ignored.  The denominator is
-    the number of distinct repositories with at least one FROM (399 in the study).
-    ``top`` keeps the most used keys per category (the study kept 10).  ``n_repos``
-    overrides the denominator (default: distinct repositories in ``base_images``).
-    """
-    if n_repos is None:
-        n_repos = base_images["repo"].nunique()
-    df = with_category(base_images, categories)
-    df = df[df[key_col].notna() & (df[key_col].astype(str) != "")]
-    counts = df.groupby(["category", key_col])["repo"].nunique().rename("repos").reset_index()
-    counts = counts.rename(columns={key_col: "key"})
-    counts["pct"] = 100.0 * counts["repos"] / n_repos if n_repos else np.nan
-    counts["n_repos_with_from"] = n_repos
-    counts = counts.sort_values(["category", "repos", "key"], ascending=[True, False, True])
-    if top is not None:
-        counts = counts.groupby("category", group_keys=False).head(top)
-    return counts.reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------
-# saving
-# --------------------------------------------------------------------------------------
 
 
 def _short(v: Any, n: int) -> str:
@@ -194,34 +41,6 @@ def _short(v: Any, n: int) -> str:
 def _floats(s: pd.Series) -> np.ndarray:
     """A numeric series as float64 with NaN for missing (nullable dtypes included)."""
     return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
-
-
-def _fmt(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return ""
-    if isinstance(v, float):
-        return f"{v:,.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v):,}"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
-
-
-def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for rec in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v) for v in rec) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def save_table(df: pd.DataFrame, name: str, out_dir: Path) -> list[Path]:
-    """Write ``<name>.csv`` and ``<name>.md`` under ``out_dir`` atomically."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, md_path = out_dir / f"{name}.csv", out_dir / f"{name}.md"
-    atomic_write_text(csv_path, df.to_csv(index=False))
-    atomic_write_text(md_path, to_markdown(df))
-    return [csv_path, md_path]
 
 
 def to_image(fig: Figure) -> Any:
@@ -250,12 +69,7 @@ def save_figure(fig: Figure, name: str, out_dir: Path) -> list[Path]:
     return paths
 
 
-# --------------------------------------------------------------------------------------
-# Figure 1: the funnel
-# --------------------------------------------------------------------------------------
-
-
-def fig_funnel(funnel: pd.DataFrame) -> Figure:
+def fig_funnel(funnel: pd.DataFrame, title: str) -> Figure:
     """Figure 1 as a funnel: repositories left after each collection step (log scale)."""
     df = funnel.sort_values("order").reset_index(drop=True)
     n = len(df)
@@ -274,20 +88,14 @@ def fig_funnel(funnel: pd.DataFrame) -> Figure:
             text += f"  (paper: {int(paper):,})"
         ax.text(float(r["count"]) * 1.08, yi, text, va="center", fontsize=8)
     ax.set_xlabel("Repositories left after the step (log scale)")
-    ax.set_title("Figure 1: collection funnel, our counts", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
 
 
-# --------------------------------------------------------------------------------------
-# Figure 2: the purpose taxonomy
-# --------------------------------------------------------------------------------------
-
-
 def fig_purpose_tree(
-    nodes: Sequence[Mapping[str, Any]], counts: Mapping[str, int] | None = None,
-    note: str = "(n) = repositories",
+    nodes: Sequence[Mapping[str, Any]], counts: Mapping[str, int] | None, title: str,
 ) -> Figure:
     """Figure 2: the purpose taxonomy as a tree, with repositories per purpose.
 
@@ -330,24 +138,15 @@ def fig_purpose_tree(
             ax.text(5.0, cy, label(ch), ha="left", va="center", fontsize=8,
                     bbox={**box, "facecolor": "white", "edgecolor": "#777777"})
         row -= k
-    n_sub = sum(len(v) for v in children.values())
-    title = f"Figure 2: purposes of using Docker ({len(majors)} purposes, {n_sub} subcategories)"
-    if counts:
-        title += f"\n{note}"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-# --------------------------------------------------------------------------------------
-# one panel per category (Figures 3a, 3b, 5a, 5b)
-# --------------------------------------------------------------------------------------
-
-
 def _category_panels(df: pd.DataFrame) -> tuple[Figure, np.ndarray, list[str]]:
     """A 2 x 3 grid of panels and the categories of ``df`` to draw (Table 1 order, no
     Unlabelled); panel ``i`` is for category ``i``."""
-    cats = [c for c in _ordered(df["category"]) if c != UNLABELLED]
+    cats = [c for c in ordered(df["category"]) if c != UNLABELLED]
     fig = Figure(figsize=(13, 8.5))
     return fig, fig.subplots(2, 3).ravel(), cats
 
@@ -428,16 +227,11 @@ def fig_category_bars(
     return fig
 
 
-# --------------------------------------------------------------------------------------
-# bars (Figures 4a, 4b)
-# --------------------------------------------------------------------------------------
-
-
 def _pivot_by_category(shares: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``key`` x ``category`` table of ``pct`` (largest total first) and the categories."""
     piv = shares.pivot_table(index="key", columns="category", values="pct", aggfunc="sum").fillna(0)
     piv = piv.loc[piv.sum(axis=1).sort_values(ascending=False).index]
-    return piv, [c for c in _ordered(piv.columns) if c != UNLABELLED]
+    return piv, [c for c in ordered(piv.columns) if c != UNLABELLED]
 
 
 def fig_stacked_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
@@ -481,3 +275,15 @@ def fig_grouped_bars(shares: pd.DataFrame, title: str, ylabel: str) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+DRAWERS = {"funnel": fig_funnel, "purpose_tree": fig_purpose_tree,
+           "category_boxplots": fig_category_boxplots, "category_bars": fig_category_bars,
+           "stacked_bars": fig_stacked_bars, "grouped_bars": fig_grouped_bars}
+"""FigureSpec.kind -> the drawing function."""
+
+
+def draw(spec: FigureSpec) -> Figure:
+    """The matplotlib figure of an artefact's :class:`FigureSpec`."""
+    fn: Any = DRAWERS[spec.kind]
+    return fn(*spec.data, title=spec.title, **spec.options)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from .taxonomy import read_yaml
+from ..taxonomy import read_yaml
 
 FIG4_YAML = "figure4_paper.yaml"
 LABEL_COLUMNS = ("label_1", "label_2", "label_3")

@@ -1,0 +1,69 @@
+"""``mldock report``: the paper's tables and figures, the notebooks, the reproduction report.
+
+Reads only ``data/interim`` and ``data/processed`` (and ``taxonomy/``, ``targets/``);
+never the network.
+
+* :mod:`.inputs`: the tables, read once (:class:`~.inputs.Inputs`);
+* :mod:`.artefacts`: one function per table/figure of the paper, memoised per run;
+* :mod:`.figures` (drawing), :mod:`.draw` (every artefact to ``reports/``);
+* :mod:`.ours` (our value per target section), :mod:`.targets` (walk, compare, status),
+  :mod:`.sections` (``targets/sections.yaml``);
+* :mod:`.findings`, :mod:`.markdown` (``reproduction.md``), :mod:`.notebooks`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..config import Paths
+from ..errors import StageInputMissing
+from ..progress import Progress, no_progress
+from ..tables import atomic_write_text, write_table
+from .draw import draw_all
+from .findings import findings
+from .inputs import Inputs, load_inputs
+from .markdown import as_text, render_markdown
+from .notebooks import run_notebooks
+from .ours import compute_ours
+from .sections import load_sections
+from .targets import load_spec, reproduction, status_counts
+
+log = logging.getLogger(__name__)
+
+
+def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
+                       out: Path | None = None) -> pd.DataFrame:
+    """``reproduction.csv`` and ``reproduction.md``; returns the reproduction frame."""
+    out = out or inp.paths.reports
+    sections = load_sections(inp.paths.targets)
+    rep = reproduction(spec, compute_ours(inp, spec, sections), sections)
+    counts = status_counts(rep)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(as_text(rep), "reproduction", inp.paths, path=out / "reproduction.csv")
+    atomic_write_text(out / "reproduction.md",
+                      render_markdown(rep, counts, findings(inp, done), inp))
+    log.info("reproduction: %s", counts.to_dict())
+    return rep
+
+
+def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
+        targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
+    """Everything ``mldock report`` does; returns a summary."""
+    inp = load_inputs(p)
+    done = draw_all(inp, progress=progress)
+    counts = None
+    try:
+        spec = load_spec(p, targets)
+    except StageInputMissing as exc:
+        log.warning("no reproduction report: %s", exc)
+        atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
+                          f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
+                              f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
+    else:
+        counts = status_counts(write_reproduction(inp, spec, done))
+    nbs = run_notebooks(p, workers=workers, progress=progress) if notebooks else {}
+    return {"drawn": done, "counts": counts, "notebooks": nbs}
