@@ -39,7 +39,7 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
         package_file_types_top_size package_file_types_repos package_base_images package_base_types))
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
-        parse classify images report publish test test-slow lint bench search filter extract collect clean FORCE
+        parse classify evaluate images report publish test test-slow lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -75,7 +75,7 @@ reproduce: setup ## Set up, then run every stage on the replication package; pri
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
 	@$(MAKE) --no-print-directory ingest parse classify images report publish
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
-	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md"
+	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md (make evaluate: the classifiers cross-validated)"
 
 # The REPLICATION value is remembered so that changing it reruns ingest.
 $(INTERIM)/.replication-arg: FORCE
@@ -96,7 +96,7 @@ parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (pape
 $(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py $(PARSER_CORE) pipeline/core/compose.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
 	$(MLDOCK) parse --mode both
 
-classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes; evaluate by CV
+classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes
 
 # parse writes these together with dockerfiles.csv
 $(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv: $(PROCESSED)/dockerfiles.csv ;
@@ -106,6 +106,10 @@ $(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/
 		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv $(wildcard pipeline/classify/*.py) \
 		taxonomy/project_categories.yaml taxonomy/purposes.yaml taxonomy/purpose_coding.yaml $(CORE)
 	$(MLDOCK) classify
+
+evaluate: reports/classification.md ## Cross-validate the classifiers (nested CV, variants): reports/classification.{md,csv}
+
+reports/classification.md: $(PROCESSED)/projects.csv
 	$(MLDOCK) classify evaluate --nested
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
@@ -141,10 +145,11 @@ extract: $(STAMP) ## collect step 5-7: files, Docker Hub matching, interim table
 
 collect: search filter extract ## All collect steps against GitHub as it is today
 
-test: setup system-deps ## The fast tests (offline; starts a local registry and a fake GitHub)
+# The docs test checks README.md and docs/ against the generated reports, so those come first.
+test: setup system-deps reports/reproduction.md reports/classification.md ## The fast tests (offline; a local registry and a fake GitHub); builds the reports first if missing
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
-test-slow: setup system-deps ## The slow tests only (CI runs them after make test)
+test-slow: setup system-deps reports/reproduction.md reports/classification.md ## The slow tests only (CI runs them after make test)
 	$(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
 
 verify: setup ## Rebuild data/published/ from data/processed/ elsewhere; check sha256s in datapackage.json

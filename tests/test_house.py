@@ -110,11 +110,11 @@ def test_no_test_leaves_a_logging_handler_behind(pytester: pytest.Pytester) -> N
     log = logging.getLogger("pipeline")
     assert log.handlers == [] and log.level == logging.NOTSET  # the autouse fixture at work
     pytester.makepyfile(test_inner=INNER)
-    bare = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    bare = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     bare.assert_outcomes(passed=1, failed=1)
     log.handlers[:], log.level = [], logging.NOTSET
     pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
-    fixed = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    fixed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     fixed.assert_outcomes(passed=2)
 
 

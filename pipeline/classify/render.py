@@ -40,7 +40,7 @@ def _category_row(table: pd.DataFrame, method: str, name: str) -> str:
 
 def render_report(table: pd.DataFrame, info: dict[str, Any], tax: Taxonomy) -> str:
     lines = [*_intro(info), *_category_methods(table, info), *_category_detail(table, info),
-             *_purpose_section(table, info, tax), "", f"Run time: {info['seconds']} s.", ""]
+             *_purpose_section(table, info, tax), ""]
     return "\n".join(lines)
 
 

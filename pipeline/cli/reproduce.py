@@ -10,31 +10,36 @@ import click
 from . import classify, images, ingest, parse, publish, report
 
 
-def _steps(source: str | None, notebooks: bool) -> list[tuple[str, click.Command, dict[str, Any]]]:
-    """(name, command, options other than their defaults), in the order of `make reproduce`."""
-    return [
+def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[str, click.Command, dict[str, Any]]]:
+    """(name, command, options other than their defaults), in the order of `make reproduce`
+    (then `make evaluate` with ``evaluate``)."""
+    steps: list[tuple[str, click.Command, dict[str, Any]]] = [
         ("ingest", ingest.cli, {"source": source}),
         ("parse", parse.cli, {"mode": "both"}),
         ("classify", classify.cli, {}),
-        ("classify evaluate", classify.evaluate_cmd, {"nested": True}),
         ("images", images.cli, {"replication": True}),
         ("report", report.cli, {"no_notebooks": not notebooks}),
         ("publish", publish.cli, {}),
     ]
+    if evaluate:
+        steps.append(("classify evaluate", classify.evaluate_cmd, {"nested": True}))
+    return steps
 
 
 @click.command("reproduce")
 @click.option("--from", "source", metavar="SOURCE", default=None,
               help="The replication package (as for `mldock ingest --from`).")
 @click.option("--no-notebooks", is_flag=True, help="Skip executing the notebooks.")
+@click.option("--evaluate", is_flag=True,
+              help="Then cross-validate the classifiers (nested; = make evaluate).")
 @click.pass_context
-def cli(ctx: click.Context, source: str | None, no_notebooks: bool) -> None:
-    """Run every stage on the replication package: ingest, parse, classify (and its
-    evaluation), images, report, publish; print the time each took.
+def cli(ctx: click.Context, source: str | None, no_notebooks: bool, evaluate: bool) -> None:
+    """Run every stage on the replication package: ingest, parse, classify, images,
+    report, publish; print the time each took.
 
     `make reproduce` does the same but reruns only stale stages."""
     timings: list[tuple[str, float]] = []
-    for name, command, params in _steps(source, not no_notebooks):
+    for name, command, params in _steps(source, not no_notebooks, evaluate):
         t0 = time.perf_counter()
         ctx.invoke(command, **params)
         timings.append((name, time.perf_counter() - t0))
