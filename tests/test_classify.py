@@ -343,6 +343,7 @@ def test_purposes_table(classified: Paths, tax: Taxonomy) -> None:
     assert len(errors) == 0
 
 
+@pytest.mark.slow
 def test_evaluate_cli_writes_reports(classified: Paths) -> None:
     assert main(["-q", "--root", str(classified.root), "classify", "evaluate", "--repeats", "1"]) == 0
     table = pd.read_csv(classified.reports / "classification.csv")
@@ -375,6 +376,7 @@ def test_features_do_not_depend_on_labels(classified: Paths) -> None:
     pd.testing.assert_frame_equal(X, inp.X)
 
 
+@pytest.mark.slow
 def test_shuffled_labels_give_chance_accuracy(classified: Paths) -> None:
     inp = load_inputs(classified)
     y = inp.labels
@@ -390,6 +392,7 @@ def test_shuffled_labels_give_chance_accuracy(classified: Paths) -> None:
     assert real["model"].mean("accuracy") > 0.55
 
 
+@pytest.mark.slow
 def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> None:
     """Nested CV that can only pick the shipped feature set reproduces the model's answers;
     with several candidates it records one pick per outer fold."""
@@ -407,6 +410,7 @@ def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> 
     assert len(two["nested"].y_true) == len(y)
 
 
+@pytest.mark.slow
 def test_shared_blocks_give_the_pipelines_answers(classified: Paths) -> None:
     """The CV's shortcuts change no number: a model fitted on :class:`Blocks` matrices
     gives exactly the probabilities of its sklearn pipeline, and the purpose candidates

@@ -323,6 +323,7 @@ def test_zip_slip_rejected(tmp_path: Path) -> None:
     assert not (p.external / "evil").exists()
 
 
+@pytest.mark.slow
 def test_failed_rerun_keeps_previous_outputs(tmp_path: Path, shared_package: Path) -> None:
     """A good ingest followed by a bad one leaves the good tables untouched."""
     p = make_project(tmp_path / "p")

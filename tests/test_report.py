@@ -112,6 +112,7 @@ def test_missing_inputs_are_not_recomputable_with_the_table_named(rep: pd.DataFr
     assert counts["paper"].sum() == 687
 
 
+@pytest.mark.slow
 def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Path) -> None:
     done = R.draw_all(R.load_inputs(root), out=tmp_path)
     assert done["figure1_funnel"] == "ok"
@@ -146,6 +147,7 @@ def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Pa
     assert not (tmp_path / "figures" / "figure3a_instructions_paper.png").exists()
 
 
+@pytest.mark.slow
 def test_cli_writes_the_reproduction_report(root: Paths) -> None:
     assert main(["-q", "--root", str(root.root), "report", "--no-notebooks",
                  "--targets", str(SPEC)]) == 0
@@ -170,6 +172,7 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
             "missing (data/processed/instruction_shares.csv; run `mldock parse`))") in md
 
 
+@pytest.mark.slow
 def test_notebooks_execute_headless(root: Paths, tmp_path: Path) -> None:
     res = R.run_notebooks(root, ("0-funnel.ipynb", "4-rq4-images.ipynb"), out=tmp_path)
     assert res == {"0-funnel.ipynb": "ok", "4-rq4-images.ipynb": "ok"}
@@ -191,6 +194,7 @@ def test_committed_notebooks_have_no_outputs() -> None:
         assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
+@pytest.mark.slow
 def test_missing_targets_file_still_draws_and_says_so(
         root: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = make_project(tmp_path / "r")
