@@ -54,8 +54,8 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
     """Everything ``mldock report`` does; returns a summary."""
     inp = load_inputs(p)
-    done = draw_all(inp, progress=progress)
-    counts = None
+    done = draw_all(inp, progress=progress, workers=workers)
+    counts, rep = None, None
     try:
         spec = load_spec(p, targets)
     except StageInputMissing as exc:
@@ -64,6 +64,8 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
                           f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
                               f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
     else:
-        counts = status_counts(write_reproduction(inp, spec, done))
-    nbs = run_notebooks(p, workers=workers, progress=progress) if notebooks else {}
+        rep = write_reproduction(inp, spec, done)
+        counts = status_counts(rep)
+    nbs = (run_notebooks(p, workers=workers, progress=progress, session=(inp, rep))
+           if notebooks else {})
     return {"drawn": done, "counts": counts, "notebooks": nbs}

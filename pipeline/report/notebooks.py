@@ -1,11 +1,18 @@
 """The notebooks: what their first cell sets up (:class:`NotebookSession`) and the runner
-that executes them headless into ``reports/notebooks`` (:func:`run_notebooks`)."""
+that executes them headless into ``reports/notebooks`` (:func:`run_notebooks`).
+
+When ``mldock report`` runs them, the kernels do not recompute: the report hands them its
+inputs, memoised artefacts and reproduction frame (:func:`save_session`, a pickle in a
+temporary folder named by ``$MLDOCK_REPORT_SESSION``); opened by hand, a notebook reads
+the tables and computes what it shows."""
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -20,7 +27,7 @@ from ..tables import atomic_write_text
 from .artefacts import Artefact
 from .figures import draw, to_image
 from .findings import finding
-from .inputs import MODES, SKIPPED, load_inputs
+from .inputs import MODES, SKIPPED, Inputs, load_inputs
 from .ours import compute_ours
 from .targets import load_spec, reproduction
 
@@ -33,6 +40,26 @@ NOTEBOOKS = (
     "3-rq3-dockerfiles.ipynb",
     "4-rq4-images.ipynb",
 )
+SESSION_ENV = "MLDOCK_REPORT_SESSION"
+"""Names the report's pickled session (set by :func:`run_notebooks` for the kernels)."""
+
+Session = tuple[Inputs, pd.DataFrame | None]
+"""The report's inputs (artefacts memoised) and its reproduction frame (None: no targets)."""
+
+
+def save_session(session: Session, path: Path) -> Path:
+    """Pickle the report's session for the notebook kernels (written and read by this
+    project only, within one ``mldock report``)."""
+    with path.open("wb") as fh:
+        pickle.dump(session, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def load_session(path: Path) -> Session:
+    """The session :func:`save_session` wrote."""
+    with path.open("rb") as fh:
+        session: Session = pickle.load(fh)
+    return session
 
 
 class NotebookSession:
@@ -40,7 +67,8 @@ class NotebookSession:
     ``show`` (draw an artefact or say what is missing), ``findings`` and ``targets``.
 
     The project root is ``$MLDOCK_HOME`` when set (:func:`run_notebooks` sets it), else
-    the checkout (:func:`pipeline.config.paths`).
+    the checkout (:func:`pipeline.config.paths`). With ``$MLDOCK_REPORT_SESSION`` set (and
+    no ``p``), the inputs, artefacts and targets are the report's own (:func:`load_session`).
     """
 
     TARGET_COLUMNS = ["target", "paper_value", "ours_paper", "ours_corrected", "status_paper",
@@ -50,9 +78,14 @@ class NotebookSession:
     def __init__(self, p: Paths | None = None) -> None:
         from ..config import paths
 
-        self.paths = p or paths()
-        self.inputs = load_inputs(self.paths)
+        cached = os.environ.get(SESSION_ENV)
         self._rep: pd.DataFrame | None = None
+        if p is None and cached:
+            self.inputs, self._rep = load_session(Path(cached))
+            self.paths = self.inputs.paths
+        else:
+            self.paths = p or paths()
+            self.inputs = load_inputs(self.paths)
 
     def describe(self) -> None:
         """Print the project root and which input tables are available."""
@@ -104,9 +137,21 @@ class NotebookSession:
 
 def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 600,
                   out: Path | None = None, workers: int = 2,
-                  progress: Progress = no_progress) -> dict[str, str]:
+                  progress: Progress = no_progress, session: Session | None = None,
+                  ) -> dict[str, str]:
     """Execute the notebooks headless (kernel python3, ``workers`` at a time) with
-    MLDOCK_HOME = the project root; each is written to ``out`` as it was executed."""
+    MLDOCK_HOME = the project root; each is written to ``out`` as it was executed.
+    ``session``: the report's inputs and reproduction frame, for the kernels to reuse."""
+    if session is None:
+        return _run_notebooks(p, names, timeout, out, workers, progress, {})
+    with tempfile.TemporaryDirectory(prefix="mldock-report-") as tmp:
+        f = save_session(session, Path(tmp) / "session.pickle")
+        return _run_notebooks(p, names, timeout, out, workers, progress, {SESSION_ENV: str(f)})
+
+
+def _run_notebooks(p: Paths, names: tuple[str, ...], timeout: int, out: Path | None,
+                   workers: int, progress: Progress, extra_env: dict[str, str],
+                   ) -> dict[str, str]:
     out = out or p.reports / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, str] = {}
@@ -117,7 +162,8 @@ def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 6
         else:
             result[name] = "missing"
             log.warning("notebook %s missing", p.notebooks / name)
-    env = {"MLDOCK_HOME": str(p.root), "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg")}
+    env = {"MLDOCK_HOME": str(p.root), "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg"),
+           **extra_env}
     jobs = [(str(p.notebooks / n), str(out / n), timeout, env) for n in todo]
     if workers <= 1 or len(jobs) <= 1:
         runs = map(_execute, jobs)
