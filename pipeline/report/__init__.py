@@ -23,7 +23,8 @@ from ..config import Paths
 from ..errors import StageInputMissing
 from ..progress import Progress, no_progress
 from ..tables import atomic_write_text, write_table
-from .draw import draw_all
+from .draw import FigurePool, write_artefacts
+from .draw import draw_all as draw_all  # public: draw without the report
 from .findings import findings
 from .inputs import Inputs, load_inputs
 from .markdown import as_text, render_markdown
@@ -52,20 +53,25 @@ def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
 
 def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
-    """Everything ``mldock report`` does; returns a summary."""
-    inp = load_inputs(p)
-    done = draw_all(inp, progress=progress, workers=workers)
-    counts, rep = None, None
-    try:
-        spec = load_spec(p, targets)
-    except StageInputMissing as exc:
-        log.warning("no reproduction report: %s", exc)
-        atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
-                          f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
-                              f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
-    else:
-        rep = write_reproduction(inp, spec, done)
-        counts = status_counts(rep)
-    nbs = (run_notebooks(p, workers=workers, progress=progress, session=(inp, rep))
-           if notebooks else {})
+    """Everything ``mldock report`` does; returns a summary.
+
+    ``workers`` processes draw the figures while this one writes the reproduction report
+    and the notebooks execute (``workers`` kernels at a time, on the report's artefacts)."""
+    with FigurePool(workers) as pool:
+        inp = load_inputs(p)
+        done = write_artefacts(inp, pool)
+        counts, rep = None, None
+        try:
+            spec = load_spec(p, targets)
+        except StageInputMissing as exc:
+            log.warning("no reproduction report: %s", exc)
+            atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
+                              f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
+                                  f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
+        else:
+            rep = write_reproduction(inp, spec, done)
+            counts = status_counts(rep)
+        nbs = (run_notebooks(p, workers=workers, progress=progress, session=(inp, rep))
+               if notebooks else {})
+        pool.wait(progress)
     return {"drawn": done, "counts": counts, "notebooks": nbs}

@@ -7,9 +7,10 @@ written by one worker, the same bytes as one process would write.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
 
     Only a missing input skips an artefact; any other error propagates (from a drawing
     worker too)."""
+    with FigurePool(workers) as pool:
+        done = write_artefacts(inp, pool, out, modes)
+        pool.wait(progress)
+    return done
+
+
+def write_artefacts(inp: Inputs, pool: FigurePool, out: Path | None = None,
+                    modes: tuple[str, ...] = MODES) -> dict[str, str]:
+    """Compute every artefact, write its table and hand its figure to ``pool``; returns
+    ``stem -> "ok" | "skipped: <reason>"`` (the figures are drawn by :meth:`FigurePool.wait`)."""
     out = out or inp.paths.reports
     jobs: list[tuple[str, A.ArtefactFn, str | None]] = [(fn.name, fn, None) for fn in A.SHARED]
     jobs += [(f"{fn.name}_{mode}", fn, mode) for mode in modes for fn in A.PER_MODE]
@@ -48,24 +59,55 @@ def draw_all(inp: Inputs, out: Path | None = None, modes: tuple[str, ...] = MODE
         if art.figure is not None:
             figures.append((art.stem, art.figure, out / "figures"))
         done[stem] = "ok"
-    for _ in track(draw_figures(figures, workers), progress, "report: figures",
-                   len(figures), "figure"):
-        pass
+    pool.submit(figures)
     return done
 
 
-def draw_figures(figures: list[FigureJob], workers: int = 2) -> Iterator[str]:
-    """Draw and save each figure (``workers`` processes when more than one); yields the
-    stems in the order given, as they are done."""
-    if workers <= 1 or len(figures) <= 1:
-        yield from map(_draw_figure, figures)
-        return
-    # the largest first, so that two workers finish at about the same time
-    order = sorted(range(len(figures)), key=lambda i: -_weight(figures[i][1]))
-    with ProcessPoolExecutor(min(workers, len(figures)), mp_context=get_context("spawn")) as ex:
-        futures = {i: ex.submit(_draw_figure, figures[i]) for i in order}
-        for i in range(len(figures)):
-            yield futures[i].result()
+class FigurePool:
+    """Draws and saves figures in ``workers`` processes (in this one when ``workers`` is 1).
+
+    The workers start, and import matplotlib, when the pool is entered, so that they are
+    ready when the artefacts are; :meth:`submit` hands them figures (the largest first),
+    :meth:`wait` returns when all are written and raises a worker's error."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self.workers = workers
+        self._ex: ProcessPoolExecutor | None = None
+        self._jobs: list[FigureJob] = []
+        self._futures: list[Future[str]] = []
+
+    def __enter__(self) -> FigurePool:
+        if self.workers > 1:
+            self._ex = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            for _ in range(self.workers):  # one start-up job per worker
+                self._ex.submit(_ready)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._ex is not None:
+            self._ex.shutdown(wait=True, cancel_futures=exc[0] is not None)
+
+    def submit(self, figures: list[FigureJob]) -> None:
+        if self._ex is None:
+            self._jobs += figures
+            return
+        ex = self._ex
+        futures = {id(job): ex.submit(_draw_figure, job)
+                   for job in sorted(figures, key=lambda j: -_weight(j[1]))}
+        self._futures += [futures[id(job)] for job in figures]
+
+    def wait(self, progress: Progress = no_progress) -> list[str]:
+        """Block until every submitted figure is written; their stems in submission order."""
+        n = len(self._jobs) + len(self._futures)
+        runs: Iterator[str] = itertools.chain(map(_draw_figure, self._jobs),
+                                              (f.result() for f in self._futures))
+        stems = list(track(runs, progress, "report: figures", n, "figure"))
+        self._jobs, self._futures = [], []
+        return stems
+
+
+def _ready() -> None:
+    """A worker's first job: nothing (its start-up imported this module and matplotlib)."""
 
 
 def _weight(spec: A.FigureSpec) -> int:
