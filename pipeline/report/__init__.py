@@ -28,7 +28,7 @@ from .draw import draw_all as draw_all  # public: draw without the report
 from .findings import findings
 from .inputs import Inputs, load_inputs
 from .markdown import as_text, render_markdown
-from .notebooks import run_notebooks
+from .notebooks import ReportSession, run_notebooks
 from .ours import compute_ours
 from .sections import load_sections
 from .targets import load_spec, reproduction, status_counts
@@ -55,8 +55,9 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
     """Everything ``mldock report`` does; returns a summary.
 
-    ``workers`` processes draw the figures while this one writes the reproduction report
-    and the notebooks execute (``workers`` kernels at a time, on the report's artefacts)."""
+    ``workers`` processes draw the figures while this one writes the reproduction report;
+    then the notebooks execute (``workers`` kernels at a time) on the report's artefacts
+    and figures."""
     with FigurePool(workers) as pool:
         inp = load_inputs(p)
         done = write_artefacts(inp, pool)
@@ -71,7 +72,7 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         else:
             rep = write_reproduction(inp, spec, done)
             counts = status_counts(rep)
-        nbs = (run_notebooks(p, workers=workers, progress=progress, session=(inp, rep))
-               if notebooks else {})
         pool.wait(progress)
+    session = ReportSession(inp, rep, p.reports / "figures")
+    nbs = run_notebooks(p, workers=workers, progress=progress, session=session) if notebooks else {}
     return {"drawn": done, "counts": counts, "notebooks": nbs}

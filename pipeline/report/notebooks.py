@@ -1,10 +1,11 @@
 """The notebooks: what their first cell sets up (:class:`NotebookSession`) and the runner
 that executes them headless into ``reports/notebooks`` (:func:`run_notebooks`).
 
-When ``mldock report`` runs them, the kernels do not recompute: the report hands them its
-inputs, memoised artefacts and reproduction frame (:func:`save_session`, a pickle in a
-temporary folder named by ``$MLDOCK_REPORT_SESSION``); opened by hand, a notebook reads
-the tables and computes what it shows."""
+When ``mldock report`` runs them, the kernels do not recompute: the report hands them a
+:class:`ReportSession` (its inputs, memoised artefacts, reproduction frame and figures
+folder; a pickle in a temporary folder named by ``$MLDOCK_REPORT_SESSION``) and a figure
+is shown as the PNG the report wrote; opened by hand, a notebook reads the tables,
+computes what it shows and draws its figures."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -43,11 +45,18 @@ NOTEBOOKS = (
 SESSION_ENV = "MLDOCK_REPORT_SESSION"
 """Names the report's pickled session (set by :func:`run_notebooks` for the kernels)."""
 
-Session = tuple[Inputs, pd.DataFrame | None]
-"""The report's inputs (artefacts memoised) and its reproduction frame (None: no targets)."""
 
 
-def save_session(session: Session, path: Path) -> Path:
+@dataclass(frozen=True)
+class ReportSession:
+    """What ``mldock report`` hands the notebook kernels."""
+
+    inputs: Inputs  # the artefacts memoised on inputs.memo
+    reproduction: pd.DataFrame | None  # None: no targets file
+    figures: Path | None = None  # the report's figures folder (``<stem>.png`` shown as is)
+
+
+def save_session(session: ReportSession, path: Path) -> Path:
     """Pickle the report's session for the notebook kernels (written and read by this
     project only, within one ``mldock report``)."""
     with path.open("wb") as fh:
@@ -55,10 +64,10 @@ def save_session(session: Session, path: Path) -> Path:
     return path
 
 
-def load_session(path: Path) -> Session:
+def load_session(path: Path) -> ReportSession:
     """The session :func:`save_session` wrote."""
     with path.open("rb") as fh:
-        session: Session = pickle.load(fh)
+        session: ReportSession = pickle.load(fh)
     return session
 
 
@@ -80,8 +89,11 @@ class NotebookSession:
 
         cached = os.environ.get(SESSION_ENV)
         self._rep: pd.DataFrame | None = None
+        self._figures: Path | None = None
         if p is None and cached:
-            self.inputs, self._rep = load_session(Path(cached))
+            session = load_session(Path(cached))
+            self.inputs, self._rep, self._figures = (session.inputs, session.reproduction,
+                                                     session.figures)
             self.paths = self.inputs.paths
         else:
             self.paths = p or paths()
@@ -99,7 +111,8 @@ class NotebookSession:
 
         ``build(*args, **kw)`` is usually an artefact function, e.g.
         ``show(A.figure_3a, inp, "paper")``; a figure or frame is shown as it is.
-        Returns what was shown."""
+        Returns the table shown; None for a figure (shown once, not again as the cell's
+        result)."""
         from IPython.display import Markdown, display
 
         try:
@@ -107,10 +120,27 @@ class NotebookSession:
         except SKIPPED as exc:
             display(Markdown(f"*Not drawn: {exc}.*"))
             return None
-        if isinstance(out, Artefact):  # show, and return, its figure or its table
-            out = draw(out.figure) if out.figure is not None else out.table
-        display(to_image(out) if hasattr(out, "savefig") else out)
+        if isinstance(out, Artefact) and out.figure is not None:
+            display(self.image(out))
+            return None
+        if isinstance(out, Artefact):
+            out = out.table
+        if hasattr(out, "savefig"):
+            display(to_image(out))
+            return None
+        display(out)
         return out
+
+    def image(self, art: Artefact) -> Any:
+        """An artefact's figure as a PNG image: the file the report wrote when the report
+        runs the notebook (``reports/figures/<stem>.png``), else drawn here."""
+        from IPython.display import Image
+
+        f = self._figures / f"{art.stem}.png" if self._figures is not None else None
+        if f is not None and f.exists():
+            return Image(filename=str(f))
+        assert art.figure is not None
+        return to_image(draw(art.figure))
 
     def findings(self, *names: str) -> None:
         """The finding computed from our tables for each named figure or table."""
@@ -137,7 +167,7 @@ class NotebookSession:
 
 def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 600,
                   out: Path | None = None, workers: int = 2,
-                  progress: Progress = no_progress, session: Session | None = None,
+                  progress: Progress = no_progress, session: ReportSession | None = None,
                   ) -> dict[str, str]:
     """Execute the notebooks headless (kernel python3, ``workers`` at a time) with
     MLDOCK_HOME = the project root; each is written to ``out`` as it was executed.
