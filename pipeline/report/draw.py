@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..progress import Progress, no_progress, track
 from . import artefacts as A
-from .figures import draw, save_figure
 from .inputs import MODES, SKIPPED, Inputs
 from .markdown import save_table
 
@@ -107,7 +106,8 @@ class FigurePool:
 
 
 def _ready() -> None:
-    """A worker's first job: nothing (its start-up imported this module and matplotlib)."""
+    """A worker's first job: import matplotlib (the report's own process never does)."""
+    from . import figures  # noqa: F401
 
 
 def _weight(spec: A.FigureSpec) -> int:
@@ -117,6 +117,8 @@ def _weight(spec: A.FigureSpec) -> int:
 
 def _draw_figure(job: FigureJob) -> str:
     """Draw one figure and write its PNG and PDF (in a worker process); returns its stem."""
+    from .figures import draw, save_figure
+
     stem, spec, folder = job
     save_figure(draw(spec), stem, folder)
     return stem

@@ -15,9 +15,8 @@ import pickle
 import re
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from ..config import Paths
 from ..progress import Progress, no_progress, track
 from ..tables import atomic_write_text
 from .artefacts import Artefact
-from .figures import draw, to_image
 from .findings import finding
 from .inputs import MODES, SKIPPED, Inputs, load_inputs
 from .ours import compute_ours
@@ -126,6 +124,8 @@ class NotebookSession:
         if isinstance(out, Artefact):
             out = out.table
         if hasattr(out, "savefig"):
+            from .figures import to_image
+
             display(to_image(out))
             return None
         display(out)
@@ -135,6 +135,8 @@ class NotebookSession:
         """An artefact's figure as a PNG image: the file the report wrote when the report
         runs the notebook (``reports/figures/<stem>.png``), else drawn here."""
         from IPython.display import Image
+
+        from .figures import draw, to_image
 
         f = self._figures / f"{art.stem}.png" if self._figures is not None else None
         if f is not None and f.exists():
@@ -200,8 +202,8 @@ def _run_notebooks(p: Paths, names: tuple[str, ...], timeout: int, out: Path | N
         for name, status in track(zip(todo, runs, strict=True), progress, "report: notebooks",
                                   len(todo), "notebook"):
             result[name] = status
-    else:
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as ex:
+    else:  # threads: each waits on its kernel, the process that does the work
+        with ThreadPoolExecutor(min(workers, len(jobs))) as ex:
             for name, status in track(zip(todo, ex.map(_execute, jobs), strict=True), progress,
                                       "report: notebooks", len(todo), "notebook"):
                 result[name] = status
@@ -212,30 +214,24 @@ def _run_notebooks(p: Paths, names: tuple[str, ...], timeout: int, out: Path | N
 
 
 def _execute(job: tuple[str, str, int, dict[str, str]]) -> str:
-    """Execute one notebook (in a worker process); ``ok`` or ``failed: <last line>``."""
+    """Execute one notebook in a kernel with ``env`` added to this process's environment;
+    ``ok`` or ``failed: <last line>``."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     src, dst, timeout, env = job
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     nb = nbformat.read(src, as_version=4)
     # run beside the notebook (not in the root: a root's pipeline/ may shadow ours)
     client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
+                            shutdown_kernel="immediate",  # its outputs are all in
                             resources={"metadata": {"path": str(Path(src).parent)}})
     try:
-        client.execute()
+        client.execute(env={**os.environ, **env})
         status = "ok"
     except CellExecutionError as exc:
         last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])
         status = f"failed: {last[:200]}"
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     atomic_write_text(Path(dst), nbformat.writes(nb))
     return status
 
