@@ -55,9 +55,9 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
     """Everything ``mldock report`` does; returns a summary.
 
-    ``workers`` processes draw the figures while this one writes the reproduction report;
-    then the notebooks execute (``workers`` kernels at a time) on the report's artefacts
-    and figures."""
+    ``workers`` processes draw the figures while this one writes the reproduction report
+    and the notebooks execute (``workers`` kernels at a time) on the report's artefacts,
+    each figure shown once the report has written it."""
     with FigurePool(workers) as pool:
         inp = load_inputs(p)
         done = write_artefacts(inp, pool)
@@ -72,7 +72,8 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         else:
             rep = write_reproduction(inp, spec, done)
             counts = status_counts(rep)
+        session = ReportSession(inp, rep, p.reports / "figures", pool.ready, set(pool.stems))
+        nbs = (run_notebooks(p, workers=workers, progress=progress, session=session)
+               if notebooks else {})
         pool.wait(progress)
-    session = ReportSession(inp, rep, p.reports / "figures")
-    nbs = run_notebooks(p, workers=workers, progress=progress, session=session) if notebooks else {}
     return {"drawn": done, "counts": counts, "notebooks": nbs}

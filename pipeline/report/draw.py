@@ -1,14 +1,16 @@
 """Draw every artefact under ``reports/figures`` and ``reports/tables``.
 
 The artefacts are computed in this process (they share :attr:`Inputs.memo`); the figures,
-most of the report's time, are drawn and saved by ``workers`` processes, each file
-written by one worker, the same bytes as one process would write.
+most of the report's time, are drawn and saved by ``workers`` processes
+(:class:`FigurePool`), each file written by one worker, the same bytes as one process
+would write.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
@@ -63,56 +65,57 @@ def write_artefacts(inp: Inputs, pool: FigurePool, out: Path | None = None,
 
 
 class FigurePool:
-    """Draws and saves figures in ``workers`` processes (in this one when ``workers`` is 1).
+    """Draws and saves figures in ``workers`` processes.
 
     The workers start, and import matplotlib, when the pool is entered, so that they are
-    ready when the artefacts are; :meth:`submit` hands them figures (the largest first),
-    :meth:`wait` returns when all are written and raises a worker's error."""
+    ready when the artefacts are; :meth:`submit` hands them figures (drawn in that order),
+    :meth:`wait` returns when all are written and raises a worker's error. While the pool
+    is open, :attr:`ready` is a folder with ``<stem>.done`` for each figure written (and
+    ``failed`` once one failed): the notebook kernels wait on it for the report's files."""
 
     def __init__(self, workers: int = 2) -> None:
-        self.workers = workers
+        self.workers = max(1, workers)
+        self.ready = Path()
+        self.stems: list[str] = []
         self._ex: ProcessPoolExecutor | None = None
-        self._jobs: list[FigureJob] = []
         self._futures: list[Future[str]] = []
 
     def __enter__(self) -> FigurePool:
-        if self.workers > 1:
-            self._ex = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-            for _ in range(self.workers):  # one start-up job per worker
-                self._ex.submit(_ready)
+        self.ready = Path(tempfile.mkdtemp(prefix="mldock-figures-"))
+        self._ex = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        for _ in range(self.workers):  # one start-up job per worker
+            self._ex.submit(_ready)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._ex is not None:
             self._ex.shutdown(wait=True, cancel_futures=exc[0] is not None)
+        shutil.rmtree(self.ready, ignore_errors=True)
 
     def submit(self, figures: list[FigureJob]) -> None:
-        if self._ex is None:
-            self._jobs += figures
-            return
-        ex = self._ex
-        futures = {id(job): ex.submit(_draw_figure, job)
-                   for job in sorted(figures, key=lambda j: -_weight(j[1]))}
-        self._futures += [futures[id(job)] for job in figures]
+        assert self._ex is not None, "use the pool in a with block"
+        for job in figures:
+            f = self._ex.submit(_draw_figure, job)
+            f.add_done_callback(self._signal)
+            self._futures.append(f)
+            self.stems.append(job[0])
+
+    def _signal(self, f: Future[str]) -> None:
+        """Mark a finished figure in :attr:`ready` (run by the pool's thread)."""
+        name = "failed" if f.cancelled() or f.exception() is not None else f"{f.result()}.done"
+        (self.ready / name).touch()
 
     def wait(self, progress: Progress = no_progress) -> list[str]:
         """Block until every submitted figure is written; their stems in submission order."""
-        n = len(self._jobs) + len(self._futures)
-        runs: Iterator[str] = itertools.chain(map(_draw_figure, self._jobs),
-                                              (f.result() for f in self._futures))
-        stems = list(track(runs, progress, "report: figures", n, "figure"))
-        self._jobs, self._futures = [], []
+        runs: Iterator[str] = (f.result() for f in self._futures)
+        stems = list(track(runs, progress, "report: figures", len(self._futures), "figure"))
+        self._futures = []
         return stems
 
 
 def _ready() -> None:
     """A worker's first job: import matplotlib (the report's own process never does)."""
     from . import figures  # noqa: F401
-
-
-def _weight(spec: A.FigureSpec) -> int:
-    """A rough drawing cost: the faceted figures (six panels) are the slow ones."""
-    return 6 if spec.kind.startswith("category_") else 1
 
 
 def _draw_figure(job: FigureJob) -> str:

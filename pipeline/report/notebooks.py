@@ -14,9 +14,10 @@ import os
 import pickle
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ class ReportSession:
     inputs: Inputs  # the artefacts memoised on inputs.memo
     reproduction: pd.DataFrame | None  # None: no targets file
     figures: Path | None = None  # the report's figures folder (``<stem>.png`` shown as is)
+    ready: Path | None = None  # <stem>.done once the report wrote a figure (draw.FigurePool)
+    drawn: set[str] = field(default_factory=set)  # the stems the report draws
 
 
 def save_session(session: ReportSession, path: Path) -> Path:
@@ -87,11 +90,10 @@ class NotebookSession:
 
         cached = os.environ.get(SESSION_ENV)
         self._rep: pd.DataFrame | None = None
-        self._figures: Path | None = None
+        self._session: ReportSession | None = None
         if p is None and cached:
-            session = load_session(Path(cached))
-            self.inputs, self._rep, self._figures = (session.inputs, session.reproduction,
-                                                     session.figures)
+            self._session = load_session(Path(cached))
+            self.inputs, self._rep = self._session.inputs, self._session.reproduction
             self.paths = self.inputs.paths
         else:
             self.paths = p or paths()
@@ -133,14 +135,16 @@ class NotebookSession:
 
     def image(self, art: Artefact) -> Any:
         """An artefact's figure as a PNG image: the file the report wrote when the report
-        runs the notebook (``reports/figures/<stem>.png``), else drawn here."""
+        runs the notebook (``reports/figures/<stem>.png``, once written), else drawn here."""
         from IPython.display import Image
 
         from .figures import draw, to_image
 
-        f = self._figures / f"{art.stem}.png" if self._figures is not None else None
-        if f is not None and f.exists():
-            return Image(filename=str(f))
+        s = self._session
+        if s is not None and s.figures is not None and art.stem in s.drawn:
+            if s.ready is not None:
+                wait_for_figure(s.ready, art.stem)
+            return Image(filename=str(s.figures / f"{art.stem}.png"))
         assert art.figure is not None
         return to_image(draw(art.figure))
 
@@ -165,6 +169,17 @@ class NotebookSession:
         rep = self._rep[self._rep["section"] == section]
         display(rep[self.TARGET_COLUMNS].reset_index(drop=True))
         return rep
+
+
+def wait_for_figure(ready: Path, stem: str, timeout: float = 600) -> None:
+    """Wait until the report has written the figure ``stem`` (``ready/<stem>.done``)."""
+    deadline = time.monotonic() + timeout
+    while not (ready / f"{stem}.done").exists():
+        if (ready / "failed").exists():
+            raise RuntimeError(f"the report failed to draw a figure; {stem} not shown")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"figure {stem} not written after {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def run_notebooks(p: Paths, names: tuple[str, ...] = NOTEBOOKS, timeout: int = 600,
