@@ -47,7 +47,6 @@ def write_artefacts(inp: Inputs, pool: FigurePool, out: Path | None = None,
     jobs: list[tuple[str, A.ArtefactFn, str | None]] = [(fn.name, fn, None) for fn in A.SHARED]
     jobs += [(f"{fn.name}_{mode}", fn, mode) for mode in modes for fn in A.PER_MODE]
     done: dict[str, str] = {}
-    figures: list[FigureJob] = []
     for stem, fn, mode in jobs:
         try:
             art = fn(inp, mode)
@@ -57,10 +56,9 @@ def write_artefacts(inp: Inputs, pool: FigurePool, out: Path | None = None,
             continue
         if art.table is not None:
             save_table(art.table, art.stem, out / "tables")
-        if art.figure is not None:
-            figures.append((art.stem, art.figure, out / "figures"))
+        if art.figure is not None:  # drawn while the next artefacts are computed
+            pool.submit([(art.stem, art.figure, out / "figures")])
         done[stem] = "ok"
-    pool.submit(figures)
     return done
 
 
