@@ -3,6 +3,7 @@ graceful skipping of missing inputs, the CLI and headless notebooks."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -16,8 +17,10 @@ from pipeline.cli import main
 from pipeline.config import Paths
 from pipeline.errors import InputTableMissing, StageInputMissing
 from pipeline.report import artefacts as A
+from pipeline.report import figures as F
 from pipeline.report import notebooks as NB
 from pipeline.report import targets as T
+from pipeline.report.draw import FigurePool, write_artefacts
 from pipeline.report.inputs import MODES
 from pipeline.tables import read_table
 from tests.conftest import REPO_ROOT, make_project
@@ -172,18 +175,69 @@ def test_cli_writes_the_reproduction_report(root: Paths) -> None:
             "missing (data/processed/instruction_shares.csv; run `mldock parse`))") in md
 
 
+def test_figures_drawn_by_workers_are_the_bytes_of_one_process(root: Paths, tmp_path: Path) -> None:
+    inp = R.load_inputs(root)
+    with FigurePool(2) as pool:
+        done = write_artefacts(inp, pool, out=tmp_path / "workers", modes=())
+        assert pool.wait() == ["figure1_funnel", "figure2_purposes"] == list(done)
+        assert sorted(p.name for p in pool.ready.iterdir()) == [
+            "figure1_funnel.done", "figure2_purposes.done"]
+    for fn in A.SHARED:
+        spec = fn(inp).figure
+        assert spec is not None
+        F.save_figure(F.draw(spec), fn.name, tmp_path / "one")
+        for ext in ("png", "pdf"):
+            assert ((tmp_path / "workers" / "figures" / f"{fn.name}.{ext}").read_bytes()
+                    == (tmp_path / "one" / f"{fn.name}.{ext}").read_bytes()), (fn.name, ext)
+
+
+def _images(nb: nbformat.NotebookNode) -> list[bytes]:
+    return [base64.b64decode(o["data"]["image/png"]) for c in nb.cells
+            if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+
+
 @pytest.mark.slow
 def test_notebooks_execute_headless(root: Paths, tmp_path: Path) -> None:
-    res = R.run_notebooks(root, ("0-funnel.ipynb", "4-rq4-images.ipynb"), out=tmp_path)
+    """Notebook 0 as ``mldock report`` runs it (the report's artefacts, its figure file shown
+    once the pool has written it), notebook 4 as by hand (reads the tables, draws)."""
+    inp = R.load_inputs(root)
+    with FigurePool(1) as pool:
+        write_artefacts(inp, pool, out=tmp_path / "rep")
+        session = NB.ReportSession(inp, None, tmp_path / "rep" / "figures", pool.ready,
+                                   set(pool.stems))
+        res = R.run_notebooks(root, ("0-funnel.ipynb",), out=tmp_path, session=session)
+        pool.wait()
+    res |= R.run_notebooks(root, ("4-rq4-images.ipynb",), out=tmp_path)
     assert res == {"0-funnel.ipynb": "ok", "4-rq4-images.ipynb": "ok"}
     nb = nbformat.read(tmp_path / "0-funnel.ipynb", as_version=4)
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if "image/png" in o.get("data", {})]
-    assert len(images) == 1
+    assert _images(nb) == [(tmp_path / "rep" / "figures" / "figure1_funnel.png").read_bytes()]
+    assert "<Figure size" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
     nb4 = nbformat.read(tmp_path / "4-rq4-images.ipynb", as_version=4)
     text = json.dumps([c.outputs for c in nb4.cells if c.cell_type == "code"])
     assert ("Not drawn: input table images_table2 missing (data/processed/images_table2.csv; "
             "run `mldock images`)") in text
+
+
+def test_a_session_notebook_waits_for_the_reports_figure(
+        root: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inp = R.load_inputs(root)
+    art = A.figure_1(inp)
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "figure1_funnel.png").write_bytes(b"\x89PNG the report's file")
+    session = NB.ReportSession(inp, None, tmp_path / "figures", tmp_path, {"figure1_funnel"})
+    monkeypatch.setenv(NB.SESSION_ENV, str(NB.save_session(session, tmp_path / "s.pickle")))
+    nb = NB.NotebookSession()
+    assert nb.inputs.memo.keys() == inp.memo.keys() and nb.paths == root
+    with pytest.raises(TimeoutError, match="figure1_funnel not written"):
+        NB.wait_for_figure(tmp_path, "figure1_funnel", timeout=0.1)
+    (tmp_path / "failed").touch()
+    with pytest.raises(RuntimeError, match="failed to draw a figure; figure1_funnel"):
+        nb.image(art)
+    (tmp_path / "figure1_funnel.done").touch()
+    assert nb.image(art).data == b"\x89PNG the report's file"
+    # a figure the report does not draw is drawn here
+    drawn = nb.image(A.figure_2(inp)).data
+    assert drawn[:4] == b"\x89PNG" and len(drawn) > 10_000
 
 
 def test_committed_notebooks_have_no_outputs() -> None:

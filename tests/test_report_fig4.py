@@ -94,6 +94,42 @@ def test_figure4b_rule_search(sheets: dict[str, pd.DataFrame]) -> None:
     assert plain.loc[plain["key"] == "operating_system", "repo"].nunique() < 253
 
 
+def _hits_row_by_row(bi: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
+                     rule: F4.TypeRule, bars: dict[str, list[str]]) -> pd.DataFrame:
+    """Figure 4b hits the plain way: every sheet row on its own, every type's keywords."""
+    types = F4.name_types(temp, merge, rule.columns)
+    kws = F4.type_keywords(types, rule.keywords, bars)
+    pairs = set()
+    for repo, base, full in zip(bi["repo"], bi["base"], bi["baseimage"], strict=True):
+        base = "" if pd.isna(base) else str(base).strip().lower()
+        full = "" if pd.isna(full) else str(full).lower()
+        ts = set(types.get(base, set()))
+        ts.update(t for t, ws in kws.items() if any(w in full for w in ws))
+        if rule.variable and rule.variable in full:
+            ts.add("variable")
+        pairs.update((str(repo), t) for t in ts)
+    return pd.DataFrame(sorted(pairs), columns=["repo", "key"])
+
+
+def test_figure4b_hits_and_scores_equal_the_row_by_row_rule(
+        sheets: dict[str, pd.DataFrame]) -> None:
+    """The search types each distinct FROM value once: the same hits and scores."""
+    bi, temp = sheets["package_base_images"], sheets["package_base_types"]
+    doc = F4.load_fig4(ROOT / "taxonomy")
+    merge, bars = doc["figure4b_merge"], doc["figure4a"]
+    target = {"operating_system": 253, "language_runtime": 203, "variable": 75,
+              "ml_platform": 118, "monitoring": 1}
+    scored = dict((r, (e, s)) for r, e, s in F4.search_type_rules(bi, temp, merge, target, bars))
+    sizes = {}
+    for rule in (F4.TypeRule(2, "official+4a", "$"), F4.TypeRule(3, "last", "${"),
+                 F4.TypeRule(1, "official", ""), F4.TypeRule(2, "none", "$")):
+        plain = _hits_row_by_row(bi, temp, merge, rule, bars)
+        sizes[rule.keywords] = len(plain)
+        pd.testing.assert_frame_equal(F4.type_hits(bi, temp, merge, rule, bars), plain)
+        assert scored[rule] == F4.score_rule(plain, target), rule
+    assert sizes == {"official+4a": 892, "last": 1295, "official": 768, "none": 783}
+
+
 def test_bar_residual() -> None:
     shares = pd.DataFrame({"category": ["A", "B"], "key": ["python", "python"],
                            "repos": [51, 14]})

@@ -17,7 +17,7 @@ from . import bars, ctx_paths
 @click.option("--targets", type=click.Path(dir_okay=False, exists=True), default=None,
               help="paper_targets.json (default: $MLDOCK_PAPER_TARGETS or ../shared/docs/).")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
-              help="Notebooks executed at the same time.")
+              help="Figures drawn and notebooks executed at the same time.")
 def cli(no_notebooks: bool, targets: str | None, workers: int) -> None:
     """Draw the paper's tables and figures, execute the notebooks, write the reproduction
     report (reports/reproduction.md and .csv)."""

@@ -23,11 +23,12 @@ from ..config import Paths
 from ..errors import StageInputMissing
 from ..progress import Progress, no_progress
 from ..tables import atomic_write_text, write_table
-from .draw import draw_all
+from .draw import FigurePool, write_artefacts
+from .draw import draw_all as draw_all  # public: draw without the report
 from .findings import findings
 from .inputs import Inputs, load_inputs
 from .markdown import as_text, render_markdown
-from .notebooks import run_notebooks
+from .notebooks import ReportSession, run_notebooks
 from .ours import compute_ours
 from .sections import load_sections
 from .targets import load_spec, reproduction, status_counts
@@ -52,18 +53,27 @@ def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
 
 def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
-    """Everything ``mldock report`` does; returns a summary."""
-    inp = load_inputs(p)
-    done = draw_all(inp, progress=progress)
-    counts = None
-    try:
-        spec = load_spec(p, targets)
-    except StageInputMissing as exc:
-        log.warning("no reproduction report: %s", exc)
-        atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
-                          f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
-                              f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
-    else:
-        counts = status_counts(write_reproduction(inp, spec, done))
-    nbs = run_notebooks(p, workers=workers, progress=progress) if notebooks else {}
+    """Everything ``mldock report`` does; returns a summary.
+
+    ``workers`` processes draw the figures while this one writes the reproduction report
+    and the notebooks execute (``workers`` kernels at a time) on the report's artefacts,
+    each figure shown once the report has written it."""
+    with FigurePool(workers) as pool:
+        inp = load_inputs(p)
+        done = write_artefacts(inp, pool)
+        counts, rep = None, None
+        try:
+            spec = load_spec(p, targets)
+        except StageInputMissing as exc:
+            log.warning("no reproduction report: %s", exc)
+            atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
+                              f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
+                                  f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
+        else:
+            rep = write_reproduction(inp, spec, done)
+            counts = status_counts(rep)
+        session = ReportSession(inp, rep, p.reports / "figures", pool.ready, set(pool.stems))
+        nbs = (run_notebooks(p, workers=workers, progress=progress, session=session)
+               if notebooks else {})
+        pool.wait(progress)
     return {"drawn": done, "counts": counts, "notebooks": nbs}

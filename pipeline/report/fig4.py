@@ -14,6 +14,7 @@ Inputs are the interim tables ``package_base_images`` (xlsx sheet ``baseimages``
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,10 @@ KEYWORD_SOURCES = {
 def name_types(temp: pd.DataFrame, merge: dict[str, list[str]], columns: int) -> dict[str, set[str]]:
     """base name (lower case) -> merged type ids of its first ``columns`` labels."""
     out: dict[str, set[str]] = {}
-    for _, r in temp.iterrows():
-        s = out.setdefault(str(r["base"]).strip().lower(), set())
-        for c in LABEL_COLUMNS[:columns]:
-            v = r[c]
+    labels = [temp[c] for c in LABEL_COLUMNS[:columns]]
+    for base, *values in zip(temp["base"], *labels, strict=True):
+        s = out.setdefault(str(base).strip().lower(), set())
+        for v in values:
             if isinstance(v, str) and v.strip():
                 s.update(merge.get(v.strip(), []))
     return out
@@ -114,21 +115,60 @@ def type_keywords(types: dict[str, set[str]], how: str,
     return out
 
 
+@dataclass(frozen=True)
+class FromValues:
+    """The sheet's FROM values: each distinct (base name, whole FROM value) pair once
+    (``values``, lower case) and the (repository, value index) pairs that use them."""
+
+    uses: tuple[tuple[str, int], ...]
+    values: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, sheet: pd.DataFrame) -> FromValues:
+        bases = sheet["base"].fillna("").astype(str).str.strip().str.lower()
+        fulls = sheet["baseimage"].fillna("").astype(str).str.lower()
+        index: dict[tuple[str, str], int] = {}
+        uses = {(str(repo), index.setdefault(v, len(index)))
+                for repo, v in zip(sheet["repo"], zip(bases, fulls, strict=True), strict=True)}
+        return cls(tuple(sorted(uses)), tuple(index))
+
+
+def value_types(fv: FromValues, types: dict[str, set[str]],
+                kws: dict[str, set[str]]) -> list[set[str]]:
+    """Per distinct FROM value: the types of its base name and of every keyword it contains."""
+    word_types: dict[str, set[str]] = {}
+    for t, ws in kws.items():
+        for w in ws:
+            word_types.setdefault(w, set()).add(t)
+    out = []
+    for base, full in fv.values:
+        ts = set(types.get(base, set()))
+        for w, wt in word_types.items():
+            if w in full:
+                ts |= wt
+        out.append(ts)
+    return out
+
+
+def rule_pairs(fv: FromValues, typed: list[set[str]], variable: str) -> set[tuple[str, str]]:
+    """(repo, type id) pairs from the typed values; ``variable`` in a FROM value adds
+    ``variable`` (no marker when empty)."""
+    var = [bool(variable) and variable in full for _, full in fv.values]
+    pairs: set[tuple[str, str]] = set()
+    for repo, i in fv.uses:
+        pairs.update((repo, t) for t in typed[i])
+        if var[i]:
+            pairs.add((repo, "variable"))
+    return pairs
+
+
 def type_hits(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
               rule: TypeRule, bars: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """(repo, type id) pairs under ``rule`` (``bars``: Figure 4a's keywords)."""
+    fv = FromValues.of(sheet)
     types = name_types(temp, merge, rule.columns)
-    kws = type_keywords(types, rule.keywords, bars)
-    pairs: set[tuple[str, str]] = set()
-    bases = sheet["base"].fillna("").astype(str).str.strip().str.lower()
-    fulls = sheet["baseimage"].fillna("").astype(str).str.lower()
-    for repo, base, full in zip(sheet["repo"], bases, fulls, strict=True):
-        ts = set(types.get(base, set()))
-        ts.update(t for t, ws in kws.items() if any(w in full for w in ws))
-        if rule.variable and rule.variable in full:
-            ts.add("variable")
-        pairs.update((str(repo), t) for t in ts)
-    return pd.DataFrame(sorted(pairs), columns=["repo", "key"])
+    typed = value_types(fv, types, type_keywords(types, rule.keywords, bars))
+    return pd.DataFrame(sorted(rule_pairs(fv, typed, rule.variable)), columns=["repo", "key"])
 
 
 def candidate_rules() -> list[TypeRule]:
@@ -139,16 +179,31 @@ def candidate_rules() -> list[TypeRule]:
 def score_rule(hits: pd.DataFrame, target_repos: dict[str, int]) -> tuple[int, int]:
     """(types whose repository count equals the target, sum of absolute residuals)."""
     got = hits.groupby("key")["repo"].nunique()
-    res = [abs(int(got.get(t, 0)) - v) for t, v in target_repos.items()]
+    return _score({str(k): int(v) for k, v in got.items()}, target_repos)
+
+
+def _score(got: dict[str, int], target_repos: dict[str, int]) -> tuple[int, int]:
+    res = [abs(got.get(t, 0) - v) for t, v in target_repos.items()]
     return sum(r == 0 for r in res), sum(res)
 
 
 def search_type_rules(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
                       target_repos: dict[str, int], bars: dict[str, list[str]] | None = None,
                       ) -> list[tuple[TypeRule, int, int]]:
-    """Every candidate rule with its score, best first (most exact types, then residual)."""
-    scored = [(r, *score_rule(type_hits(sheet, temp, merge, r, bars), target_repos))
-              for r in candidate_rules()]
+    """Every candidate rule with its score, best first (most exact types, then residual).
+
+    The same as scoring :func:`type_hits` of each of :func:`candidate_rules`, with the
+    FROM values typed once per (label columns, keyword source)."""
+    fv = FromValues.of(sheet)
+    typed: dict[tuple[int, str], list[set[str]]] = {}
+    scored = []
+    for rule in candidate_rules():
+        key = (rule.columns, rule.keywords)
+        if key not in typed:
+            types = name_types(temp, merge, rule.columns)
+            typed[key] = value_types(fv, types, type_keywords(types, rule.keywords, bars))
+        got = Counter(t for _, t in rule_pairs(fv, typed[key], rule.variable))
+        scored.append((rule, *_score(got, target_repos)))
     return sorted(scored, key=lambda x: (-x[1], x[2], x[0].columns, x[0].keywords))
 
 
