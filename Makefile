@@ -56,7 +56,7 @@ $(UV):
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	@test -x $(PY) || $(UV) venv --quiet $(VENV)
-	$(UV) sync --frozen --extra dev
+	$(UV) sync --frozen --extra dev --compile-bytecode
 	@touch $@
 
 lock: | $(UV) ## Re-resolve uv.lock (UPGRADE=1: newest allowed by pyproject) and requirements.lock
