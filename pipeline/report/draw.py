@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -105,10 +104,17 @@ class FigurePool:
 
     def wait(self, progress: Progress = no_progress) -> list[str]:
         """Block until every submitted figure is written; their stems in submission order."""
-        runs: Iterator[str] = (f.result() for f in self._futures)
-        stems = list(track(runs, progress, "report: figures", len(self._futures), "figure"))
+        stems = list(track(map(self._written, self._futures), progress, "report: figures",
+                           len(self._futures), "figure"))
         self._futures = []
         return stems
+
+    def _written(self, f: Future[str]) -> str:
+        """The stem of a finished figure, its marker written (a future's callbacks may run
+        after ``result()`` returns; touching twice is harmless)."""
+        stem = f.result()
+        self._signal(f)
+        return stem
 
 
 def _ready() -> None:
