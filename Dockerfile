@@ -62,7 +62,8 @@ COPY --from=builder /app/.venv ./.venv
 COPY pyproject.toml README.md CITATION.cff ./
 COPY taxonomy ./taxonomy
 COPY notebooks ./notebooks
-# The project root is /app (code, taxonomy/, notebooks/); its data/ and reports/ live on /data.
+COPY targets ./targets
+# The project root is /app (code, taxonomy/, notebooks/, targets/); its data/ and reports/ live on /data.
 # Mount a named volume there (it starts with both folders), or a host folder in which
 # data/ and reports/ already exist.
 RUN ln -s /data/data /app/data \

@@ -38,6 +38,9 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
         package_image_repos package_file_types_top_num package_file_types_num \
         package_file_types_top_size package_file_types_repos package_base_images package_base_types))
 
+# a recipe that fails leaves no target behind that looks up to date
+.DELETE_ON_ERROR:
+
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
         parse classify evaluate images report publish test test-slow lint bench search filter extract collect clean FORCE
 
@@ -98,18 +101,21 @@ $(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py $(PARSER_CO
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes
 
+# the classify stage's code (evaluate.py and render.py are the evaluation's only)
+CLASSIFY_RUN := $(filter-out pipeline/classify/evaluate.py pipeline/classify/render.py,$(wildcard pipeline/classify/*.py))
+
 # parse writes these together with dockerfiles.csv
 $(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv: $(PROCESSED)/dockerfiles.csv ;
 
 # classify reads parse's tables (never data/raw/)
 $(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/purpose_text.csv \
-		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv $(wildcard pipeline/classify/*.py) \
+		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv $(CLASSIFY_RUN) \
 		taxonomy/project_categories.yaml taxonomy/purposes.yaml taxonomy/purpose_coding.yaml $(CORE)
 	$(MLDOCK) classify
 
 evaluate: reports/classification.md ## Cross-validate the classifiers (nested CV, variants): reports/classification.{md,csv}
 
-reports/classification.md: $(PROCESSED)/projects.csv
+reports/classification.md: $(PROCESSED)/projects.csv $(wildcard pipeline/classify/*.py)
 	$(MLDOCK) classify evaluate --nested
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
@@ -131,7 +137,7 @@ reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv 
 
 publish: data/published/datapackage.json ## Published CSVs with datapackage.json, provenance and CITATION
 
-data/published/datapackage.json: reports/reproduction.md pipeline/publish.py $(CORE)
+data/published/datapackage.json: reports/reproduction.md pipeline/publish.py pyproject.toml $(CORE)
 	$(MLDOCK) publish
 
 search: $(STAMP) ## collect step 1-2: keyword search on GitHub (needs network; GITHUB_TOKEN)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CATEGORIES, Paths
+from ..errors import StageInputMissing
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, read_table, write_table
 from .coding import code_purposes, split_tokens, uncoded_tokens
@@ -47,7 +48,7 @@ def load_inputs(p: Paths, progress: Progress = no_progress) -> Inputs:
     errors = ErrorLog("classify")
     try:
         pt = read_table("purpose_text", p)
-    except Exception as exc:  # noqa: BLE001 - optional input, reported
+    except StageInputMissing as exc:  # optional input, reported
         log.warning("no purpose_text table (%s): purposes are predicted by rules only", exc)
         pt = pd.DataFrame(columns=["repo"])
     evidence = build_evidence(repos, read_table("files", p), read_parse_tables(p), errors, progress, pt)

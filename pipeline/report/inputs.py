@@ -104,9 +104,6 @@ def load_inputs(p: Paths) -> Inputs:
         except StageInputMissing:
             inp.tables[name] = None
             log.info("input table %s missing; figures and targets that need it are skipped", name)
-        except (MldockError, ValueError, KeyError) as exc:
-            inp.tables[name] = None
-            log.warning("input table %s unreadable (%s); skipped", name, exc)
     return inp
 
 

@@ -24,12 +24,14 @@ from typing import Any
 import pandas as pd
 
 from ..config import Paths
+from ..errors import StageInputMissing
 from ..progress import Progress, no_progress, track
 from ..tables import atomic_write_text
 from .artefacts import Artefact
 from .findings import finding
 from .inputs import MODES, SKIPPED, Inputs, load_inputs
 from .ours import compute_ours
+from .sections import load_sections
 from .targets import load_spec, reproduction
 
 log = logging.getLogger(__name__)
@@ -162,10 +164,11 @@ class NotebookSession:
         if self._rep is None:
             try:
                 spec = load_spec(self.paths)
-            except Exception as exc:  # the targets file is optional for a notebook
+            except StageInputMissing as exc:  # the targets file is optional for a notebook
                 display(Markdown(f"*paper_targets.json not found ({exc}).*"))
                 return None
-            self._rep = reproduction(spec, compute_ours(self.inputs, spec))
+            sections = load_sections(self.paths.targets)
+            self._rep = reproduction(spec, compute_ours(self.inputs, spec, sections), sections)
         rep = self._rep[self._rep["section"] == section]
         display(rep[self.TARGET_COLUMNS].reset_index(drop=True))
         return rep
@@ -240,6 +243,7 @@ def _execute(job: tuple[str, str, int, dict[str, str]]) -> str:
     # run beside the notebook (not in the root: a root's pipeline/ may shadow ours)
     client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
                             shutdown_kernel="immediate",  # its outputs are all in
+                            record_timing=False,  # no timestamps: a rerun gives the same bytes
                             resources={"metadata": {"path": str(Path(src).parent)}})
     try:
         client.execute(env={**os.environ, **env})
