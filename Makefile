@@ -76,7 +76,8 @@ system-deps: ## Install the Debian packages the tests need (as root), or say whi
 
 reproduce: setup ## Set up, then run every stage on the replication package; print the time per stage
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
-	@$(MAKE) --no-print-directory ingest parse classify images report publish
+	@$(MAKE) --no-print-directory ingest parse classify images report publish \
+	  || { $(PYTHON) scripts/timed.py --log $(TIMINGS) --summary; exit 1; }
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md (make evaluate: the classifiers cross-validated)"
 

@@ -36,12 +36,17 @@ from .targets import load_spec, reproduction, status_counts
 log = logging.getLogger(__name__)
 
 
+def reproduction_frame(inp: Inputs, spec: dict[str, Any]) -> pd.DataFrame:
+    """One row per target of ``spec``: the paper's value beside ours (not written)."""
+    sections = load_sections(inp.paths.targets)
+    return reproduction(spec, compute_ours(inp, spec, sections), sections)
+
+
 def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
-                       out: Path | None = None) -> pd.DataFrame:
+                       out: Path | None = None, rep: pd.DataFrame | None = None) -> pd.DataFrame:
     """``reproduction.csv`` and ``reproduction.md``; returns the reproduction frame."""
     out = out or inp.paths.reports
-    sections = load_sections(inp.paths.targets)
-    rep = reproduction(spec, compute_ours(inp, spec, sections), sections)
+    rep = reproduction_frame(inp, spec) if rep is None else rep
     counts = status_counts(rep)
     out.mkdir(parents=True, exist_ok=True)
     write_table(as_text(rep), "reproduction", inp.paths, path=out / "reproduction.csv")
@@ -51,29 +56,36 @@ def write_reproduction(inp: Inputs, spec: dict[str, Any], done: dict[str, str],
     return rep
 
 
+def _write_unreproduced(inp: Inputs, done: dict[str, str], exc: StageInputMissing) -> None:
+    """``reproduction.md`` without the targets file: why, and the figures drawn."""
+    log.warning("no reproduction report: %s", exc)
+    atomic_write_text(inp.paths.reports / "reproduction.md", "# Reproduction report\n\n"
+                      f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
+                          f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
+
+
 def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
     """Everything ``mldock report`` does; returns a summary.
 
-    ``workers`` processes draw the figures while this one writes the reproduction report
-    and the notebooks execute (``workers`` kernels at a time) on the report's artefacts,
-    each figure shown once the report has written it."""
+    ``workers`` processes draw the figures while the notebooks execute (``workers``
+    kernels at a time) on the report's artefacts, each figure shown once it is written.
+    ``reproduction.md`` is written last, once every figure is: a failed figure leaves
+    no report that looks complete."""
     with FigurePool(workers) as pool:
         inp = load_inputs(p)
         done = write_artefacts(inp, pool)
-        counts, rep = None, None
         try:
-            spec = load_spec(p, targets)
+            spec: dict[str, Any] | None = load_spec(p, targets)
         except StageInputMissing as exc:
-            log.warning("no reproduction report: %s", exc)
-            atomic_write_text(p.reports / "reproduction.md", "# Reproduction report\n\n"
-                              f"Not written: {exc}.\n\n## Figures and tables\n\n" + "\n".join(
-                                  f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
-        else:
-            rep = write_reproduction(inp, spec, done)
-            counts = status_counts(rep)
+            spec, missing = None, exc
+        rep = reproduction_frame(inp, spec) if spec is not None else None
         session = ReportSession(inp, rep, p.reports / "figures", pool.ready, set(pool.stems))
         nbs = (run_notebooks(p, workers=workers, progress=progress, session=session)
                if notebooks else {})
         pool.wait(progress)
-    return {"drawn": done, "counts": counts, "notebooks": nbs}
+    if spec is None or rep is None:
+        _write_unreproduced(inp, done, missing)
+        return {"drawn": done, "counts": None, "notebooks": nbs}
+    write_reproduction(inp, spec, done, rep=rep)
+    return {"drawn": done, "counts": status_counts(rep), "notebooks": nbs}
