@@ -474,8 +474,8 @@ def run(source: str | None, p: Paths, progress: Progress = no_progress) -> Inges
     write_table(funnel, "funnel", p)
     write_table(purpose_text, "purpose_text", p)
     write_table(files.table, "files", p)
-    ingest_images.write_image_tables(rq4, p)
-    ingest_sheets.write_sheet_tables(rq3, p)
+    for name, df in {**rq4, **rq3}.items():
+        write_table(df, name, p)
     errors.write(p)
     res = IngestResult(src, repos, funnel, files.table, purpose_text, len(errors))
     log.info(res.summary())

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Paths
 from .core.categories import Categories
 from .core.cells import image_list, image_name
 from .errors import SourceInvalid
-from .tables import read_package_csv, write_table
+from .tables import read_package_csv
 
 LAYERS_DIR = "raw-data/DockerImage/layers"
 FILES_V2 = "RQ4/files-v2"
@@ -132,6 +131,3 @@ def image_tables(pkg: Path, final: pd.DataFrame, cats: Categories) -> dict[str, 
             **file_type_tables(pkg, cats)}
 
 
-def write_image_tables(tables: dict[str, pd.DataFrame], p: Paths) -> None:
-    for name, df in tables.items():
-        write_table(df, name, p)

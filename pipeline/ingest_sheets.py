@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Paths
 from .errors import SourceInvalid
-from .tables import write_table
 
 SHEETS = ("baseimages", "temp")
 BASEIMAGE_COLUMNS = {"Repos": "repo", "Category": "raw_category", "Dockerfile": "dockerfile",
@@ -59,6 +57,3 @@ def sheet_tables(sheets: dict[str, pd.DataFrame], xlsx: Path) -> dict[str, pd.Da
             "package_base_types": base_types_table(sheets["temp"], xlsx)}
 
 
-def write_sheet_tables(tables: dict[str, pd.DataFrame], p: Paths) -> None:
-    for name, df in tables.items():
-        write_table(df, name, p)

@@ -64,3 +64,11 @@ def test_compose_guards_reach_the_reason() -> None:
     big = b"services: {}\n" + b"#" * sniff.MAX_CONTENT_SNIFF
     assert sniff.classify_file("docker-compose.yml", big)[2] == (
         f"named like a compose file but too large to be checked ({len(big)} bytes)")
+
+
+@pytest.mark.parametrize("data", [b"# a\x0cb\nFROM ubuntu\n", b"# a\rb\nFROM ubuntu:1 AS x\n"])
+def test_from_line_is_numbered_as_the_parser_numbers_it(data: bytes) -> None:
+    """A form feed or a lone CR in a comment is not a line break for the parser, so the
+    FROM found at its line 2 is the one validated (str.splitlines would pick the comment)."""
+    assert sniff.classify_file("Dockerfile", data) == (
+        "dockerfile", "dockerfile", "FROM at line 2 after comments/ARGs")

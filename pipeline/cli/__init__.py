@@ -124,7 +124,7 @@ def bars(ctx: click.Context | None = None) -> Progress:
     def tqdm_bar(desc: str, total: int | None = None, unit: str = "it") -> Bar:
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=desc, unit=unit, leave=False)
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", leave=False)
 
     return tqdm_bar
 

@@ -39,11 +39,13 @@ def cli(ctx: click.Context, source: str | None, no_notebooks: bool, evaluate: bo
 
     `make reproduce` does the same but reruns only stale stages."""
     timings: list[tuple[str, float]] = []
-    for name, command, params in _steps(source, not no_notebooks, evaluate):
-        t0 = time.perf_counter()
-        ctx.invoke(command, **params)
-        timings.append((name, time.perf_counter() - t0))
-        click.echo(f"reproduce: {name} done in {timings[-1][1]:.1f} s", err=True)
-    total = sum(t for _, t in timings)
-    click.echo("reproduce: " + ", ".join(f"{n} {t:.1f} s" for n, t in timings)
-               + f"; total {total:.1f} s")
+    try:
+        for name, command, params in _steps(source, not no_notebooks, evaluate):
+            t0 = time.perf_counter()
+            ctx.invoke(command, **params)
+            timings.append((name, time.perf_counter() - t0))
+            click.echo(f"reproduce: {name} done in {timings[-1][1]:.1f} s", err=True)
+    finally:  # also when a stage fails: the times of those that ran
+        total = sum(t for _, t in timings)
+        click.echo("reproduce: " + ", ".join(f"{n} {t:.1f} s" for n, t in timings)
+                   + f"; total {total:.1f} s")

@@ -232,11 +232,16 @@ def _continues(line: str, esc: str) -> str | None:
     return None
 
 
-def logical_lines(text: str) -> tuple[list[_Raw], list[str], str]:
-    """Split text into instructions the way BuildKit does: (instructions, problems, escape)."""
+def physical_lines(text: str) -> list[str]:
+    """The lines the parser numbers: split on LF (CRLF counts as one), nothing else."""
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
+    return text.split("\n")
+
+
+def logical_lines(text: str) -> tuple[list[_Raw], list[str], str]:
+    """Split text into instructions the way BuildKit does: (instructions, problems, escape)."""
+    lines = physical_lines(text)
     n = len(lines)
     problems: list[str] = []
     i, esc = _directives(lines, problems)

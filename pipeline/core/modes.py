@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .taxonomy import UNKNOWN
+
 
 class RunCategories(Protocol):
     @property
@@ -23,8 +25,6 @@ class RunCategories(Protocol):
 
     def category(self, command: str) -> str: ...
 
-
-UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from .compose import ComposeError, read_compose
-from .dockerfile import logical_lines
+from .dockerfile import logical_lines, physical_lines
 
 MAX_CONTENT_SNIFF = 1_000_000  # bytes of a file examined to decide its kind
 
@@ -93,7 +93,7 @@ def classify_file(name: str, data: bytes) -> tuple[str, str, str]:
     if word == "FROM":
         if _JINJA.search(text):
             return nm, "not_dockerfile", "template: has Jinja control lines ({% ... %})"
-        if not _valid_from(text.splitlines()[line - 1]):
+        if not _valid_from(physical_lines(text)[line - 1]):
             return nm, "not_dockerfile", f"line {line} starts with FROM but is not 'FROM image [AS name]'"
         return nm, "dockerfile", f"FROM at line {line} after comments/ARGs"
     if nm == "compose" or name.lower().endswith((".yml", ".yaml")):

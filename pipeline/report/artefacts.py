@@ -183,7 +183,7 @@ def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFra
     if kind == "keyword":
         hits = F4.keyword_hits(sheet, doc["figure4a"])
     else:
-        labels = base_type_labels(inp.paths)
+        labels = base_type_labels(inp)
         hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
                             doc["figure4a"])
         hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
@@ -206,7 +206,7 @@ def _search_type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
             inp.spec = load_spec(inp.paths)
         except StageInputMissing as exc:
             raise NotRecomputable("Figure 4b rule search needs paper_targets.json") from exc
-    to_id = {" ".join(p.split()): t for t, (_, p) in base_type_labels(inp.paths).items()}
+    to_id = {" ".join(p.split()): t for t, (_, p) in base_type_labels(inp).items()}
     doc = fig4_doc(inp)
     return F4.search_type_rules(sheet, temp, doc["figure4b_merge"],
                                 F4.paper_type_targets(inp.spec, to_id), doc["figure4a"])
@@ -226,7 +226,7 @@ def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) ->
     bi = bi[bi["repo"].isin(mode_repos(inp, mode))].copy()
     n_repos = int(bi["repo"].nunique())
     if kind == "type":
-        labels = base_type_labels(inp.paths)
+        labels = base_type_labels(inp)
         bi = bi[bi["base_type"].fillna("unknown") != "unknown"]
         pick = 1 if modes.policy(mode).base_type_labels_of_paper else 0
         bi["key"] = bi["base_type"].map(

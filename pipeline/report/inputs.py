@@ -19,7 +19,8 @@ from ..core import modes
 from ..errors import InputTableMissing, MldockError, StageInputMissing
 from ..schemas import TABLES
 from ..tables import read_table, repo_categories
-from ..taxonomy import load_run_taxonomy, read_yaml
+from ..taxonomy import load_base_image_types, load_run_taxonomy, read_yaml
+from .sections import Sections, load_sections
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +133,23 @@ def mode_repos(inp: Inputs, mode: str) -> set[str]:
     return final_repos(inp) if modes.policy(mode).final_dataset_only else set(repos["repo"])
 
 
-def base_type_labels(p: Paths) -> dict[str, tuple[str, str]]:
-    """``type id -> (our label, the paper's label)`` from taxonomy/base_image_types.yaml."""
-    f = p.taxonomy / "base_image_types.yaml"
-    if not f.exists():
-        return {}
-    doc = read_yaml(f) or {}
-    out = {}
-    for e in doc.get("entries") or []:
-        label = str(e.get("label") or e["id"])
-        out[str(e["id"])] = (label, str(e.get("paper_label") or label))
-    return out
+def base_type_labels(inp: Inputs) -> dict[str, tuple[str, str]]:
+    """``type id -> (our label, the paper's label)`` of taxonomy/base_image_types.yaml
+    (validated by :func:`pipeline.taxonomy.load_base_image_types`; read once per report)."""
+    if "base_type_labels" not in inp.memo:
+        types = load_base_image_types(inp.paths.taxonomy)
+        inp.memo["base_type_labels"] = {t: (types.labels[t], types.paper_labels[t])
+                                        for t in types.ids}
+    labels: dict[str, tuple[str, str]] = inp.memo["base_type_labels"]
+    return labels
+
+
+def sections(inp: Inputs) -> Sections:
+    """``targets/sections.yaml`` of the report's root, read once per report."""
+    if "sections" not in inp.memo:
+        inp.memo["sections"] = load_sections(inp.paths.targets)
+    sec: Sections = inp.memo["sections"]
+    return sec
 
 
 def run_category_ids(p: Paths) -> list[str]:

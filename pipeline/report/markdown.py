@@ -13,8 +13,7 @@ from ..tables import atomic_write_text
 from . import artefacts as A
 from . import fig4 as F4
 from .frames import canon
-from .inputs import MODES, SKIPPED, Inputs
-from .sections import load_sections
+from .inputs import MODES, SKIPPED, Inputs, sections
 from .targets import artefact_counts
 
 
@@ -76,7 +75,7 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "",
         "## By paper artefact",
         "",
-        to_markdown(artefact_counts(rep, MODES, load_sections(inp.paths.targets))).rstrip(),
+        to_markdown(artefact_counts(rep, MODES, sections(inp))).rstrip(),
         "",
         "## Summary",
         "",

@@ -30,9 +30,8 @@ from ..tables import atomic_write_text
 from .artefacts import Artefact
 from .findings import finding
 from .inputs import MODES, SKIPPED, Inputs, load_inputs
-from .ours import compute_ours
-from .sections import load_sections
-from .targets import load_spec, reproduction
+from .ours import reproduction_frame
+from .targets import load_spec
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +166,7 @@ class NotebookSession:
             except StageInputMissing as exc:  # the targets file is optional for a notebook
                 display(Markdown(f"*paper_targets.json not found ({exc}).*"))
                 return None
-            sections = load_sections(self.paths.targets)
-            self._rep = reproduction(spec, compute_ours(self.inputs, spec, sections), sections)
+            self._rep = reproduction_frame(self.inputs, spec)
         rep = self._rep[self._rep["section"] == section]
         display(rep[self.TARGET_COLUMNS].reset_index(drop=True))
         return rep

@@ -29,8 +29,9 @@ from .inputs import (
     final_repos,
     mode_repos,
 )
-from .sections import Sections, load_sections
-from .targets import Ours, _norm_key_plain, tid
+from .inputs import sections as report_sections
+from .sections import Sections
+from .targets import Ours, _norm_key_plain, reproduction, tid
 
 
 @dataclass
@@ -73,7 +74,7 @@ def registers(section: str, per_mode: bool = True, also: tuple[str, ...] = ()
 def compute_ours(inp: Inputs, spec: dict[str, Any], sections: Sections | None = None) -> Ours:
     """Our value for every target we can recompute, per mode."""
     inp.spec = spec
-    ctx = Ctx(inp, spec, Ours(), sections or load_sections(inp.paths.targets))
+    ctx = Ctx(inp, spec, Ours(), sections or report_sections(inp))
     for e in (e for e in REGISTRY if not e.per_mode):
         _run(ctx, e, MODES[0], MODES)
     for mode in MODES:
@@ -267,7 +268,7 @@ def base_images(ctx: Ctx, mode: str) -> None:
 @registers("rq3_base_image_types")
 def base_image_types(ctx: Ctx, mode: str) -> None:
     norm: dict[str, str] = {}
-    for type_id, (label, paper_label) in base_type_labels(ctx.inp.paths).items():
+    for type_id, (label, paper_label) in base_type_labels(ctx.inp).items():
         norm[_norm_key_plain(label)] = norm[_norm_key_plain(paper_label)] = type_id
     _base_shares(ctx, mode, A.figure_4b(ctx.inp, mode).frame, "rq3_base_image_types",
                  "totals", norm)
@@ -289,11 +290,7 @@ def dockerfile_counts(ctx: Ctx, mode: str) -> None:
         ctx.ours.set(mode, target("counted"), len(sel))
     dfs = ctx.inp.mode("dockerfiles", mode)
     ctx.ours.set(mode, target("parsed"), len(dfs))
-    from_col = next((c for c in ("n_stages", "n_from", "from_count") if c in dfs.columns), None)
-    if from_col:
-        ctx.ours.set(mode, target("with_from"), int((dfs[from_col].fillna(0) > 0).sum()))
-    else:
-        ctx.ours.missing(mode, target("with_from"), "dockerfiles has no FROM count column")
+    ctx.ours.set(mode, target("with_from"), int((dfs["n_stages"].fillna(0) > 0).sum()))
 
 
 def _absent(v: Any) -> bool:
@@ -410,3 +407,9 @@ def file_sizes(ctx: Ctx, mode: str) -> None:
             else:
                 ctx.ours.missing(mode, tid(sec, *at, "perc_size"),
                                  f"empty in our {mode}-mode file_types_by_size")
+
+
+def reproduction_frame(inp: Inputs, spec: dict[str, Any]) -> pd.DataFrame:
+    """One row per target of ``spec``: the paper's value beside ours (not written)."""
+    sec = report_sections(inp)
+    return reproduction(spec, compute_ours(inp, spec, sec), sec)
