@@ -101,7 +101,7 @@ def resource(t: Table, filename: str, data: bytes) -> dict[str, Any]:
         "mediatype": "text/csv",
         "encoding": "utf-8",
         "bytes": len(data),
-        "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "hash": sha256_tag(data),
         "schema": table_schema(t),
     }
 
@@ -243,8 +243,9 @@ def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None,
     return {"out": out, "published": [r["title"] for r in resources], "skipped": skipped}
 
 
-def _sha256(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256_tag(data: bytes) -> str:
+    """A Frictionless ``hash`` value: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def verify(p: Paths, published: Path | None = None) -> tuple[list[str], list[str]]:
@@ -276,7 +277,7 @@ def verify(p: Paths, published: Path | None = None) -> tuple[list[str], list[str
         for name in sorted(set(recorded) & set(rebuilt)):
             want = recorded[name].get("hash")
             for label, f in (("published", published / name), ("rebuilt", Path(tmp) / name)):
-                got = _sha256(f) if f.exists() else "missing"
+                got = sha256_tag(f.read_bytes()) if f.exists() else "missing"
                 if got != want:
                     problems.append(f"{name}: {label} file is {got}, datapackage.json says {want}")
         cff, fresh = published / "CITATION.cff", Path(tmp) / "CITATION.cff"

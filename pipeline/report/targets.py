@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import CATEGORIES, Paths
 from ..errors import MldockError, StageInputMissing
+from ..schemas import REPRODUCTION
 from ..taxonomy import normalise_keyword
 from .frames import canon
 from .inputs import MODES
@@ -173,9 +174,8 @@ def leaf_kind(leaf: Leaf) -> str:
     return "table cell" if per_cat or rows & set(leaf.path[1:-1]) else "scalar"
 
 
-COLUMNS = ["target", "section", "kind", "reference", "paper_value", "unit", "tolerance",
-           "ours_paper", "ours_corrected", "diff_paper", "diff_corrected", "status_paper",
-           "status_corrected", "labels", "reason"]
+#: the columns of the reproduction table, as its schema declares them
+COLUMNS = [c.name for c in REPRODUCTION.columns]
 
 
 def reproduction(spec: dict[str, Any], ours: Ours, sections: Sections | None = None
