@@ -39,6 +39,7 @@ from .parse import (
     RUN_CATEGORY_SHARES,
 )
 from .classify import PROJECTS, PURPOSES
+from .evolution import DOCKERFILE_VERSIONS, BASE_IMAGE_CHANGES, RELEASE_SUMMARY, DOCKERFILE_HISTORIES
 from .images import (
     IMAGES,
     LAYERS,
@@ -93,6 +94,10 @@ __all__ = [
     "RUN_CATEGORY_SHARES",
     "PROJECTS",
     "PURPOSES",
+    "DOCKERFILE_VERSIONS",
+    "BASE_IMAGE_CHANGES",
+    "RELEASE_SUMMARY",
+    "DOCKERFILE_HISTORIES",
     "IMAGES",
     "LAYERS",
     "IMAGE_FILE_TYPES",
