@@ -42,7 +42,7 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
 .DELETE_ON_ERROR:
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
-        parse classify evaluate images report publish test test-slow lint bench search filter extract collect clean FORCE
+        parse classify evaluate images evolution report publish test test-slow lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -76,7 +76,7 @@ system-deps: ## Install the Debian packages the tests need (as root), or say whi
 
 reproduce: setup ## Set up, then run every stage on the replication package; print the time per stage
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
-	@$(MAKE) --no-print-directory ingest parse classify images report publish \
+	@$(MAKE) --no-print-directory ingest parse classify images evolution report publish \
 	  || { $(PYTHON) scripts/timed.py --log $(TIMINGS) --summary; exit 1; }
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md (make evaluate: the classifiers cross-validated)"
@@ -125,11 +125,23 @@ $(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESS
 		$(wildcard pipeline/images/*.py) taxonomy/file_types.yaml taxonomy/categories.yaml $(CORE)
 	$(MLDOCK) images --replication
 
+evolution: $(PROCESSED)/release_summary.csv ## Dockerfiles across releases: the package's per-release corpus, dated by tag
+
+# the parser's code and the taxonomies it reads key the parse cache (data/cache/evolution)
+$(PROCESSED)/release_summary.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv $(wildcard pipeline/evolution/*.py) \
+		pipeline/core/evolution.py pipeline/core/orchestration.py $(PARSER_CORE) taxonomy/run_commands.yaml \
+		taxonomy/orchestration.yaml $(CORE)
+	$(MLDOCK) evolution
+
+# evolution writes these together with release_summary.csv
+$(PROCESSED)/dockerfile_versions.csv $(PROCESSED)/base_image_changes.csv $(PROCESSED)/dockerfile_histories.csv: $(PROCESSED)/release_summary.csv ;
+
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report
 
 PAPER_TARGETS ?= $(or $(MLDOCK_PAPER_TARGETS),../shared/docs/paper_targets.json)
 
 reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/images_table2.csv \
+		$(PROCESSED)/release_summary.csv \
 		$(INTERIM)/package_base_images.csv $(INTERIM)/package_base_types.csv \
 		$(wildcard pipeline/report/*.py targets/*) $(wildcard $(PAPER_TARGETS)) \
 		taxonomy/purposes.yaml taxonomy/base_image_types.yaml taxonomy/figure4_paper.yaml \

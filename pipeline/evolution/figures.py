@@ -70,8 +70,18 @@ def _shades(base: str, n: int) -> list[tuple[float, ...]]:
     return [tuple(rgb * (1 - t) + t * np.ones(3)) if t else tuple(rgb) for t in ts]
 
 
-def fig_heatmap(grid: pd.DataFrame) -> Figure:
-    """Base-image moves between releases: rows from, columns to, cells counts."""
+def fig_heatmap(grid: pd.DataFrame, n_files: int = 0, n_unchanged: int = 0) -> Figure:
+    """Base-image moves between releases: rows from, columns to, cells counts.  Without any
+    move the figure says so (and how many files kept one content over all their releases)."""
+    if grid.empty:
+        fig = Figure(figsize=(6.5, 2.0))
+        ax = fig.add_subplot()
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No base-image moves between consecutive releases of a Dockerfile.\n"
+                f"{n_unchanged:,} of {n_files:,} files of the corpus have one content over all "
+                "their releases.", ha="center", va="center", fontsize=9, wrap=True)
+        ax.set_title("Base-image moves between consecutive releases of a Dockerfile", fontsize=9)
+        return fig
     n = max(1, len(grid))
     fig = Figure(figsize=(0.55 * n + 3.5, 0.45 * n + 2.5))
     ax = fig.add_subplot()

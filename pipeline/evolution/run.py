@@ -91,7 +91,8 @@ def run(p: Paths, progress: Progress = no_progress, force: bool = False) -> dict
     cache = cache_dir / f"parsed-{code_hash(p)}.json"
     cached = corpus.cached_summaries(cache)
     archive_sha = _sha256(archive)
-    members, contents = corpus.member_index(archive_sha, cache_dir), {}
+    members = corpus.member_index(archive_sha, cache_dir)
+    contents: dict[str, bytes] = {}
     if members is None or not {h for _, h in members} <= set(cached):
         members, contents = corpus.read_members(archive)
         corpus.save_member_index(members, archive_sha, cache_dir)
@@ -138,4 +139,6 @@ def _log_unparsed(versions: pd.DataFrame, archive: Path, errors: ErrorLog) -> No
 def draw(p: Paths, frames: dict[str, pd.DataFrame]) -> None:
     out = p.reports / "figures"
     figures.save(figures.fig_lines(frames["release_summary"]), FIGURES[0], out)
-    figures.save(figures.fig_heatmap(build.moves(frames["base_image_changes"])), FIGURES[1], out)
+    h = frames["dockerfile_histories"]
+    grid = build.moves(frames["base_image_changes"])
+    figures.save(figures.fig_heatmap(grid, len(h), int((h["n_contents"] == 1).sum())), FIGURES[1], out)
