@@ -168,6 +168,14 @@ class OrchestrationRules:
         return out
 
 
+def repository(registry: str, namespace: str, name: str) -> str:
+    """A base image's repository as the rules read it: ``ubuntu``, ``nvidia/cuda``,
+    ``nvcr.io/nvidia/pytorch`` (Docker Hub's ``library/`` and host left out)."""
+    if registry in ("", "docker.io"):
+        return name if namespace in ("", "library") else f"{namespace}/{name}"
+    return "/".join(x for x in (registry, namespace, name) if x)
+
+
 def _name_colon(v: str) -> str:
     """``ubuntu18.04`` -> ``ubuntu:18.04``; other values unchanged."""
     m = re.fullmatch(r"([a-z]+)(\d[\w.]*)", v)

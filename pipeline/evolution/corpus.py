@@ -13,7 +13,7 @@ from typing import Any
 from ..core import dockerfile as df_core
 from ..core import evolution as evo
 from ..core.modes import policy
-from ..core.orchestration import OrchestrationRules
+from ..core.orchestration import OrchestrationRules, repository
 from ..core.taxonomy import RunTaxonomy
 from ..errors import SourceInvalid
 from ..progress import Progress, track
@@ -136,7 +136,7 @@ def summarise(data: bytes, run_tax: RunTaxonomy, rules: OrchestrationRules) -> d
         if b.is_stage_reference and b.image.lower() in alias:
             info = resolved[alias[b.image.lower()]]
         else:
-            repo = _repository(b.registry, b.namespace, b.name)
+            repo = repository(b.registry, b.namespace, b.name)
             info = {"image": b.image if b.is_variable else evo.image_label(repo, b.tag, b.digest), "variable": b.is_variable,
                     "pinned": evo.pinned(b.tag, b.digest), "digest": bool(b.digest),
                     "gpu": bool(rules.image_signals(repo, b.tag)),
@@ -150,12 +150,6 @@ def summarise(data: bytes, run_tax: RunTaxonomy, rules: OrchestrationRules) -> d
     return {"status": status, "error": "; ".join([*problems, *parsed.errors]),
             "n_instructions": len(parsed.instructions), "n_stages": parsed.n_stages,
             "n_run_commands": len(parsed.commands), "bases": bases, "final": final}
-
-
-def _repository(registry: str, namespace: str, name: str) -> str:
-    if registry in ("", "docker.io"):
-        return name if namespace in ("", "library") else f"{namespace}/{name}"
-    return "/".join(x for x in (registry, namespace, name) if x)
 
 
 def cached_summaries(cache_file: Path) -> dict[str, dict[str, Any]]:
