@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
-SCHEMAS = ("base", "ingest", "package", "parse", "classify", "evolution", "images", "collect", "report")
+SCHEMAS = ("base", "ingest", "package", "parse", "classify", "evolution", "images", "collect", "orchestration", "report")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
@@ -27,6 +27,7 @@ STAGES = {
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
     "evolution": ("pipeline.evolution",),
+    "orchestration": ("pipeline.orchestration",),
     "images": ("pipeline.images",),
     "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),

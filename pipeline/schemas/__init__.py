@@ -60,6 +60,7 @@ from .collect import (
     COLLECT_HUB_MATCHES,
     COLLECT_REQUESTS,
 )
+from .orchestration import ORCHESTRATION_REPOS, ORCHESTRATION_SHARES
 from .report import REPRODUCTION
 # isort: on
 
@@ -115,5 +116,7 @@ __all__ = [
     "COLLECT_FILES",
     "COLLECT_HUB_MATCHES",
     "COLLECT_REQUESTS",
+    "ORCHESTRATION_REPOS",
+    "ORCHESTRATION_SHARES",
     "REPRODUCTION",
 ]
