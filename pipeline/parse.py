@@ -400,7 +400,7 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     frames = {k: _frame(k, v) for k, v in rows.items()}
     frames["instruction_shares"] = instruction_shares(frames["instructions"])
     frames["run_category_shares"] = run_category_shares(frames["run_commands"], tax.run.ids)
-    outputs = OUTPUT_TABLES
+    outputs: tuple[str, ...] = OUTPUT_TABLES
     if "corrected" in modes:
         frames["orchestration_signals"] = _orchestration(p, files, frames["base_images"], errors)
     else:  # the signals follow corrected semantics: a paper-only run leaves them as they are
