@@ -62,7 +62,9 @@ def test_base_image_versions(rules: OrchestrationRules) -> None:
              ("docker.io", "pytorch", "pytorch", "1.9.0-cuda11.1-cudnn8-runtime"),
              ("docker.io", "tensorflow", "tensorflow", "latest-gpu-py3"),
              ("docker.io", "tensorflow", "tensorflow", "2.3.0"),
-             ("nvcr.io", "nvidia", "pytorch", "21.02-py3")]
+             ("nvcr.io", "nvidia", "pytorch", "21.02-py3"),
+             ("gcr.io", "clang-docker-builder", "clang-ubuntu14_04", "latest"),
+             ("launcher.gcr.io", "google", "rbe-ubuntu16-04", "r327695")]
     got = []
     for reg, ns, name, tag in cases:
         repo = repository(reg, ns, name)
@@ -75,6 +77,8 @@ def test_base_image_versions(rules: OrchestrationRules) -> None:
         ("tensorflow/tensorflow", ["cuda_base_image"], {}),
         ("tensorflow/tensorflow", [], {}),
         ("nvcr.io/nvidia/pytorch", ["cuda_base_image"], {}),
+        ("gcr.io/clang-docker-builder/clang-ubuntu14_04", [], {"os_version": "ubuntu:14.04"}),
+        ("launcher.gcr.io/google/rbe-ubuntu16-04", [], {"os_version": "ubuntu:16.04"}),
     ]
 
 

@@ -177,9 +177,12 @@ def repository(registry: str, namespace: str, name: str) -> str:
 
 
 def _name_colon(v: str) -> str:
-    """``ubuntu18.04`` -> ``ubuntu:18.04``; other values unchanged."""
-    m = re.fullmatch(r"([a-z]+)(\d[\w.]*)", v)
-    return f"{m.group(1)}:{m.group(2)}" if m else v
+    """``ubuntu18.04`` -> ``ubuntu:18.04``, ``ubuntu14_04`` / ``ubuntu16-04`` -> ``ubuntu:14.04`` /
+    ``ubuntu:16.04``; other values unchanged."""
+    m = re.fullmatch(r"([a-z]+)(\d+)(?:[._-](\d+))?", v)
+    if not m:
+        return v
+    return f"{m.group(1)}:{m.group(2)}" + (f".{m.group(3)}" if m.group(3) else "")
 
 
 def _yaml_docs(data: bytes) -> list[Any]:
