@@ -42,7 +42,7 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
 .DELETE_ON_ERROR:
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
-        parse classify evaluate images report publish test test-slow lint bench search filter extract collect clean FORCE
+        parse classify evaluate images evolution orchestration report publish test test-slow lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -76,7 +76,7 @@ system-deps: ## Install the Debian packages the tests need (as root), or say whi
 
 reproduce: setup ## Set up, then run every stage on the replication package; print the time per stage
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
-	@$(MAKE) --no-print-directory ingest parse classify images report publish \
+	@$(MAKE) --no-print-directory ingest parse classify images evolution orchestration report publish \
 	  || { $(PYTHON) scripts/timed.py --log $(TIMINGS) --summary; exit 1; }
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md (make evaluate: the classifiers cross-validated)"
@@ -97,7 +97,8 @@ $(INTERIM)/files.csv $(INTERIM)/funnel.csv $(INTERIM)/purpose_text.csv $(PACKAGE
 
 parse: $(PROCESSED)/dockerfiles.csv ## Parse Dockerfiles and compose files (paper and corrected modes)
 
-$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py $(PARSER_CORE) pipeline/core/compose.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml $(CORE)
+$(PROCESSED)/dockerfiles.csv: $(INTERIM)/repos.csv pipeline/parse.py $(PARSER_CORE) pipeline/core/compose.py \
+		pipeline/core/orchestration.py taxonomy/run_commands.yaml taxonomy/base_image_types.yaml taxonomy/orchestration.yaml $(CORE)
 	$(MLDOCK) parse --mode both
 
 classify: $(PROCESSED)/projects.csv ## Classify project categories and Docker purposes
@@ -125,11 +126,33 @@ $(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESS
 		$(wildcard pipeline/images/*.py) taxonomy/file_types.yaml taxonomy/categories.yaml $(CORE)
 	$(MLDOCK) images --replication
 
+evolution: $(PROCESSED)/release_summary.csv ## Dockerfiles across releases: the package's per-release corpus, dated by tag
+
+# the parser's code and the taxonomies it reads key the parse cache (data/cache/evolution)
+$(PROCESSED)/release_summary.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv $(wildcard pipeline/evolution/*.py) \
+		pipeline/core/evolution.py pipeline/core/orchestration.py $(PARSER_CORE) taxonomy/run_commands.yaml \
+		taxonomy/orchestration.yaml $(CORE)
+	$(MLDOCK) evolution
+
+# evolution writes these together with release_summary.csv
+$(PROCESSED)/dockerfile_versions.csv $(PROCESSED)/base_image_changes.csv $(PROCESSED)/dockerfile_histories.csv: $(PROCESSED)/release_summary.csv ;
+
+orchestration: $(PROCESSED)/orchestration_shares.csv ## GPU and orchestration signals per repository and per category
+
+$(PROCESSED)/orchestration_shares.csv: $(PROCESSED)/dockerfiles.csv $(PROCESSED)/projects.csv pipeline/orchestration.py \
+		pipeline/core/orchestration.py taxonomy/orchestration.yaml $(CORE)
+	$(MLDOCK) orchestration
+
+# orchestration writes it together with orchestration_shares.csv; parse writes orchestration_signals.csv
+$(PROCESSED)/orchestration_repos.csv: $(PROCESSED)/orchestration_shares.csv ;
+$(PROCESSED)/orchestration_signals.csv: $(PROCESSED)/dockerfiles.csv ;
+
 report: reports/reproduction.md ## Figures, tables, notebooks and the reproduction report
 
 PAPER_TARGETS ?= $(or $(MLDOCK_PAPER_TARGETS),../shared/docs/paper_targets.json)
 
 reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/images_table2.csv \
+		$(PROCESSED)/release_summary.csv $(PROCESSED)/orchestration_shares.csv \
 		$(INTERIM)/package_base_images.csv $(INTERIM)/package_base_types.csv \
 		$(wildcard pipeline/report/*.py targets/*) $(wildcard $(PAPER_TARGETS)) \
 		taxonomy/purposes.yaml taxonomy/base_image_types.yaml taxonomy/figure4_paper.yaml \

@@ -32,19 +32,21 @@ import pandas as pd
 from .config import Paths
 from .core import compose
 from .core import dockerfile as df_core
+from .core import orchestration as orch
 from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
 from .progress import Progress, no_progress, track
 from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
-from .taxonomy import load_base_image_types, load_run_taxonomy
+from .taxonomy import load_base_image_types, load_orchestration, load_run_taxonomy
 
 log = logging.getLogger(__name__)
 
 STAGE = "parse"
 MODES = MODE_NAMES
 OUTPUT_TABLES = ("dockerfiles", "instructions", "base_images", "run_commands",
-                 "compose_services", "instruction_shares", "run_category_shares")
+                 "compose_services", "instruction_shares", "run_category_shares",
+                 "orchestration_signals")
 PLOTTED_INSTRUCTIONS = df_core.PLOTTED_INSTRUCTIONS
 
 
@@ -248,6 +250,54 @@ def run_category_shares(run_commands: pd.DataFrame, categories: Iterable[str]) -
 
 
 # ---------------------------------------------------------------------------------------
+# orchestration and GPU signals (taxonomy/orchestration.yaml), corrected semantics only
+# ---------------------------------------------------------------------------------------
+
+
+def orchestration_rows(files: Iterable[tuple[str, str, str, bytes]], base_images: pd.DataFrame,
+                       rules: orch.OrchestrationRules) -> pd.DataFrame:
+    """``orchestration_signals``: the signals of every file ``(repo, path, kind, bytes)``
+    (any kind: Kubernetes, Helm, kustomize, compose GPU keys, ``--gpus``) and of every
+    corrected-mode base image (CUDA/GPU images, with their CUDA and cuDNN versions)."""
+    rows: list[dict[str, Any]] = []
+    for repo, path, kind, data in files:
+        for sig in rules.file_signals(path, data, kind):
+            rows.append({"repo": repo, "path": path, "line": 0, "source": "file",
+                         "signal": sig.signal, "group": sig.group, "detail": sig.detail,
+                         "cuda_version": "", "cudnn_version": ""})
+    bases = base_images[(base_images["mode"] == "corrected") & ~base_images["is_stage_reference"]] \
+        if len(base_images) else base_images
+    for b in bases.itertuples(index=False):
+        repository = orch.repository(str(b.registry), str(b.namespace), str(b.name))
+        tag = "" if pd.isna(b.tag) else str(b.tag)
+        versions = rules.versions(repository, tag)
+        for sig in rules.image_signals(repository, tag):
+            rows.append({"repo": b.repo, "path": b.path, "line": b.line, "source": "base_image",
+                         "signal": sig.signal, "group": sig.group, "detail": sig.detail,
+                         "cuda_version": versions.get("cuda_version", ""),
+                         "cudnn_version": versions.get("cudnn_version", "")})
+    df = pd.DataFrame(rows, columns=TABLES["orchestration_signals"].column_names)
+    return df.sort_values(["repo", "path", "line", "signal"], kind="stable").reset_index(drop=True)
+
+
+def _orchestration(p: Paths, files: pd.DataFrame, base_images: pd.DataFrame,
+                   errors: ErrorLog) -> pd.DataFrame:
+    """Read every file of ``files.csv`` (not only the parsed ones) and detect its signals."""
+    rules = load_orchestration(p.taxonomy)
+
+    def read() -> Iterator[tuple[str, str, str, bytes]]:
+        for r in files.itertuples(index=False):
+            try:
+                data = (p.data / str(r.raw_path)).read_bytes()
+            except OSError as exc:
+                errors.add(f"{r.repo}/{r.path}", exc, f"[orchestration] cannot read {r.raw_path}: {exc}")
+                continue
+            yield str(r.repo), str(r.path), str(r.kind), data
+
+    return orchestration_rows(read(), base_images, rules)
+
+
+# ---------------------------------------------------------------------------------------
 # orchestration
 # ---------------------------------------------------------------------------------------
 
@@ -299,7 +349,7 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
     t = p.table("interim", "files")
     if t.exists():
         h.update(t.read_bytes())
-    for name in ("run_commands.yaml", "base_image_types.yaml"):
+    for name in ("run_commands.yaml", "base_image_types.yaml", "orchestration.yaml"):
         y = p.taxonomy / name
         if y.exists():
             h.update(y.read_bytes())
@@ -350,17 +400,22 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     frames = {k: _frame(k, v) for k, v in rows.items()}
     frames["instruction_shares"] = instruction_shares(frames["instructions"])
     frames["run_category_shares"] = run_category_shares(frames["run_commands"], tax.run.ids)
-    for name in OUTPUT_TABLES:
+    outputs: tuple[str, ...] = OUTPUT_TABLES
+    if "corrected" in modes:
+        frames["orchestration_signals"] = _orchestration(p, files, frames["base_images"], errors)
+    else:  # the signals follow corrected semantics: a paper-only run leaves them as they are
+        outputs = OUTPUT_TABLES[:-1]
+    for name in outputs:
         new = frames[name]
         target = p.table("processed", name)
-        if target.exists() and set(modes) != set(MODES):
+        if target.exists() and set(modes) != set(MODES) and "mode" in TABLES[name].column_names:
             old = read_table(name, p)
             new = pd.concat([old[~old["mode"].isin(modes)], new], ignore_index=True)
         write_table(new, name, p, extra_meta={"inputs_fingerprint": fp, "modes": list(modes)}
                     if name == "dockerfiles" and set(modes) == set(MODES) else {"modes": list(modes)})
     errors.write(p)
     counts = {"files": len(jobs), "errors": len(errors),
-              **{name: len(frames[name]) for name in OUTPUT_TABLES}}
+              **{name: len(frames[name]) for name in outputs}}
     log.info("parse: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .core.categories import Categories, CategoriesInvalid
+from .core.orchestration import CASE_SENSITIVE, FIELDS, OrchestrationInvalid, OrchestrationRules
 from .core.taxonomy import BaseImageTypes, RunTaxonomy, TaxonomyInvalid
 from .errors import TaxonomyError
 
@@ -157,4 +158,15 @@ def load_base_image_types(taxonomy_dir: Path) -> BaseImageTypes:
     try:
         return BaseImageTypes.from_entries(entries)
     except TaxonomyInvalid as exc:
+        raise TaxonomyError(str(path), str(exc)) from exc
+
+
+def load_orchestration(taxonomy_dir: Path) -> OrchestrationRules:
+    """``orchestration.yaml``, validated: the orchestration and GPU signals, base-image versions."""
+    path = taxonomy_dir / "orchestration.yaml"
+    entries = load_yaml_rules(path, fields=FIELDS, case_sensitive_fields=(*CASE_SENSITIVE,
+                              "path_patterns", "image_patterns", "tag_patterns"))
+    try:
+        return OrchestrationRules.from_entries(entries)
+    except OrchestrationInvalid as exc:
         raise TaxonomyError(str(path), str(exc)) from exc

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
-SCHEMAS = ("base", "ingest", "package", "parse", "classify", "images", "collect", "report")
+SCHEMAS = ("base", "ingest", "package", "parse", "classify", "evolution", "images", "collect", "orchestration", "report")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
@@ -26,6 +26,8 @@ STAGES = {
     "collect": ("pipeline.collect",),
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
+    "evolution": ("pipeline.evolution",),
+    "orchestration": ("pipeline.orchestration",),
     "images": ("pipeline.images",),
     "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),

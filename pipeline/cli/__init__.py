@@ -25,6 +25,8 @@ STAGES: dict[str, tuple[str, str]] = {
     "collect": ("pipeline.cli.collect", "Mine GitHub and Docker Hub for ML projects that use Docker."),
     "parse": ("pipeline.cli.parse", "Parse Dockerfiles and compose files into tidy tables."),
     "classify": ("pipeline.cli.classify", "Classify projects (6 categories) and Docker purposes (21)."),
+    "evolution": ("pipeline.cli.evolution", "Dockerfiles across releases: base images, sizes, pinning."),
+    "orchestration": ("pipeline.cli.orchestration", "GPU and orchestration signals per repository and category."),
     "images": ("pipeline.cli.images", "Analyse Docker images through the registry HTTP API."),
     "report": ("pipeline.cli.report", "Draw the paper's tables and figures and the reproduction report."),
     "publish": ("pipeline.cli.publish", "Write the published CSV datasets and their data dictionary."),

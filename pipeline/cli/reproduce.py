@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from . import classify, images, ingest, parse, publish, report
+from . import classify, evolution, images, ingest, orchestration, parse, publish, report
 
 
 def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[str, click.Command, dict[str, Any]]]:
@@ -18,6 +18,8 @@ def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[st
         ("parse", parse.cli, {"mode": "both"}),
         ("classify", classify.cli, {}),
         ("images", images.cli, {"replication": True}),
+        ("evolution", evolution.cli, {}),
+        ("orchestration", orchestration.cli, {}),
         ("report", report.cli, {"no_notebooks": not notebooks}),
         ("publish", publish.cli, {}),
     ]
@@ -35,7 +37,7 @@ def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[st
 @click.pass_context
 def cli(ctx: click.Context, source: str | None, no_notebooks: bool, evaluate: bool) -> None:
     """Run every stage on the replication package: ingest, parse, classify, images,
-    report, publish; print the time each took.
+    evolution, orchestration, report, publish; print the time each took.
 
     `make reproduce` does the same but reruns only stale stages."""
     timings: list[tuple[str, float]] = []

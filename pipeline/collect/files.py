@@ -22,14 +22,23 @@ from .github import HttpClient
 log = logging.getLogger(__name__)
 
 
-def name_match(path: str) -> str | None:
-    """Why a path is a Docker-file candidate by its name, or None.
+ORCHESTRATION = "orchestration"
+"""``name_match`` of a file listed for the orchestration and GPU signals (not a Docker file)."""
+
+
+def name_match(path: str, wanted: Callable[[str], str | None] | None = None) -> str | None:
+    """Why a path is a candidate by its name, or None.
 
     The rule of :func:`pipeline.core.sniff.name_match` (the study's), applied to the basename:
-    ``dockerfile`` or ``compose``; everything else (``other``) is ignored.
+    ``dockerfile`` or ``compose``; else ``orchestration`` when ``wanted`` (the names of
+    ``taxonomy/orchestration.yaml``, :meth:`pipeline.core.orchestration.OrchestrationRules.wanted`)
+    lists the path: Kubernetes manifests, Helm charts, kustomize, scripts that run containers.
+    Everything else is ignored.
     """
     nm = basename_match(PurePosixPath(path).name)
-    return None if nm == "other" else nm
+    if nm != "other":
+        return nm
+    return ORCHESTRATION if wanted is not None and wanted(path) else None
 
 
 def safe_path(path: str) -> bool:
@@ -56,8 +65,9 @@ class BadBlob(Exception):
     pass
 
 
-def list_candidates(client: HttpClient, repo: str, sha: str) -> tuple[list[dict[str, Any]], bool]:
-    """Blob entries whose names make them Docker-file candidates; and whether truncated."""
+def list_candidates(client: HttpClient, repo: str, sha: str,
+                    wanted: Callable[[str], str | None] | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """Blob entries whose names make them candidates (:func:`name_match`); and whether truncated."""
     r = client.get(f"repos/{repo}/git/trees/{sha}", {"recursive": 1})
     data = r.data if isinstance(r.data, dict) else {}
     if r.status != 200:
@@ -66,7 +76,7 @@ def list_candidates(client: HttpClient, repo: str, sha: str) -> tuple[list[dict[
     for e in data.get("tree") or []:
         if e.get("type") != "blob" or not e.get("path"):
             continue
-        nm = name_match(e["path"])
+        nm = name_match(e["path"], wanted)
         if nm:
             out.append({**e, "name_match": nm})
     return out, bool(data.get("truncated"))
@@ -92,6 +102,7 @@ def collect_files(
     repos: list[tuple[str, str]],
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,
+    wanted: Callable[[str], str | None] | None = None,
 ) -> list[FileRecord]:
     """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step."""
     out: list[FileRecord] = []
@@ -99,7 +110,7 @@ def collect_files(
     for repo, sha in repos:
         client.step = f"{step}:tree" if step else "tree"
         try:
-            entries, truncated = list_candidates(client, repo, sha)
+            entries, truncated = list_candidates(client, repo, sha, wanted)
             if truncated:
                 on_error(repo, "TreeTruncated", f"{repo}: tree at {sha} was truncated by GitHub; some files may be missing")
         except (NetworkError, BadBlob, ValueError) as exc:  # one repository never stops the step

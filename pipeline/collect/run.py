@@ -30,6 +30,7 @@ from ..errors import CollectWouldOverwrite, StageInputMissing
 from ..progress import Bar, Progress, no_progress, track
 from ..schemas import TABLES
 from ..tables import ErrorLog, atomic_write_text, read_table, write_table
+from ..taxonomy import load_orchestration
 from . import criteria as crit
 from . import dockerhub, files, metadata, search
 from .github import HttpClient, Stats, dockerhub_client, github_client
@@ -265,7 +266,8 @@ class Collector:
         pairs = list(zip(inc["repo"], inc["head_sha"], strict=True))
         with self.step("files", lambda: len(pairs), parts=("files:tree", "files:blobs")):
             bar = self.bar(len(pairs), "files")
-            recs = files.collect_files(self.gh, pairs, self.on_error, progress=bar.update)
+            recs = files.collect_files(self.gh, pairs, self.on_error, progress=bar.update,
+                                       wanted=load_orchestration(self.p.taxonomy).wanted)
             bar.close()
         rows = []
         sha_of = dict(pairs)

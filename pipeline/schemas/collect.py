@@ -114,7 +114,7 @@ COLLECT_FILES = register(
             C("blob_sha", "str", "Git blob SHA (verified against the downloaded bytes)", False),
             C("size", "int", "File size in bytes", False),
             C("sha256", "str", "SHA-256 of the file bytes", False),
-            C("name_match", "str", "Why the name made it a candidate: dockerfile or compose", False),
+            C("name_match", "str", "Why the name made it a candidate: dockerfile, compose or orchestration (taxonomy/orchestration.yaml)", False),
             C("kind", "str", "Kind decided by content: dockerfile, compose, not_dockerfile", False),
             C("reason", "str", "Why the kind was chosen", False),
         ),

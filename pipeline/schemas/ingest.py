@@ -79,7 +79,7 @@ FILES = register(
             C("raw_path", "str", "Location of the copy under data/raw/files/, relative to data/", False),
             C("size", "int", "File size in bytes", False),
             C("sha256", "str", "SHA-256 of the file bytes", False),
-            C("name_match", "str", "Why the file was collected by name: 'dockerfile', 'compose' or 'other'", False),
+            C("name_match", "str", "Why the file was collected by name: 'dockerfile', 'compose', 'orchestration' (collect: taxonomy/orchestration.yaml) or 'other'", False),
             C("kind", "str", "Kind decided by content: dockerfile, compose, not_dockerfile", False),
             C("reason", "str", "Why the kind was chosen", False),
             C("in_study", "bool", "True if the repository is one of the 406 studied repositories", False),

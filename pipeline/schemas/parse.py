@@ -160,3 +160,24 @@ RUN_CATEGORY_SHARES = register(
         ),
     )
 )
+
+ORCHESTRATION_SIGNALS = register(
+    Table(
+        name="orchestration_signals",
+        location="processed",
+        stage="parse",
+        description="One row per orchestration or GPU signal (taxonomy/orchestration.yaml) of a collected file or a corrected-mode base image",
+        key=("repo", "path", "line", "signal"),
+        published=True,
+        columns=(
+            _REPO, _PATH,
+            C("line", "int", "FROM line of a base-image signal; 0 for a signal of the whole file", False),
+            C("source", "str", "file (the file's name or content) or base_image (a FROM's image reference)", False),
+            C("signal", "str", "Signal id: kubernetes_manifest, helm_chart, kustomize, compose_gpu_reservation, compose_runtime_nvidia, cuda_base_image, gpus_flag", False),
+            C("group", "str", "orchestration or gpu", False),
+            C("detail", "str", "What fired: the file name, the Kubernetes kinds, the compose service and key, the image or the matched text", False),
+            C("cuda_version", "str", "CUDA version of the base image (base_image rows), else empty"),
+            C("cudnn_version", "str", "cuDNN major version of the base image (base_image rows), else empty"),
+        ),
+    )
+)
