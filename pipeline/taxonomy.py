@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 from .core.categories import Categories, CategoriesInvalid
+from .core.smells import Rule as SmellRule
+from .core.smells import rules_from_entries as smell_rules
 from .core.taxonomy import BaseImageTypes, RunTaxonomy, TaxonomyInvalid
 from .errors import TaxonomyError
 
@@ -156,5 +158,17 @@ def load_base_image_types(taxonomy_dir: Path) -> BaseImageTypes:
     entries = load_yaml_rules(path, fields=("names", "keywords", "variable_markers"))
     try:
         return BaseImageTypes.from_entries(entries)
+    except TaxonomyInvalid as exc:
+        raise TaxonomyError(str(path), str(exc)) from exc
+
+
+def load_smell_rules(taxonomy_dir: Path) -> tuple[SmellRule, ...]:
+    """``smells.yaml``, validated: mldock's own Dockerfile smell rules."""
+    path = taxonomy_dir / "smells.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise TaxonomyError(str(path), "expected a mapping with an 'entries' list")
+    try:
+        return smell_rules(data.get("entries"))
     except TaxonomyInvalid as exc:
         raise TaxonomyError(str(path), str(exc)) from exc

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
-SCHEMAS = ("base", "ingest", "package", "parse", "classify", "images", "collect", "report")
+SCHEMAS = ("base", "ingest", "package", "parse", "classify", "images", "collect", "report", "smells")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
@@ -26,6 +26,7 @@ STAGES = {
     "collect": ("pipeline.collect",),
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),
+    "smells": ("pipeline.smells",),
     "images": ("pipeline.images",),
     "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),

@@ -39,6 +39,7 @@ from .parse import (
     RUN_CATEGORY_SHARES,
 )
 from .classify import PROJECTS, PURPOSES
+from .smells import SMELLS, SMELL_FILES, SMELL_DENSITIES, SMELL_TESTS
 from .images import (
     IMAGES,
     LAYERS,
@@ -93,6 +94,10 @@ __all__ = [
     "RUN_CATEGORY_SHARES",
     "PROJECTS",
     "PURPOSES",
+    "SMELLS",
+    "SMELL_FILES",
+    "SMELL_DENSITIES",
+    "SMELL_TESTS",
     "IMAGES",
     "LAYERS",
     "IMAGE_FILE_TYPES",
