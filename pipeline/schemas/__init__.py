@@ -39,7 +39,7 @@ from .parse import (
     RUN_CATEGORY_SHARES,
 )
 from .classify import PROJECTS, PURPOSES
-from .smells import SMELLS, SMELL_FILES, SMELL_DENSITIES, SMELL_TESTS
+from .smells import SMELLS, SMELL_FILES, SMELL_DENSITIES, SMELL_TESTS, SMELL_TOP
 from .images import (
     IMAGES,
     LAYERS,
@@ -98,6 +98,7 @@ __all__ = [
     "SMELL_FILES",
     "SMELL_DENSITIES",
     "SMELL_TESTS",
+    "SMELL_TOP",
     "IMAGES",
     "LAYERS",
     "IMAGE_FILE_TYPES",

@@ -89,3 +89,22 @@ SMELL_TESTS = register(
         ),
     )
 )
+
+SMELL_TOP = register(
+    Table(
+        name="smell_top",
+        location="processed",
+        stage="smells",
+        description="Per project category, the 10 rules found in the most Dockerfiles (the smells figure)",
+        key=("category", "rule"),
+        published=True,
+        columns=(
+            C("category", "str", "Project category (the six of Table 1)", False),
+            C("rank", "int", "1 = found in the most Dockerfiles of the category (ties: rule id order)", False),
+            C("rule", "str", "Rule id (DLnnnn, SCnnnn or MLDnnn)", False),
+            _FAMILY,
+            C("files", "int", "Dockerfiles of the category with the rule at least once", False),
+            C("share", "float", "100 * files / the category's Dockerfiles", False),
+        ),
+    )
+)

@@ -34,7 +34,7 @@ from .markdown import render
 log = logging.getLogger(__name__)
 
 STAGE = "smells"
-OUTPUT_TABLES = ("smells", "smell_files", "smell_densities", "smell_tests")
+OUTPUT_TABLES = ("smells", "smell_files", "smell_densities", "smell_tests", "smell_top")
 INPUT_TABLES = ("files", "dockerfiles", "instructions", "base_images", "projects")
 CONFIG = "hadolint.yaml"
 """The hadolint configuration of the stage, in taxonomy/."""
@@ -129,12 +129,14 @@ def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int
     cats = repo_categories(read_table("repos", p), read_table("projects", p))
     dens = F.densities(sf, cats)
     tests = F.tests(dens)
+    top = F.top_rules(smells, sf, cats)
     meta = {"hadolint_version": version, "hadolint_config": f"taxonomy/{CONFIG}",
             "distinct_contents": len(contents)}
-    for name, frame in (("smell_files", sf), ("smell_densities", dens), ("smell_tests", tests)):
+    for name, frame in (("smell_files", sf), ("smell_densities", dens), ("smell_tests", tests),
+                        ("smell_top", top)):
         write_table(frame, name, p, extra_meta=meta)
     atomic_write_text(p.reports / "smells.md",
-                      render(smells, sf, dens, tests, F.top_rules(smells, sf, cats), rules,
+                      render(smells, sf, dens, tests, top[top["rank"] <= 5], rules,
                              version))
     # last, with the fingerprint: a run killed before this point is not taken as done
     write_table(smells, "smells", p, extra_meta={**meta, "inputs_fingerprint": fp})

@@ -134,9 +134,9 @@ def tests(dens: pd.DataFrame) -> pd.DataFrame:
 
 
 def top_rules(smells: pd.DataFrame, sf: pd.DataFrame, categories: pd.DataFrame,
-              n: int = 5) -> pd.DataFrame:
-    """Per category, the ``n`` rules found in the most Dockerfiles: ``category, rule,
-    family, files, share`` (share: % of the category's Dockerfiles)."""
+              n: int = 10) -> pd.DataFrame:
+    """``smell_top``: per category, the ``n`` rules found in the most Dockerfiles (share:
+    % of the category's Dockerfiles)."""
     cat = categories.set_index("repo")["category"]
     per_file = smells.drop_duplicates(["repo", "path", "rule"]).assign(
         category=lambda d: d["repo"].map(cat).fillna("Unlabelled"))
@@ -147,4 +147,6 @@ def top_rules(smells: pd.DataFrame, sf: pd.DataFrame, categories: pd.DataFrame,
     counts = counts[counts["category"].isin(CATEGORIES)]
     counts = counts.sort_values(["category", "files", "rule"], ascending=[True, False, True],
                                 key=lambda s: s.map(order) if s.name == "category" else s)
-    return counts.groupby("category", sort=False).head(n).reset_index(drop=True)
+    out = counts.groupby("category", sort=False).head(n).reset_index(drop=True)
+    out["rank"] = out.groupby("category", sort=False).cumcount() + 1
+    return out[TABLES["smell_top"].column_names]
