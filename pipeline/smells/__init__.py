@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..config import Paths
 from ..core import smells as core
+from ..errors import StageInputMissing
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, atomic_write_text, read_table, repo_categories, write_table
 from ..taxonomy import load_smell_rules
@@ -92,6 +93,35 @@ def read_contents(p: Paths, df: pd.DataFrame, errors: ErrorLog
     return out[out["sha256"].notna()].reset_index(drop=True), first
 
 
+def _projects(p: Paths) -> pd.DataFrame | None:
+    """classify's categories; without them (classify not run) ingest's labels are used."""
+    try:
+        return read_table("projects", p)
+    except StageInputMissing:
+        log.info("smells: no projects table; categories from ingest's labels (run mldock classify)")
+        return None
+
+
+def _apply_hadolint(files: pd.DataFrame, linted: H.Linted, rows: list[dict[str, Any]],
+                    errors: ErrorLog) -> pd.DataFrame:
+    """``files`` with hadolint's status per file; its findings appended to ``rows``."""
+    status, problem = [], []
+    for r in files.itertuples(index=False):
+        found = linted.findings.get(r.sha256)
+        if found is None:
+            msg = linted.failed.get(r.sha256, "hadolint gave no result")
+            errors.add(f"{r.repo}/{r.path}", "HadolintFailed", msg)
+            status.append("failed")
+            problem.append(msg)
+            continue
+        bad = H.unparseable(found)
+        status.append("unparseable" if bad else "ok")
+        problem.append(bad or "")
+        if not bad:
+            rows.extend(F.hadolint_rows(r.repo, r.path, list(H.iter_rows(found))))
+    return files.assign(hadolint_status=status, hadolint_error=problem)
+
+
 def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int = 64,
         force: bool = False) -> dict[str, Any]:
     """Run the stage; returns counts (files, distinct contents, hadolint calls, smells)."""
@@ -109,24 +139,10 @@ def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int
                     progress)
     facts = F.facts_by_file(read_table("instructions", p), read_table("base_images", p))
     rows = F.mldock_rows(files, facts, rules)
-    status, problem = [], []
-    for r in files.itertuples(index=False):
-        found = linted.findings.get(r.sha256)
-        if found is None:
-            msg = linted.failed.get(r.sha256, "hadolint gave no result")
-            errors.add(f"{r.repo}/{r.path}", "HadolintFailed", msg)
-            status.append("failed")
-            problem.append(msg)
-            continue
-        bad = H.unparseable(found)
-        status.append("unparseable" if bad else "ok")
-        problem.append(bad or "")
-        if not bad:
-            rows.extend(F.hadolint_rows(r.repo, r.path, list(H.iter_rows(found))))
-    files = files.assign(hadolint_status=status, hadolint_error=problem)
+    files = _apply_hadolint(files, linted, rows, errors)
     smells = F.smells_frame(rows)
     sf = F.file_frame(files, smells)
-    cats = repo_categories(read_table("repos", p), read_table("projects", p))
+    cats = repo_categories(read_table("repos", p), _projects(p))
     dens = F.densities(sf, cats)
     tests = F.tests(dens)
     top = F.top_rules(smells, sf, cats)

@@ -42,8 +42,9 @@ def category_summary(sf: pd.DataFrame, dens: pd.DataFrame) -> pd.DataFrame:
                                "unparseable": int((f["hadolint_status"] != "ok").sum())}
         for fam in FAMILIES:
             d = dens[(dens["category"] == c) & (dens["family"] == fam)]
-            row[f"{fam} per file (median)"] = float(d["per_file"].astype(float).median())
-            row[f"{fam} per instruction (median)"] = float(d["per_instruction"].astype(float).median())
+            for m in ("per_file", "per_instruction"):
+                v = d[m].dropna().astype(float)
+                row[f"{fam} {m.replace('_', ' ')} (median)"] = float(v.median()) if len(v) else None
         rows.append(row)
     return pd.DataFrame(rows)
 
