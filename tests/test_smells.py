@@ -182,3 +182,18 @@ def test_kruskal_wallis_statistic_and_effect_size() -> None:
     assert t.loc[("DL", "per_file"), ["n_repos", "n_categories", "df"]].tolist() == [6, 2, 1]
     assert t.loc[("DL", "per_file"), "h"] == pytest.approx(27 / 7)
     assert pd.isna(t.loc[("DL", "per_instruction"), "h"])
+
+
+def test_a_heredoc_hadolint_cannot_parse_is_unparseable_and_our_rules_still_read_it(
+        tmp_path: Path) -> None:
+    """BuildKit reads ``<<-`` (tabs stripped); hadolint 2.15.1 rejects it (DL1000). The
+    package holds no heredoc Dockerfile, so this one is written here."""
+    text = "FROM ubuntu:22.04\nRUN <<-EOT bash\n\tapt-get install -y gcc\n\tEOT\n"
+    f = tmp_path / "Dockerfile"
+    f.write_text(text)
+    out = H.lint([("c" * 64, f)], H.executable(), TAX / "hadolint.yaml", H.Cache(tmp_path / "c"))
+    assert H.unparseable(out.findings["c" * 64]) == "line 3: unexpected 'a'"
+    assert list(H.iter_rows(out.findings["c" * 64])) == []
+    found = core.evaluate(load_smell_rules(TAX), _facts(text))
+    assert [(x.line, x.rule) for x in found] == [
+        (1, "MLD002"), (1, "MLD009"), (2, "MLD003")]
