@@ -197,3 +197,26 @@ def test_a_heredoc_hadolint_cannot_parse_is_unparseable_and_our_rules_still_read
     found = core.evaluate(load_smell_rules(TAX), _facts(text))
     assert [(x.line, x.rule) for x in found] == [
         (1, "MLD002"), (1, "MLD009"), (2, "MLD003")]
+
+
+def test_the_report_draws_the_smells_figures_with_the_same_bytes_twice(
+        smelled: Paths, tmp_path: Path) -> None:
+    from pipeline.report import artefacts as A
+    from pipeline.report import figures as RF
+    from pipeline.report.inputs import load_inputs
+    from pipeline.report.smells_text import smells_sentences
+
+    smells.run(smelled, workers=1)
+    inp = load_inputs(smelled)
+    for fn in (A.smells_top, A.smells_densities):
+        spec = fn(inp).figure
+        assert spec is not None
+        a = RF.save_figure(RF.draw(spec), fn.name, tmp_path / "a")
+        b = RF.save_figure(RF.draw(spec), fn.name, tmp_path / "b")
+        assert [x.read_bytes() for x in a] == [y.read_bytes() for y in b]
+    top = A.smells_top(inp).frame  # one Dockerfile per category here: ties by rule id
+    assert list(zip(top["category"], top["rule"], top["share"], strict=True))[:3] == [
+        ("MLOps/AIOps", "DL3003", 100.0), ("MLOps/AIOps", "DL3008", 100.0),
+        ("MLOps/AIOps", "DL3015", 100.0)]
+    assert smells_sentences(inp)[0].startswith(
+        "hadolint could not parse 1 of the 3 Dockerfiles (1 repositories)")
