@@ -141,7 +141,10 @@ def test_draw_all_skips_figures_whose_input_is_missing(root: Paths, tmp_path: Pa
                              f"(data/processed/{table}.csv; run `mldock {run[table]}`)"
            for mode in MODES for name, table in missing.items()},
         # paper-mode Figure 4 reads the ingested sheets (study.md 4.4), not parse's table
-        "figure4a_base_images_paper": "ok", "figure4b_base_image_types_paper": "ok"}
+        "figure4a_base_images_paper": "ok", "figure4b_base_image_types_paper": "ok",
+        **{name: f"skipped: input table {table} missing (data/processed/{table}.csv; run "
+                 "`mldock smells`)" for name, table in (("smells_top_rules", "smell_top"),
+                                                         ("smells_densities", "smell_densities"))}}
     assert (tmp_path / "figures" / "figure1_funnel.png").exists()
     assert (tmp_path / "figures" / "figure2_purposes.pdf").exists()
     t1 = pd.read_csv(tmp_path / "tables" / "table1_paper.csv").set_index("Category")
