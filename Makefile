@@ -126,6 +126,7 @@ $(PROCESSED)/smells.csv: $(INTERIM)/files.csv $(PROCESSED)/dockerfiles.csv $(PRO
 		$(PROCESSED)/base_images.csv $(PROCESSED)/projects.csv $(wildcard pipeline/smells/*.py) \
 		pipeline/core/smells.py taxonomy/smells.yaml taxonomy/hadolint.yaml $(CORE)
 	$(MLDOCK) smells
+	@touch $@  # also when its inputs' bytes did not change (a no-op): make sees it done
 
 # smells writes these together with smells.csv
 $(PROCESSED)/smell_files.csv $(PROCESSED)/smell_densities.csv $(PROCESSED)/smell_tests.csv $(PROCESSED)/smell_top.csv \
