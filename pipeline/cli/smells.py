@@ -19,8 +19,8 @@ def cli(jobs: int, batch: int, force: bool) -> None:
     """Dockerfile smells by hadolint and by taxonomy/smells.yaml, per category.
 
     Reads parse's corrected-mode tables and classify's categories; writes smells,
-    smell_files, smell_densities and smell_tests under data/processed/, and
-    reports/smells.md. hadolint runs once per distinct file content; its results are
+    smell_files, smell_densities, smell_tests and smell_top under data/processed/,
+    and reports/smells.md. hadolint runs once per distinct file content; its results are
     cached, so a rerun is fast."""
     counts = smells.run(ctx_paths(), progress=bars(), workers=jobs, batch=batch, force=force)
     click.echo("smells: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)

@@ -4,9 +4,10 @@
 ``base_images``), ingest's ``files`` (where each file's raw copy is) and classify's
 ``projects`` (the categories), and writes under ``data/processed/``: ``smells`` (one row
 per finding), ``smell_files`` (per Dockerfile: hadolint's status, counts per family),
-``smell_densities`` (per repository and family) and ``smell_tests`` (Kruskal-Wallis
-across categories), plus ``reports/smells.md``.  hadolint runs once per distinct content
-(:mod:`.hadolint`, cached under ``data/cache/hadolint``); our rules are
+``smell_densities`` (per repository and family), ``smell_tests`` (Kruskal-Wallis
+across categories) and ``smell_top`` (the figure's rules per category), plus
+``reports/smells.md``.  hadolint runs once per distinct content (:mod:`.hadolint`, cached
+under ``data/cache/hadolint``); our rules are
 ``taxonomy/smells.yaml``, evaluated by :mod:`pipeline.core.smells`.  Files hadolint cannot
 parse are ``unparseable`` (never 0 smells); a file that cannot be read or linted is a row
 of ``data/interim/smells_errors.csv``.
