@@ -42,7 +42,7 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
 .DELETE_ON_ERROR:
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
-        parse classify evaluate images evolution orchestration report publish test test-slow lint bench search filter extract collect clean FORCE
+        parse classify smells evaluate images evolution orchestration report publish test test-slow lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -76,7 +76,7 @@ system-deps: ## Install the Debian packages the tests need (as root), or say whi
 
 reproduce: setup ## Set up, then run every stage on the replication package; print the time per stage
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
-	@$(MAKE) --no-print-directory ingest parse classify images evolution orchestration report publish \
+	@$(MAKE) --no-print-directory ingest parse classify smells images evolution orchestration report publish \
 	  || { $(PYTHON) scripts/timed.py --log $(TIMINGS) --summary; exit 1; }
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md (make evaluate: the classifiers cross-validated)"
@@ -120,6 +120,19 @@ evaluate: reports/classification.md ## Cross-validate the classifiers (nested CV
 reports/classification.md: $(PROCESSED)/projects.csv $(wildcard pipeline/classify/*.py)
 	$(MLDOCK) classify evaluate --nested
 
+smells: $(PROCESSED)/smells.csv ## Dockerfile smells: hadolint (cached per content) and taxonomy/smells.yaml; reports/smells.md
+
+# reads parse's and classify's tables and the raw copies ingest made (files.csv)
+$(PROCESSED)/smells.csv: $(INTERIM)/files.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/instructions.csv \
+		$(PROCESSED)/base_images.csv $(PROCESSED)/projects.csv $(wildcard pipeline/smells/*.py) \
+		pipeline/core/smells.py taxonomy/smells.yaml taxonomy/hadolint.yaml $(CORE)
+	$(MLDOCK) smells
+	@touch $@  # also when its inputs' bytes did not change (a no-op): make sees it done
+
+# smells writes these together with smells.csv
+$(PROCESSED)/smell_files.csv $(PROCESSED)/smell_densities.csv $(PROCESSED)/smell_tests.csv $(PROCESSED)/smell_top.csv \
+		reports/smells.md: $(PROCESSED)/smells.csv ;
+
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests
 
 $(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESSED)/projects.csv \
@@ -152,7 +165,7 @@ report: reports/reproduction.md ## Figures, tables, notebooks and the reproducti
 PAPER_TARGETS ?= $(or $(MLDOCK_PAPER_TARGETS),../shared/docs/paper_targets.json)
 
 reports/reproduction.md: $(PROCESSED)/projects.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/images_table2.csv \
-		$(PROCESSED)/release_summary.csv $(PROCESSED)/orchestration_shares.csv \
+		$(PROCESSED)/release_summary.csv $(PROCESSED)/orchestration_shares.csv $(PROCESSED)/smells.csv \
 		$(INTERIM)/package_base_images.csv $(INTERIM)/package_base_types.csv \
 		$(wildcard pipeline/report/*.py targets/*) $(wildcard $(PAPER_TARGETS)) \
 		taxonomy/purposes.yaml taxonomy/base_image_types.yaml taxonomy/figure4_paper.yaml \

@@ -111,3 +111,10 @@ class InputTableMissing(MldockError):
         self.table = table
         where = f" ({file}; run `{run}`)" if file and run else ""
         super().__init__(f"input table {table} missing{where}")
+
+
+class ToolMissing(MldockError):
+    """An external program a stage runs (hadolint) is not installed or does not run."""
+
+    def __init__(self, tool: str, problem: str, install: str) -> None:
+        super().__init__(f"{tool}: {problem}; install it with {install}")

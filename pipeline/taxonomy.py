@@ -20,6 +20,8 @@ import yaml
 
 from .core.categories import Categories, CategoriesInvalid
 from .core.orchestration import CASE_SENSITIVE, FIELDS, OrchestrationInvalid, OrchestrationRules
+from .core.smells import Rule as SmellRule
+from .core.smells import rules_from_entries as smell_rules
 from .core.taxonomy import BaseImageTypes, RunTaxonomy, TaxonomyInvalid
 from .errors import TaxonomyError
 
@@ -169,4 +171,16 @@ def load_orchestration(taxonomy_dir: Path) -> OrchestrationRules:
     try:
         return OrchestrationRules.from_entries(entries)
     except OrchestrationInvalid as exc:
+        raise TaxonomyError(str(path), str(exc)) from exc
+
+
+def load_smell_rules(taxonomy_dir: Path) -> tuple[SmellRule, ...]:
+    """``smells.yaml``, validated: mldock's own Dockerfile smell rules."""
+    path = taxonomy_dir / "smells.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise TaxonomyError(str(path), "expected a mapping with an 'entries' list")
+    try:
+        return smell_rules(data.get("entries"))
+    except TaxonomyInvalid as exc:
         raise TaxonomyError(str(path), str(exc)) from exc

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
-SCHEMAS = ("base", "ingest", "package", "parse", "classify", "evolution", "images", "collect", "orchestration", "report")
+SCHEMAS = ("base", "ingest", "package", "parse", "classify", "evolution", "images", "collect", "orchestration", "report", "smells")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
@@ -28,6 +28,7 @@ STAGES = {
     "classify": ("pipeline.classify",),
     "evolution": ("pipeline.evolution",),
     "orchestration": ("pipeline.orchestration",),
+    "smells": ("pipeline.smells",),
     "images": ("pipeline.images",),
     "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),

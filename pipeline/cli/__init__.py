@@ -25,6 +25,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "collect": ("pipeline.cli.collect", "Mine GitHub and Docker Hub for ML projects that use Docker."),
     "parse": ("pipeline.cli.parse", "Parse Dockerfiles and compose files into tidy tables."),
     "classify": ("pipeline.cli.classify", "Classify projects (6 categories) and Docker purposes (21)."),
+    "smells": ("pipeline.cli.smells", "Find Dockerfile smells (hadolint and our rules) per category."),
     "evolution": ("pipeline.cli.evolution", "Dockerfiles across releases: base images, sizes, pinning."),
     "orchestration": ("pipeline.cli.orchestration", "GPU and orchestration signals per repository and category."),
     "images": ("pipeline.cli.images", "Analyse Docker images through the registry HTTP API."),
@@ -95,7 +96,7 @@ def group(ctx: click.Context, quiet: bool, verbose: bool, root: str | None) -> N
 
     A re-runnable reproduction of Openja et al., "Studying the Practices of Deploying
     Machine Learning Projects on Docker" (EASE 2022). Typical order:
-    ingest (or collect) -> parse -> classify -> images -> report -> publish.
+    ingest (or collect) -> parse -> classify -> smells -> images -> report -> publish.
     """
     from ..config import paths
 

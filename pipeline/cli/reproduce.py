@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from . import classify, evolution, images, ingest, orchestration, parse, publish, report
+from . import classify, evolution, images, ingest, orchestration, parse, publish, report, smells
 
 
 def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[str, click.Command, dict[str, Any]]]:
@@ -17,6 +17,7 @@ def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[st
         ("ingest", ingest.cli, {"source": source}),
         ("parse", parse.cli, {"mode": "both"}),
         ("classify", classify.cli, {}),
+        ("smells", smells.cli, {}),
         ("images", images.cli, {"replication": True}),
         ("evolution", evolution.cli, {}),
         ("orchestration", orchestration.cli, {}),
@@ -36,7 +37,7 @@ def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[st
               help="Then cross-validate the classifiers (nested; = make evaluate).")
 @click.pass_context
 def cli(ctx: click.Context, source: str | None, no_notebooks: bool, evaluate: bool) -> None:
-    """Run every stage on the replication package: ingest, parse, classify, images,
+    """Run every stage on the replication package: ingest, parse, classify, smells, images,
     evolution, orchestration, report, publish; print the time each took.
 
     `make reproduce` does the same but reruns only stale stages."""

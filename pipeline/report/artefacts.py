@@ -369,7 +369,32 @@ def figure_5b(inp: Inputs, mode: str) -> Artefact:
     return Artefact(df, table=df, figure=spec)
 
 
-SHARED: tuple[ArtefactFn, ...] = (figure_1, figure_2)
+@artefact("smells_top_rules", per_mode=False)
+def smells_top(inp: Inputs, mode: str) -> Artefact:
+    """Beyond the paper: the smells found in the most Dockerfiles, per category (corrected
+    mode; hadolint's DL/SC rules and ours, MLD)."""
+    (top,) = inp.need("smell_top")
+    spec = FigureSpec("category_bars", (top,),
+                      "Dockerfile smells: the 10 rules found in the most Dockerfiles per "
+                      "category (hadolint DL/SC, mldock MLD; corrected mode)",
+                      {"item_col": "rule", "value_col": "share",
+                       "ylabel": "% of the category's Dockerfiles"})
+    return Artefact(top, figure=spec)
+
+
+@artefact("smells_densities", per_mode=False)
+def smells_densities(inp: Inputs, mode: str) -> Artefact:
+    """Beyond the paper: smells per Dockerfile, per repository, by rule family."""
+    (dens,) = inp.need("smell_densities")
+    spec = FigureSpec("category_boxplots", (dens,),
+                      "Dockerfile smells per Dockerfile, per repository (DL, SC: files "
+                      "hadolint parsed; MLD: mldock's rules)",
+                      {"item_col": "family", "value_col": "per_file",
+                       "items": ["DL", "SC", "MLD"], "ylabel": "Smells per Dockerfile"})
+    return Artefact(dens, figure=spec)
+
+
+SHARED: tuple[ArtefactFn, ...] = (figure_1, figure_2, smells_top, smells_densities)
 """The artefacts that are the same in both modes."""
 PER_MODE: tuple[ArtefactFn, ...] = (
     table1, figure_3a, figure_3b, figure_4a, figure_4b, table2, figure_5a, figure_5b)

@@ -34,6 +34,7 @@ INPUT_TABLES = (
     "projects", "purposes",
     "images_table2", "images_repo_stats", "file_types_by_num", "file_types_by_size",
     "package_base_images", "package_base_types",
+    "smell_files", "smell_densities", "smell_tests", "smell_top",
 )
 
 

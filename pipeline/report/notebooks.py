@@ -41,6 +41,7 @@ NOTEBOOKS = (
     "2-rq2-purposes.ipynb",
     "3-rq3-dockerfiles.ipynb",
     "4-rq4-images.ipynb",
+    "5-beyond-the-paper.ipynb",
 )
 SESSION_ENV = "MLDOCK_REPORT_SESSION"
 """Names the report's pickled session (set by :func:`run_notebooks` for the kernels)."""

@@ -41,6 +41,7 @@ from .parse import (
 )
 from .classify import PROJECTS, PURPOSES
 from .evolution import DOCKERFILE_VERSIONS, BASE_IMAGE_CHANGES, RELEASE_SUMMARY, DOCKERFILE_HISTORIES
+from .smells import SMELLS, SMELL_FILES, SMELL_DENSITIES, SMELL_TESTS, SMELL_TOP
 from .images import (
     IMAGES,
     LAYERS,
@@ -101,6 +102,11 @@ __all__ = [
     "BASE_IMAGE_CHANGES",
     "RELEASE_SUMMARY",
     "DOCKERFILE_HISTORIES",
+    "SMELLS",
+    "SMELL_FILES",
+    "SMELL_DENSITIES",
+    "SMELL_TESTS",
+    "SMELL_TOP",
     "IMAGES",
     "LAYERS",
     "IMAGE_FILE_TYPES",

@@ -1,0 +1,222 @@
+"""The smells stage: our rules (taxonomy/smells.yaml, pure core), hadolint once per content
+with its cache, the tables, and the Kruskal-Wallis test; real Dockerfiles of the package."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import parse, smells
+from pipeline.config import Paths
+from pipeline.core import dockerfile as df_core
+from pipeline.core import smells as core
+from pipeline.errors import TaxonomyError, ToolMissing
+from pipeline.smells import frames as F
+from pipeline.smells import hadolint as H
+from pipeline.tables import read_table
+from pipeline.taxonomy import load_smell_rules
+
+from .conftest import REPO_ROOT, make_project
+
+TAX = REPO_ROOT / "taxonomy"
+MORT = ("aldor007/mort", "Dockerfile.build")
+FACE = ("1adrianb/face-alignment", "Dockerfile")
+TEMPLATE = ("PaddlePaddle/Paddle", "tools/dockerfile/Dockerfile.ubuntu")  # `<install_gcc>` line
+PICKED = (MORT, FACE, TEMPLATE)
+
+
+def test_the_rules_file_loads_and_is_validated(tmp_path: Path) -> None:
+    rules = load_smell_rules(TAX)
+    assert [(r.id, r.check) for r in rules] == [
+        ("MLD001", "base_image"), ("MLD002", "base_image"), ("MLD003", "command"),
+        ("MLD004", "unpinned"), ("MLD005", "command"), ("MLD006", "instruction"),
+        ("MLD007", "instruction"), ("MLD008", "name"), ("MLD009", "final_user")]
+    assert rules[2].hadolint == ("DL3015",) and rules[2].level == "info"
+    bad = {
+        "check": ("rules: {check: regex, matches: x}", "rules.check must be one of"),
+        "pattern": ("rules: {check: command, matches: '('}", "matches is not a valid pattern"),
+        "param": ("rules: {check: command, matches: x, also: y}", "has unknown ['also']"),
+        "missing": ("rules: {check: unpinned, matches: x}", "lacks ['pinned']"),
+        "level": ("level: fatal\n    rules: {check: command, matches: x}", "level 'fatal'"),
+    }
+    for name, (body, message) in bad.items():
+        d = tmp_path / name
+        d.mkdir()
+        level = "" if "level:" in body else "level: info\n    "
+        (d / "smells.yaml").write_text(
+            f"entries:\n  - id: MLD001\n    description: d\n    {level}{body}\n")
+        with pytest.raises(TaxonomyError, match=message.replace("[", r"\[").replace("(", r"\(")):
+            load_smell_rules(d)
+    (tmp_path / "dup").mkdir()
+    entry = "  - id: MLD001\n    description: d\n    level: info\n    rules: {check: command, matches: x}\n"
+    (tmp_path / "dup" / "smells.yaml").write_text("entries:\n" + entry + entry)
+    with pytest.raises(TaxonomyError, match="duplicate smell id"):
+        load_smell_rules(tmp_path / "dup")
+
+
+def test_simple_commands_and_unpinned_packages() -> None:
+    assert core.simple_commands("apt-get update && apt-get install -y 'a && b' x | sh; e\nf || g") \
+        == ("apt-get update", "apt-get install -y 'a && b' x", "sh", "e", "f", "g")
+    pip = next(r for r in load_smell_rules(TAX) if r.id == "MLD004")
+    assert core.unpinned_packages(
+        "python -m pip install --no-cache-dir -r req.txt -i https://x torch==1.8 numpy "
+        "'scipy>=1' ./local git+https://g/r $EXTRA pandas", pip) == ["numpy", "pandas"]
+
+
+def _facts(text: str) -> core.FileFacts:
+    """What parse's tables hold for a Dockerfile, built the way the stage builds them."""
+    parsed = df_core.parse_dockerfile(text, "corrected")
+    ins = pd.DataFrame([{"mode": "corrected", "repo": "r", "path": "p", "seq": i,
+                         "stage": x.stage, "line": x.line, "instruction": x.instruction,
+                         "value": x.value, "expanded": x.expanded, "exec_form": x.exec_form}
+                        for i, x in enumerate(parsed.instructions)])
+    bi = pd.DataFrame([{"mode": "corrected", "repo": "r", "path": "p", "stage": b.stage,
+                        "line": b.line, "image": b.image, "tag": b.tag, "digest": b.digest,
+                        "is_stage_reference": b.is_stage_reference, "is_variable": b.is_variable}
+                       for b in parsed.base_images])
+    return F.facts_by_file(ins, bi)[("r", "p")]
+
+
+def test_our_rules_read_heredoc_bodies_and_the_final_stage() -> None:
+    text = ("FROM python:3.11@sha256:" + "a" * 64 + " AS build\n"
+            "RUN <<EOF\napt-get install -y gcc\npip install flask\nEOF\n"
+            "FROM build\nUSER root\n"
+            '["ignored"]\n')
+    found = core.evaluate(load_smell_rules(TAX), _facts(text))
+    assert [(f.line, f.rule) for f in found] == [
+        (2, "MLD003"), (2, "MLD004"), (2, "MLD005"), (7, "MLD009")]
+
+
+@pytest.fixture(scope="module")
+def smelled(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """Three real Dockerfiles of the package through parse (corrected) and smells."""
+    p = make_project(tmp_path_factory.mktemp("smells"))
+    p.interim.mkdir(parents=True)
+    shutil.copy(ingested.interim / "repos.csv", p.interim / "repos.csv")
+    files = pd.read_csv(ingested.interim / "files.csv", keep_default_na=False)
+    keep = files[[(r, q) in PICKED for r, q in zip(files["repo"], files["path"], strict=True)]]
+    keep.to_csv(p.interim / "files.csv", index=False)
+    for raw in keep["raw_path"]:
+        (p.data / raw).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ingested.data / raw, p.data / raw)
+    parse.run(p, ("corrected",), workers=1)
+    return p
+
+
+def test_one_real_dockerfile_from_both_sources(smelled: Paths) -> None:
+    counts = smells.run(smelled, workers=1)
+    assert counts == {"files": 3, "distinct": 3, "hadolint_calls": 1, "linted": 3,
+                      "unparseable": 1, "failed": 0, "smells": 36, "errors": 0}
+    s = read_table("smells", smelled)
+    mort = s[(s["repo"] == MORT[0]) & (s["path"] == MORT[1])]
+    got = list(zip(mort["source"], mort["rule"], mort["line"], strict=True))
+    assert got == [
+        ("hadolint", "DL3064", 5), ("hadolint", "DL3003", 12), ("hadolint", "DL3008", 12),
+        ("hadolint", "DL3015", 12), ("hadolint", "SC2086", 12), ("hadolint", "DL3008", 39),
+        ("hadolint", "DL3028", 44), ("hadolint", "DL3020", 51), ("hadolint", "DL3003", 53),
+        ("hadolint", "SC2164", 53), ("hadolint", "DL3003", 55), ("hadolint", "DL4006", 55),
+        ("hadolint", "SC2164", 55),
+        ("mldock", "MLD002", 3), ("mldock", "MLD009", 3), ("mldock", "MLD008", 5),
+        ("mldock", "MLD003", 12), ("mldock", "MLD007", 55)]
+    assert set(zip(mort["family"], mort["rule"].str[:2], strict=True)) == {
+        ("DL", "DL"), ("SC", "SC"), ("MLD", "ML")}
+    sf = read_table("smell_files", smelled).set_index(["repo", "path"])
+    assert sf.loc[MORT, ["hadolint_status", "n_instructions", "dl", "sc", "mld"]].tolist() == [
+        "ok", 15, 10, 3, 5]
+    assert sf.loc[FACE, ["dl", "sc", "mld"]].tolist() == [4, 0, 3]
+
+
+def test_an_unparseable_file_is_never_zero_smells(smelled: Paths) -> None:
+    smells.run(smelled, workers=1)
+    sf = read_table("smell_files", smelled).set_index(["repo", "path"])
+    row = sf.loc[TEMPLATE]
+    assert (row["hadolint_status"], row["hadolint_error"]) == ("unparseable", "line 40: unexpected '<'")
+    assert pd.isna(row["dl"]) and pd.isna(row["sc"]) and row["mld"] == 11
+    d = read_table("smell_densities", smelled).set_index(["repo", "family"])
+    assert d.loc[("PaddlePaddle/Paddle", "DL"), ["files", "unparseable", "smells"]].tolist() == [0, 1, 0]
+    assert pd.isna(d.loc[("PaddlePaddle/Paddle", "DL"), "per_file"])
+    assert d.loc[("PaddlePaddle/Paddle", "MLD"), ["files", "smells", "per_file"]].tolist() == [1, 11, 11.0]
+
+
+def test_a_rerun_uses_the_cache_and_gives_the_same_bytes(smelled: Paths) -> None:
+    smells.run(smelled, workers=1, force=True)
+    first = {t: smelled.table("processed", t).read_bytes() for t in smells.OUTPUT_TABLES}
+    again = smells.run(smelled, workers=1, force=True)
+    assert (again["hadolint_calls"], again["linted"], again["distinct"]) == (0, 0, 3)
+    assert {t: smelled.table("processed", t).read_bytes() for t in smells.OUTPUT_TABLES} == first
+    assert smells.run(smelled, workers=1) == {"files": 0, "skipped": 1}
+    meta = (smelled.processed / "smells.csv.meta.json").read_text()
+    assert '"hadolint_version": "2.15.1"' in meta
+
+
+def test_a_batch_hadolint_cannot_read_is_retried_file_by_file(tmp_path: Path) -> None:
+    exe = H.executable()
+    good = REPO_ROOT / "Dockerfile"
+    cache = H.Cache(tmp_path / "cache")
+    out = H.lint([("a" * 64, good), ("b" * 64, tmp_path / "gone")], exe, TAX / "hadolint.yaml",
+                 cache, batch=2, workers=1)
+    assert out.calls == 3 and list(out.findings) == ["a" * 64]
+    assert out.failed["b" * 64].startswith("hadolint failed: hadolint: ")
+    assert cache.get("a" * 64) == out.findings["a" * 64] and cache.get("b" * 64) is None
+
+
+def test_hadolint_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(H.shutil, "which", lambda *a, **k: None)
+    with pytest.raises(ToolMissing, match=r"hadolint: not found .*; install it with `make setup`"):
+        H.executable()
+
+
+def test_kruskal_wallis_statistic_and_effect_size() -> None:
+    h, p, e = F.kruskal([np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])])
+    # ranks 1..6: H = 12 / (6 * 7) * (6**2 / 3 + 15**2 / 3) - 3 * 7 = 27 / 7
+    assert h == pytest.approx(27 / 7) and e == pytest.approx(27 / 7 / 5)
+    assert p == pytest.approx(0.049535, abs=1e-6)
+    dens = pd.DataFrame({"repo": list("abcdef"), "family": "DL", "per_instruction": None,
+                         "category": ["Toolkit"] * 3 + ["Model"] * 3,
+                         "per_file": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    t = F.tests(dens).set_index(["family", "measure"])
+    assert t.loc[("DL", "per_file"), ["n_repos", "n_categories", "df"]].tolist() == [6, 2, 1]
+    assert t.loc[("DL", "per_file"), "h"] == pytest.approx(27 / 7)
+    assert pd.isna(t.loc[("DL", "per_instruction"), "h"])
+
+
+def test_a_heredoc_hadolint_cannot_parse_is_unparseable_and_our_rules_still_read_it(
+        tmp_path: Path) -> None:
+    """BuildKit reads ``<<-`` (tabs stripped); hadolint 2.15.1 rejects it (DL1000). The
+    package holds no heredoc Dockerfile, so this one is written here."""
+    text = "FROM ubuntu:22.04\nRUN <<-EOT bash\n\tapt-get install -y gcc\n\tEOT\n"
+    f = tmp_path / "Dockerfile"
+    f.write_text(text)
+    out = H.lint([("c" * 64, f)], H.executable(), TAX / "hadolint.yaml", H.Cache(tmp_path / "c"))
+    assert H.unparseable(out.findings["c" * 64]) == "line 3: unexpected 'a'"
+    assert list(H.iter_rows(out.findings["c" * 64])) == []
+    found = core.evaluate(load_smell_rules(TAX), _facts(text))
+    assert [(x.line, x.rule) for x in found] == [
+        (1, "MLD002"), (1, "MLD009"), (2, "MLD003")]
+
+
+def test_the_report_draws_the_smells_figures_with_the_same_bytes_twice(
+        smelled: Paths, tmp_path: Path) -> None:
+    from pipeline.report import artefacts as A
+    from pipeline.report import figures as RF
+    from pipeline.report.inputs import load_inputs
+    from pipeline.report.smells_text import smells_sentences
+
+    smells.run(smelled, workers=1)
+    inp = load_inputs(smelled)
+    for fn in (A.smells_top, A.smells_densities):
+        spec = fn(inp).figure
+        assert spec is not None
+        a = RF.save_figure(RF.draw(spec), fn.name, tmp_path / "a")
+        b = RF.save_figure(RF.draw(spec), fn.name, tmp_path / "b")
+        assert [x.read_bytes() for x in a] == [y.read_bytes() for y in b]
+    top = A.smells_top(inp).frame  # one Dockerfile per category here: ties by rule id
+    assert list(zip(top["category"], top["rule"], top["share"], strict=True))[:3] == [
+        ("MLOps/AIOps", "DL3003", 100.0), ("MLOps/AIOps", "DL3008", 100.0),
+        ("MLOps/AIOps", "DL3015", 100.0)]
+    assert smells_sentences(inp)[0].startswith(
+        "hadolint could not parse 1 of the 3 Dockerfiles (1 repositories)")
