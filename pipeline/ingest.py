@@ -47,6 +47,7 @@ from .progress import Progress, no_progress, track
 from .schemas import FILES, inputs
 from .tables import (
     ErrorLog,
+    UnsafeFile,
     atomic_write_text,
     escape_name,
     read_regular,
@@ -404,11 +405,14 @@ class FoundFile:
     src: Path
 
 
-def _dirs(folder: Path) -> Iterator[tuple[str, Path]]:
-    """The real sub-folders of ``folder`` (symbolic links to folders are not followed)."""
+def _dirs(folder: Path, repo: str) -> Iterator[tuple[str, Path] | FoundFile]:
+    """The sub-folders of ``folder``; a symbolic link among them as a :class:`FoundFile`
+    (recorded as an error, never walked into)."""
     for name in sorted(os.listdir(folder)):
         d = folder / name
-        if d.is_dir() and not d.is_symlink():
+        if d.is_symlink():
+            yield FoundFile(repo or name, "", d)
+        elif d.is_dir():
             yield name, d
 
 
@@ -416,21 +420,32 @@ def iter_log_files(pkg: Path) -> Iterator[FoundFile]:
     """Every entry under ``logs/<owner>/<repo>/latest/`` but folders, in a stable order.
 
     Links, FIFOs, sockets and devices are yielded too (:func:`build_files` records them as
-    errors); a symbolic link to a folder is yielded, never walked into.
+    errors); a symbolic link to a folder is yielded (with path ``""`` at the owner and
+    repository levels), never walked into.
     """
-    for owner, odir in _dirs(pkg / LOGS):
-        for name, rdir in _dirs(odir):
-            latest = rdir / "latest"
-            if not latest.is_dir() or latest.is_symlink():
+    for owner in _dirs(pkg / LOGS, ""):
+        if isinstance(owner, FoundFile):
+            yield owner
+            continue
+        for repo in _dirs(owner[1], owner[0]):
+            if isinstance(repo, FoundFile):
+                yield FoundFile(f"{owner[0]}/{repo.src.name}", "", repo.src)
                 continue
-            for dirpath, dirnames, filenames in os.walk(latest):
-                dirnames.sort()
-                links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-                dirnames[:] = [d for d in dirnames if d not in links]
-                for fn in sorted(filenames + links):
-                    full = Path(dirpath) / fn
-                    rel = full.relative_to(latest).as_posix().lstrip("/")
-                    yield FoundFile(f"{owner}/{name}", rel, full)
+            latest = repo[1] / "latest"
+            if latest.is_symlink():
+                yield FoundFile(f"{owner[0]}/{repo[0]}", "", latest)
+            elif latest.is_dir():
+                yield from _walk(latest, f"{owner[0]}/{repo[0]}")
+
+
+def _walk(latest: Path, repo: str) -> Iterator[FoundFile]:
+    for dirpath, dirnames, filenames in os.walk(latest):
+        dirnames.sort()
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [d for d in dirnames if d not in links]
+        for fn in sorted(filenames + links):
+            full = Path(dirpath) / fn
+            yield FoundFile(repo, full.relative_to(latest).as_posix().lstrip("/"), full)
 
 
 @dataclass
@@ -456,10 +471,13 @@ def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
     found = list(iter_log_files(pkg))
     for f in track(found, progress, "ingest files", len(found), "file"):
         try:
+            if not f.path:  # a linked owner, repository or latest/ folder
+                raise UnsafeFile(f"symbolic link to {escape_name(os.readlink(f.src))[0]}, "
+                                 "a linked folder; not followed")
             data = read_regular(f.src, MAX_FILE_BYTES, pkg)
             real = regular_file(f.src, pkg)
         except OSError as exc:
-            errors.add(str(f.src), exc, f"{f.src}: {exc.strerror or exc}")
+            errors.add(str(f.src), exc, str(exc.strerror or exc))
             continue
         rows.append(_file_row(f, data, studied))
         copies.append((real, f"raw/files/{f.repo}/{f.path}"))
