@@ -82,7 +82,7 @@ def _layout_problem(pkg: Path, entry: Input) -> str | None:
     try:
         regular_file(path, pkg)
     except OSError as exc:
-        return f"{entry.path} is {exc}"
+        return f"{entry.path}: {exc}"
     return None
 
 

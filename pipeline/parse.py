@@ -330,7 +330,8 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     for mode in modes:
         sel = select_files(files, mode)
         for r in sel.itertuples(index=False):
-            src = p.data / (unescape_name(str(r.raw_path)) if r.name_escaped else str(r.raw_path))
+            raw = str(r.raw_path)
+            src = p.data / (unescape_name(raw) if getattr(r, "name_escaped", False) else raw)
             try:
                 data = src.read_bytes()
             except OSError as exc:
