@@ -45,12 +45,17 @@ class ZipLimits:
     @classmethod
     def from_env(cls, max_bytes: int | None = None, max_ratio: float | None = None) -> ZipLimits:
         """Explicit values win, then ``$MLDOCK_ZIP_MAX_BYTES`` / ``$MLDOCK_ZIP_MAX_RATIO``."""
-        try:
-            b = max_bytes if max_bytes is not None else int(os.environ.get(ENV_MAX_BYTES) or ZIP_MAX_BYTES)
-            r = max_ratio if max_ratio is not None else float(os.environ.get(ENV_MAX_RATIO) or ZIP_MAX_RATIO)
-        except ValueError as exc:
-            raise SourceInvalid(ENV_MAX_BYTES, f"not a number ({exc})") from exc
+        b = max_bytes if max_bytes is not None else int(_env(ENV_MAX_BYTES, ZIP_MAX_BYTES))
+        r = max_ratio if max_ratio is not None else _env(ENV_MAX_RATIO, ZIP_MAX_RATIO)
         return cls(b, r)
+
+
+def _env(name: str, default: float) -> float:
+    value = os.environ.get(name) or str(default)
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise SourceInvalid(f"${name}", f"not a number: {value!r}") from exc
 
 
 @dataclass
