@@ -36,7 +36,7 @@ from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
 from .progress import Progress, no_progress, track
 from .schemas import TABLES
-from .tables import ErrorLog, read_table, unescape_name, write_table
+from .tables import ErrorLog, raw_copy, read_table, write_table
 from .taxonomy import load_base_image_types, load_run_taxonomy
 
 log = logging.getLogger(__name__)
@@ -330,8 +330,7 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     for mode in modes:
         sel = select_files(files, mode)
         for r in sel.itertuples(index=False):
-            raw = str(r.raw_path)
-            src = p.data / (unescape_name(raw) if getattr(r, "name_escaped", False) else raw)
+            src = raw_copy(p, str(r.raw_path), bool(getattr(r, "name_escaped", False)))
             try:
                 data = src.read_bytes()
             except OSError as exc:

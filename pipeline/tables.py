@@ -312,6 +312,11 @@ def unescape_name(text: str) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
+def raw_copy(p: Paths, raw_path: str, name_escaped: bool = False) -> Path:
+    """The copy under ``data/`` a ``files`` row names (its ``raw_path``, unescaped if flagged)."""
+    return p.data / (unescape_name(raw_path) if name_escaped else raw_path)
+
+
 def one_line(exc: BaseException) -> str:
     """``Type: message`` of an exception on one line (parsers put newlines in theirs)."""
     return f"{exc.__class__.__name__}: {' '.join(str(exc).split())}"
