@@ -32,19 +32,37 @@ import pandas as pd
 from . import ingest_images, ingest_sheets
 from .config import Paths, default_replication_candidates
 from .core.cells import image_list
+from .core.dockerfile import MAX_BYTES as MAX_FILE_BYTES
 from .core.sniff import classify_file
 from .errors import SourceInvalid, SourceNotFound
+from .ingest_checks import (
+    PackageInputs,
+    ZipLimits,
+    check_download,
+    check_members,
+    extract_members,
+    read_inputs,
+)
 from .progress import Progress, no_progress, track
-from .tables import ErrorLog, atomic_write_text, read_package_csv, to_bool, write_table
+from .schemas import FILES, inputs
+from .tables import (
+    ErrorLog,
+    UnsafeFile,
+    atomic_write_text,
+    escape_name,
+    read_regular,
+    regular_file,
+    to_bool,
+    write_table,
+)
 from .taxonomy import load_categories, normalise_keyword
 
 log = logging.getLogger(__name__)
 
-XLSX = "RQ1/ML_Docker_repositories.xlsx"
-MANUAL = "RQ1/manual-labeling.csv"
-FINAL = "RQ1/final-dataset.csv"
-LOGS = "raw-data/Dockerfiles/logs"
-REQUIRED = (MANUAL, FINAL, XLSX, LOGS)
+XLSX = inputs.XLSX.path
+MANUAL = inputs.MANUAL.path
+FINAL = inputs.FINAL.path
+LOGS = inputs.LOGS.path
 
 #: funnel sheets in order, with what each step keeps
 FUNNEL_SHEETS: tuple[tuple[str, str], ...] = (
@@ -66,11 +84,12 @@ FUNNEL_SHEETS: tuple[tuple[str, str], ...] = (
 
 @dataclass
 class Source:
-    """A resolved replication package."""
+    """A resolved replication package, its RQ1 tables read and checked."""
 
     package_dir: Path
     kind: str  # "directory", "zip", "url"
     source: str
+    inputs: PackageInputs
 
 
 def _find_datasets(folder: Path) -> Path | None:
@@ -85,122 +104,156 @@ def _find_datasets(folder: Path) -> Path | None:
     return None
 
 
-def _check_package(pkg: Path, source: str) -> None:
-    missing = [r for r in REQUIRED if not (pkg / r).exists()]
-    if missing:
-        raise SourceInvalid(source, f"not a complete replication package, missing {', '.join(missing)}")
-
-
-def download(url: str, dest_dir: Path, progress: Progress = no_progress) -> Path:
-    """Stream ``url`` into ``dest_dir`` (atomically) and return the file path."""
+def _fetch(url: str, tmp: str, name: str, limits: ZipLimits, progress: Progress) -> int | None:
+    """Stream ``url`` into ``tmp`` (at most ``limits.max_bytes``); the announced size."""
     import requests
 
+    with requests.get(url, stream=True, timeout=60) as resp:
+        resp.raise_for_status()
+        total = int(resp.headers.get("content-length") or 0) or None
+        bar = progress(name, total, "B")
+        got = 0
+        try:
+            with open(tmp, "wb") as fh:
+                for chunk in resp.iter_content(chunk_size=1 << 16):
+                    got += len(chunk)
+                    if got > limits.max_bytes:
+                        raise SourceInvalid(url, f"the download is larger than {limits.max_bytes} bytes")
+                    fh.write(chunk)
+                    bar.update(len(chunk))
+        finally:
+            bar.close()
+    return total
+
+
+def download(url: str, dest_dir: Path, progress: Progress = no_progress,
+             limits: ZipLimits | None = None) -> Path:
+    """Stream ``url`` into ``dest_dir`` and keep it (atomically) only if it is a zip."""
+    import requests
+
+    limits = limits or ZipLimits.from_env()
     name = PurePosixPath(url.split("?")[0]).name or "package.zip"
     if not name.endswith(".zip"):
         name += ".zip"
     dest = dest_dir / name
     if dest.exists():
-        log.info("using the earlier download %s", dest)
-        return dest
+        try:
+            check_download(dest, str(dest), limits)
+            log.info("using the earlier download %s", dest)
+            return dest
+        except SourceInvalid as exc:
+            log.warning("discarding the earlier download: %s", exc)
+            dest.unlink()
     dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
+    os.close(fd)
     try:
-        with requests.get(url, stream=True, timeout=60) as resp:
-            resp.raise_for_status()
-            total = int(resp.headers.get("content-length") or 0) or None
-            fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
-            bar = progress(name, total, "B")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    for chunk in resp.iter_content(chunk_size=1 << 16):
-                        fh.write(chunk)
-                        bar.update(len(chunk))
-                os.replace(tmp, dest)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
-            finally:
-                bar.close()
+        total = _fetch(url, tmp, name, limits, progress)
+        check_download(Path(tmp), url, limits, total)
+        os.replace(tmp, dest)
     except requests.RequestException as exc:
         raise SourceInvalid(url, f"download failed ({exc.__class__.__name__}: {exc})") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return dest
 
 
-def extract_zip(zpath: Path, dest_root: Path) -> Path:
-    """Extract a package zip under ``dest_root/<zip stem>/`` (once) and return Datasets/."""
+STAMP = ".mldock-zip"
+
+
+def _stamp(zpath: Path) -> str:
+    h = hashlib.sha256()
+    with open(zpath, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return f"sha256:{h.hexdigest()}\n"
+
+
+def _earlier_extraction(target: Path, stamp: str) -> Path | None:
+    """The Datasets folder of an earlier extraction of the same zip (same bytes), if any."""
+    with contextlib.suppress(OSError):
+        if (target / STAMP).read_text() == stamp:
+            return _find_datasets(target)
+    return None
+
+
+def extract_zip(zpath: Path, dest_root: Path, limits: ZipLimits | None = None) -> tuple[Path, PackageInputs]:
+    """Extract a package zip under ``dest_root/<zip stem>/`` (once per zip content).
+
+    Members are checked (:func:`check_members`) before extraction; the extraction goes to a
+    temporary folder, is checked as a package (:func:`read_inputs`) and only then renamed
+    into place, so a bad zip leaves nothing behind.  Returns Datasets/ and its tables.
+    """
+    limits = limits or ZipLimits.from_env()
     target = dest_root / zpath.stem
-    if target.is_dir() and (found := _find_datasets(target)) is not None:
-        return found
+    stamp = _stamp(zpath)
+    if (found := _earlier_extraction(target, stamp)) is not None:
+        return found, read_inputs(found, str(found))
     try:
         zf = zipfile.ZipFile(zpath)
     except (zipfile.BadZipFile, OSError) as exc:
         raise SourceInvalid(str(zpath), f"not a readable zip file ({exc})") from exc
     with zf:
-        names = zf.namelist()
-        if not any("/Datasets/RQ1/" in f"/{n}" for n in names):
+        if not any("/Datasets/RQ1/" in f"/{n}" for n in zf.namelist()):
             raise SourceInvalid(str(zpath), "zip has no Datasets/RQ1/ folder")
+        check_members(zf.infolist(), limits, str(zpath))
         dest_root.mkdir(parents=True, exist_ok=True)
+        for stale in dest_root.glob(f".{zpath.stem}.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{zpath.stem}.", dir=dest_root))
         try:
-            for info in zf.infolist():
-                parts = PurePosixPath(info.filename).parts
-                if info.filename.startswith("/") or ".." in parts:
-                    raise SourceInvalid(str(zpath), f"unsafe path in zip: {info.filename!r}")
-                zf.extract(info, tmp)
+            extract_members(zf, tmp, str(zpath))
+            found = _find_datasets(tmp)
+            if found is None:
+                raise SourceInvalid(str(zpath), "zip has no Datasets/RQ1/ folder")
+            inputs = read_inputs(found, f"{zpath}:{found.relative_to(tmp).as_posix()}")
+            (tmp / STAMP).write_text(stamp)
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    found = _find_datasets(target)
-    if found is None:
-        raise SourceInvalid(str(zpath), "zip has no Datasets/RQ1/ folder")
-    return found
+    return target / found.relative_to(tmp), inputs
 
 
-def resolve_source(source: str | None, p: Paths, progress: Progress = no_progress) -> Source:
-    """Turn ``--from`` (or the defaults) into a checked :class:`Source`."""
+def resolve_source(source: str | None, p: Paths, progress: Progress = no_progress,
+                   limits: ZipLimits | None = None) -> Source:
+    """Turn ``--from`` (or the defaults) into a checked :class:`Source`, its tables read."""
     if not source:
         tried = default_replication_candidates(p)
         for cand in tried:
             if cand.exists():
-                return resolve_source(str(cand), p, progress)
+                return resolve_source(str(cand), p, progress, limits)
         raise SourceNotFound([str(t) for t in tried])
     if source.startswith(("https://", "http://")):
-        zpath = download(source, p.external, progress)
-        pkg = extract_zip(zpath, p.external)
-        _check_package(pkg, source)
-        return Source(pkg.resolve(), "url", source)
+        zpath = download(source, p.external, progress, limits)
+        try:
+            pkg, inputs = extract_zip(zpath, p.external, limits)
+        except SourceInvalid:
+            zpath.unlink()  # not a usable package: never "the earlier download"
+            raise
+        return Source(pkg.resolve(), "url", source, inputs)
     path = Path(source).expanduser()
     if not path.exists():
         raise SourceNotFound([str(path)], f"{path} does not exist")
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise SourceInvalid(source, "file is not a zip archive")
-        pkg = extract_zip(path, p.external)
-        _check_package(pkg, source)
-        return Source(pkg.resolve(), "zip", str(path.resolve()))
+        pkg, inputs = extract_zip(path, p.external, limits)
+        return Source(pkg.resolve(), "zip", str(path.resolve()), inputs)
     found = _find_datasets(path)
     if found is None:
         raise SourceInvalid(source, "no RQ1/ folder here nor in a Datasets/ folder below")
-    _check_package(found, source)
-    return Source(found.resolve(), "directory", str(path.resolve()))
+    found = found.resolve()
+    return Source(found, "directory", str(path.resolve()), read_inputs(found, str(found)))
 
 
 # --------------------------------------------------------------------------------------
 # reading the package, quirks included
 # --------------------------------------------------------------------------------------
-
-
-def read_sheets(xlsx: Path, sheets: list[str]) -> dict[str, pd.DataFrame]:
-    try:
-        raw = pd.read_excel(xlsx, sheet_name=sheets, dtype=str, engine="openpyxl")
-    except ValueError as exc:
-        raise SourceInvalid(str(xlsx), f"spreadsheet lacks an expected sheet ({exc})") from exc
-    except (OSError, zipfile.BadZipFile, KeyError) as exc:
-        raise SourceInvalid(str(xlsx), f"unreadable spreadsheet ({exc})") from exc
-    return {k: v.dropna(how="all").reset_index(drop=True) for k, v in raw.items()}
 
 
 def load_label_mapping(path: Path) -> dict[str, str]:
@@ -347,56 +400,88 @@ def build_purpose_text(manual: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class FoundFile:
-    repo: str
+    repo: str  # as on disk (surrogate escapes for bytes that are not UTF-8)
     path: str
     src: Path
 
 
+def _dirs(folder: Path, repo: str) -> Iterator[tuple[str, Path] | FoundFile]:
+    """The sub-folders of ``folder``; a symbolic link among them as a :class:`FoundFile`
+    (recorded as an error, never walked into)."""
+    for name in sorted(os.listdir(folder)):
+        d = folder / name
+        if d.is_symlink():
+            yield FoundFile(repo or name, "", d)
+        elif d.is_dir():
+            yield name, d
+
+
 def iter_log_files(pkg: Path) -> Iterator[FoundFile]:
-    """Every file under ``logs/<owner>/<repo>/latest/``, in a stable order."""
-    base = pkg / LOGS
-    for owner in sorted(os.listdir(base)):
-        odir = base / owner
-        if not odir.is_dir():
+    """Every entry under ``logs/<owner>/<repo>/latest/`` but folders, in a stable order.
+
+    Links, FIFOs, sockets and devices are yielded too (:func:`build_files` records them as
+    errors); a symbolic link to a folder is yielded (with path ``""`` at the owner and
+    repository levels), never walked into.
+    """
+    for owner in _dirs(pkg / LOGS, ""):
+        if isinstance(owner, FoundFile):
+            yield owner
             continue
-        for name in sorted(os.listdir(odir)):
-            latest = odir / name / "latest"
-            if not latest.is_dir():
+        for repo in _dirs(owner[1], owner[0]):
+            if isinstance(repo, FoundFile):
+                yield FoundFile(f"{owner[0]}/{repo.src.name}", "", repo.src)
                 continue
-            for dirpath, dirnames, filenames in os.walk(latest):
-                dirnames.sort()
-                for fn in sorted(filenames):
-                    full = Path(dirpath) / fn
-                    rel = full.relative_to(latest).as_posix().lstrip("/")
-                    yield FoundFile(f"{owner}/{name}", rel, full)
+            latest = repo[1] / "latest"
+            if latest.is_symlink():
+                yield FoundFile(f"{owner[0]}/{repo[0]}", "", latest)
+            elif latest.is_dir():
+                yield from _walk(latest, f"{owner[0]}/{repo[0]}")
+
+
+def _walk(latest: Path, repo: str) -> Iterator[FoundFile]:
+    for dirpath, dirnames, filenames in os.walk(latest):
+        dirnames.sort()
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [d for d in dirnames if d not in links]
+        for fn in sorted(filenames + links):
+            full = Path(dirpath) / fn
+            yield FoundFile(repo, full.relative_to(latest).as_posix().lstrip("/"), full)
 
 
 @dataclass
 class FilesResult:
     table: pd.DataFrame
-    copies: list[tuple[Path, str]] = field(default_factory=list)  # (source, raw_path)
+    copies: list[tuple[Path, str]] = field(default_factory=list)  # (source, raw_path on disk)
+
+
+def _file_row(f: FoundFile, data: bytes, studied: set[str]) -> dict[str, Any]:
+    repo, repo_esc = escape_name(f.repo)
+    path, path_esc = escape_name(f.path)
+    nm, kind, reason = classify_file(PurePosixPath(path).name, data)
+    return {"repo": repo, "path": path, "raw_path": f"raw/files/{repo}/{path}", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "name_match": nm, "kind": kind,
+            "reason": reason, "in_study": f.repo in studied, "name_escaped": repo_esc or path_esc}
 
 
 def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
                 progress: Progress = no_progress) -> FilesResult:
+    """One row per regular file of the logs (read bounded); anything else is an error row."""
     rows = []
     copies: list[tuple[Path, str]] = []
     found = list(iter_log_files(pkg))
     for f in track(found, progress, "ingest files", len(found), "file"):
         try:
-            data = f.src.read_bytes()
+            if not f.path:  # a linked owner, repository or latest/ folder
+                raise UnsafeFile(f"symbolic link to {escape_name(os.readlink(f.src))[0]}, "
+                                 "a linked folder; not followed")
+            data = read_regular(f.src, MAX_FILE_BYTES, pkg)
+            real = regular_file(f.src, pkg)
         except OSError as exc:
-            errors.add(str(f.src), exc, f"cannot read {f.src}: {exc}")
+            errors.add(str(f.src), exc, str(exc.strerror or exc))
             continue
-        nm, kind, reason = classify_file(PurePosixPath(f.path).name, data)
-        raw_path = f"raw/files/{f.repo}/{f.path}"
-        rows.append({
-            "repo": f.repo, "path": f.path, "raw_path": raw_path, "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(), "name_match": nm, "kind": kind,
-            "reason": reason, "in_study": f.repo in studied,
-        })
-        copies.append((f.src, raw_path))
-    return FilesResult(pd.DataFrame(rows), copies)
+        rows.append(_file_row(f, data, studied))
+        copies.append((real, f"raw/files/{f.repo}/{f.path}"))
+    return FilesResult(pd.DataFrame(rows, columns=list(FILES.column_names)), copies)
 
 
 def _copy_raw_files(copies: list[tuple[Path, str]], p: Paths) -> None:
@@ -443,21 +528,15 @@ class IngestResult:
                 f"funnel {' -> '.join(str(c) for c in self.funnel['count'])}; {self.errors} errors")
 
 
-def run(source: str | None, p: Paths, progress: Progress = no_progress) -> IngestResult:
-    """Read the package at ``source`` and write the interim tables under ``p``."""
-    src = resolve_source(source, p, progress)
+def run(source: str | None, p: Paths, progress: Progress = no_progress,
+        limits: ZipLimits | None = None) -> IngestResult:
+    """Read and check the package at ``source``, then write the interim tables under ``p``."""
+    src = resolve_source(source, p, progress, limits)
     pkg = src.package_dir
     log.info("reading the replication package at %s", pkg)
     cats = load_categories(p.taxonomy / "categories.yaml")
-    mapping = dict(cats.lookup)
-    manual = read_package_csv(pkg / MANUAL)
-    final = read_package_csv(pkg / FINAL)
-    for df, col, name in ((manual, "repos", MANUAL), (final, "Repos", FINAL)):
-        if col not in df.columns:
-            raise SourceInvalid(str(pkg / name), f"no {col!r} column")
-        df.dropna(subset=[col], inplace=True)
-    sheets = read_sheets(pkg / XLSX, [s for s, _ in FUNNEL_SHEETS] + list(ingest_sheets.SHEETS))
-    repos = build_repos(manual, final, sheets["filtered"], mapping)
+    manual, final, sheets = src.inputs.manual, src.inputs.final, src.inputs.sheets
+    repos = build_repos(manual, final, sheets["filtered"], dict(cats.lookup))
     funnel = build_funnel(sheets)
     purpose_text = build_purpose_text(manual)
     errors = ErrorLog("ingest")

@@ -22,6 +22,7 @@ import pandas as pd
 from .core.categories import Categories
 from .core.cells import image_list, image_name
 from .errors import SourceInvalid
+from .schemas import inputs
 from .tables import read_package_csv
 
 LAYERS_DIR = "raw-data/DockerImage/layers"
@@ -33,11 +34,9 @@ CONFIG_COLUMNS = {"Image": "image", "RepoTag": "repo_tag", "config_size": "confi
                   "config_env_count": "config_env_count", "rootfs_layers_count": "diff_ids"}
 LAYER_COLUMNS = {"Image": "image", "RepoTag": "repo_tag", "layers_size": "layers_size",
                  "layers_digest": "layers_digest", "config_digest": "config_digest"}
-FILE_TYPE_FILES = {
-    "package_file_types_top_num": ("Top10_files_by_num.csv", ("file_type", "perc_number", "perc_storage")),
-    "package_file_types_num": ("Top10_files_by_num_1.csv", ("file_type", "perc_number")),
-    "package_file_types_top_size": ("Top10_files_by_size.csv", ("file_type", "perc_size", "size")),
-}
+#: table -> the package CSV it comes from (columns declared in pipeline.schemas.inputs)
+FILE_TYPE_FILES = {"package_file_types_top_num": inputs.TOP_NUM, "package_file_types_num": inputs.NUM,
+                   "package_file_types_top_size": inputs.TOP_SIZE}
 REPO_FILE_TYPE_COLUMNS = {"Repos": "repo", "file_type": "file_type", "total_size": "total_size",
                           "total_number": "total_number", "perc_size": "perc_size",
                           "perc_num": "perc_num"}
@@ -49,9 +48,9 @@ def _select(raw: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
                         index=raw.index)
 
 
-def _rows(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def _rows(path: Path, columns: dict[str, str], pkg: Path) -> pd.DataFrame:
     """The named columns of a package CSV, renamed, blanks as empty text, plus ``file``."""
-    out = _select(read_package_csv(path).fillna(""), columns)
+    out = _select(read_package_csv(path, root=pkg).fillna(""), columns)
     out.insert(0, "file", path.name)
     return out
 
@@ -65,8 +64,8 @@ def manifest_tables(pkg: Path) -> dict[str, pd.DataFrame]:
     d = pkg / LAYERS_DIR
     if not d.is_dir():
         raise SourceInvalid(str(d), "no raw-data/DockerImage/layers folder")
-    configs = [_rows(f, CONFIG_COLUMNS) for f in sorted(d.glob("Manifest_Config_info*.csv"))]
-    layers = [_rows(f, LAYER_COLUMNS) for f in sorted(d.glob("Manifest_details*.csv"))]
+    configs = [_rows(f, CONFIG_COLUMNS, pkg) for f in sorted(d.glob("Manifest_Config_info*.csv"))]
+    layers = [_rows(f, LAYER_COLUMNS, pkg) for f in sorted(d.glob("Manifest_details*.csv"))]
     if not configs or not layers:
         raise SourceInvalid(str(d), "no Manifest_Config_info*.csv or Manifest_details*.csv")
     return {"package_image_configs": _concat(configs, ["file", *CONFIG_COLUMNS.values()]),
@@ -108,14 +107,13 @@ def file_type_tables(pkg: Path, cats: Categories) -> dict[str, pd.DataFrame]:
     if not d.is_dir():
         raise SourceInvalid(str(d), "no RQ4/files-v2 folder")
     out: dict[str, pd.DataFrame] = {}
-    for table, (name, cols) in FILE_TYPE_FILES.items():
-        raw = read_package_csv(d / name).fillna("") if (d / name).exists() else None
-        if raw is None or "Category" not in raw:
-            raise SourceInvalid(str(d / name), "missing, or without a Category column")
+    for table, spec in FILE_TYPE_FILES.items():
+        raw = read_package_csv(pkg / spec.path, spec.columns, rows=spec.rows, root=pkg).fillna("")
+        cols = [c for c in spec.columns if c != "Category"]
         out[table] = _with_categories(_select(raw, {c: c for c in cols}), raw["Category"], cats)
     frames = []
     for f in sorted(d.glob("layers_files_*.csv")):
-        raw = read_package_csv(f).fillna("")
+        raw = read_package_csv(f, root=pkg).fillna("")
         df = _select(raw, REPO_FILE_TYPE_COLUMNS)
         df.insert(0, "file", f.name)
         cat = raw["Category"] if "Category" in raw else pd.Series([""] * len(raw), index=raw.index)

@@ -37,7 +37,7 @@ from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
 from .progress import Progress, no_progress, track
 from .schemas import TABLES
-from .tables import ErrorLog, read_table, write_table
+from .tables import ErrorLog, raw_copy, read_table, write_table
 from .taxonomy import load_base_image_types, load_orchestration, load_run_taxonomy
 
 log = logging.getLogger(__name__)
@@ -288,7 +288,7 @@ def _orchestration(p: Paths, files: pd.DataFrame, base_images: pd.DataFrame,
     def read() -> Iterator[tuple[str, str, str, bytes]]:
         for r in files.itertuples(index=False):
             try:
-                data = (p.data / str(r.raw_path)).read_bytes()
+                data = raw_copy(p, str(r.raw_path), bool(r.name_escaped)).read_bytes()
             except OSError as exc:
                 errors.add(f"{r.repo}/{r.path}", exc, f"[orchestration] cannot read {r.raw_path}: {exc}")
                 continue
@@ -380,7 +380,7 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     for mode in modes:
         sel = select_files(files, mode)
         for r in sel.itertuples(index=False):
-            src = p.data / str(r.raw_path)
+            src = raw_copy(p, str(r.raw_path), bool(getattr(r, "name_escaped", False)))
             try:
                 data = src.read_bytes()
             except OSError as exc:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
+import re
+import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -212,14 +215,140 @@ def read_table(name: str | Table, p: Paths, path: Path | None = None) -> pd.Data
     return df
 
 
-def read_package_csv(path: Path) -> pd.DataFrame:
-    """Read a package CSV: UTF-8 with or without BOM; all-empty rows and columns dropped."""
+#: the largest package table (CSV or xlsx) ingest reads; the real package's largest is ~4 MB
+MAX_TABLE_BYTES = 256 * 1024 * 1024
+
+
+class UnsafeFile(OSError):
+    """A path that is not a regular file inside the package (link out, FIFO, device, too large)."""
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def regular_file(path: Path, root: Path | None = None) -> Path:
+    """The regular file ``path`` names, checked without opening it; else :class:`UnsafeFile`.
+
+    A symbolic link is followed only when its target (resolved) lies inside ``root``;
+    FIFOs, sockets, devices and folders are refused (opening a FIFO would block).
+    """
+    st = os.lstat(path)
+    real = os.path.realpath(path)
+    base = os.path.realpath(root) if root is not None else None
+    if stat.S_ISLNK(st.st_mode):
+        link = escape_name(os.readlink(path))[0]
+        if base is not None and not _inside(real, base):
+            raise UnsafeFile(f"symbolic link to {link}, outside the package; not followed")
+        try:
+            st = os.stat(real)
+        except OSError as exc:
+            raise UnsafeFile(f"symbolic link to {link}, which does not resolve ({exc.strerror})") from exc
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFile(f"symbolic link to {link}, {_kind(st.st_mode)}; not read")
+    elif base is not None and not _inside(real, base):
+        raise UnsafeFile(f"resolves to {escape_name(real)[0]}, outside the package; not read")
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeFile(f"{_kind(st.st_mode)}, not a regular file; not read")
+    return Path(real)
+
+
+def read_regular(path: Path, limit: int, root: Path | None = None) -> bytes:
+    """The bytes of a regular file (see :func:`regular_file`), at most ``limit`` of them.
+
+    Opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked again with ``fstat``, so a file
+    swapped for a FIFO or a link in between neither blocks nor escapes.
+    """
+    real = regular_file(path, root)
+    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFile(f"{_kind(st.st_mode)}, not a regular file; not read")
+        if st.st_size > limit:
+            raise UnsafeFile(f"file too large ({st.st_size} bytes > {limit}); not read")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeFile(f"file too large (more than {limit} bytes); not read")
+    return data
+
+
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def escape_name(name: str) -> tuple[str, bool]:
+    """``(text, escaped)``: a file name as UTF-8 text for a CSV.
+
+    A name that is not valid UTF-8 (``os`` gives it with surrogate escapes) becomes
+    backslash-x text (``Dockerfile.\\xff``, a literal backslash doubled) and ``escaped``
+    is True; :func:`unescape_name` turns it back into the name on disk.
+    """
     try:
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""])
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape").replace(b"\\", b"\\\\")
+        return raw.decode("utf-8", "backslashreplace"), True
+    return name, False
+
+
+def unescape_name(text: str) -> str:
+    """The on-disk name (surrogate escapes) of a name :func:`escape_name` escaped."""
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        out += text[pos:m.start()].encode("utf-8")
+        g = m.group(1)
+        out += b"\\" if g == "\\" else bytes([int(g[1:], 16)])
+        pos = m.end()
+    out += text[pos:].encode("utf-8")
+    return out.decode("utf-8", "surrogateescape")
+
+
+def raw_copy(p: Paths, raw_path: str, name_escaped: bool = False) -> Path:
+    """The copy under ``data/`` a ``files`` row names (its ``raw_path``, unescaped if flagged)."""
+    return p.data / (unescape_name(raw_path) if name_escaped else raw_path)
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception on one line (parsers put newlines in theirs)."""
+    return f"{exc.__class__.__name__}: {' '.join(str(exc).split())}"
+
+
+def read_package_csv(path: Path, columns: Sequence[str] = (), rows: bool = False,
+                     root: Path | None = None, label: str | None = None,
+                     limit: int = MAX_TABLE_BYTES) -> pd.DataFrame:
+    """Read a package CSV: UTF-8 with or without BOM; all-empty rows and columns dropped.
+
+    Read as a regular file only (:func:`read_regular`); ``columns`` must all be in the
+    header and, with ``rows``, at least one data row must remain: else
+    :class:`SourceInvalid` naming the file (as ``label``, default its path).
+    """
+    label = label or str(path)
+    try:
+        data = read_regular(path, limit, root)
+    except OSError as exc:
+        raise SourceInvalid(label, f"cannot read the CSV ({exc.strerror or exc})") from exc
+    try:
+        df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False,
+                         na_values=[""])
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceInvalid(str(path), f"unreadable CSV ({exc.__class__.__name__}: {exc})") from exc
+        raise SourceInvalid(label, f"unreadable CSV ({one_line(exc)})") from exc
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SourceInvalid(label, f"no column {', '.join(map(repr, missing))} in the header "
+                                       f"(expected {', '.join(columns)})")
     df = df.dropna(how="all")
     df = df.loc[:, ~(df.columns.str.startswith("Unnamed:") & df.isna().all())]
+    if rows and df.empty:
+        raise SourceInvalid(label, "has a header but no rows")
     return df.reset_index(drop=True)
 
 
@@ -253,7 +382,8 @@ class ErrorLog:
 
     def add(self, item: str, error: BaseException | str, message: str | None = None) -> None:
         etype = type(error).__name__ if isinstance(error, BaseException) else str(error)
-        msg = message if message is not None else str(error)
+        msg = escape_name(message if message is not None else str(error))[0]
+        item = escape_name(item)[0]
         self.rows.append({"stage": self.stage, "item": item, "error_type": etype, "message": msg})
         log.warning("%s: %s: %s", item, etype, msg)
 

@@ -16,13 +16,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
-SCHEMAS = ("base", "ingest", "package", "parse", "classify", "evolution", "images", "collect", "orchestration", "report", "smells")
+SCHEMAS = ("base", "ingest", "inputs", "package", "parse", "classify", "evolution", "images", "collect",
+           "orchestration", "report", "smells")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
 #: stage -> module prefixes that belong to it
 STAGES = {
-    "ingest": ("pipeline.ingest", "pipeline.ingest_images", "pipeline.ingest_sheets"),
+    "ingest": ("pipeline.ingest", "pipeline.ingest_checks", "pipeline.ingest_images",
+               "pipeline.ingest_sheets"),
     "collect": ("pipeline.collect",),
     "parse": ("pipeline.parse",),
     "classify": ("pipeline.classify",),

@@ -17,6 +17,7 @@ from pipeline.cli import main
 from pipeline.config import Paths
 from pipeline.core.sniff import classify_file
 from pipeline.errors import SourceInvalid, SourceNotFound
+from pipeline.ingest_checks import read_sheets
 from pipeline.schemas import PACKAGE_TABLES
 from pipeline.tables import read_package_csv, read_table
 
@@ -162,7 +163,7 @@ def test_complete_labels_give_study_counts(tmp_path: Path, shared_package: Path)
     assert len(full) == len(manual) == 406
     manual["manual_topic"] = full
     final = read_package_csv(shared_package / ingest.FINAL)
-    filtered = ingest.read_sheets(shared_package / ingest.XLSX, ["filtered"])["filtered"]
+    filtered = read_sheets(shared_package / ingest.XLSX, {"filtered": ("Repos",)}, "xlsx")["filtered"]
     mapping = ingest.load_label_mapping(Path(__file__).parents[1] / "taxonomy" / "categories.yaml")
     repos = ingest.build_repos(manual, final, filtered, mapping)
     assert repos["category"].value_counts().to_dict() == {
@@ -288,11 +289,13 @@ def test_malformed_folder(tmp_path: Path, shared_package: Path, capsys: pytest.C
     shutil.copytree(shared_package / "RQ1", bad / "RQ1")
     (bad / "RQ1" / "manual-labeling.csv").write_bytes(b"\xef\xbb\xbfnot,the,columns\n1,2,3\n")
     (bad / "raw-data" / "Dockerfiles" / "logs").mkdir(parents=True)
+    (bad / "raw-data" / "DockerImage" / "layers").mkdir(parents=True)
+    shutil.copytree(shared_package / "RQ4" / "files-v2", bad / "RQ4" / "files-v2")
     p = make_project(tmp_path / "p")
     code, err = _run_cli(p.root, "--from", str(bad), capsys=capsys)
     assert code == 1
     assert len(err.strip().splitlines()) == 1
-    assert "manual-labeling.csv" in err and "'repos'" in err
+    assert "manual-labeling.csv: no column 'repos'" in err
     assert _no_outputs(p)
 
 

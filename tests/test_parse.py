@@ -163,7 +163,7 @@ def _hostile_project(root: Path) -> Paths:
         rows.append({"repo": "h/x", "path": path, "raw_path": str(f.relative_to(p.data)),
                      "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                      "name_match": "compose" if kind == "compose" else "dockerfile",
-                     "kind": kind, "reason": "test", "in_study": True})
+                     "kind": kind, "reason": "test", "in_study": True, "name_escaped": False})
     write_table(pd.DataFrame(rows), "files", p)
     return p
 

@@ -348,6 +348,7 @@ class Collector:
         out_files = fdf[fdf["repo"].isin(set(inc["repo"]))].copy()
         out_files["raw_path"] = [f"raw/files/{r}/{p_}" for r, p_ in zip(out_files["repo"], out_files["path"], strict=True)]
         out_files["in_study"] = out_files["repo"].isin(in_study)
+        out_files["name_escaped"] = False  # GitHub paths are text
         out_files = out_files[TABLES["files"].column_names]
         filt = pd.read_csv(self.path("collect_funnel_filter"), keep_default_na=False)
         funnel_rows = [

@@ -83,6 +83,7 @@ FILES = register(
             C("kind", "str", "Kind decided by content: dockerfile, compose, not_dockerfile", False),
             C("reason", "str", "Why the kind was chosen", False),
             C("in_study", "bool", "True if the repository is one of the 406 studied repositories", False),
+            C("name_escaped", "bool", "True if the file's folder or name is not valid UTF-8 on disk: repo, path and raw_path then hold it as backslash-x text (a literal backslash doubled), the copy under data/raw/files/ keeps the original bytes", False),
         ),
     )
 )

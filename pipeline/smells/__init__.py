@@ -27,7 +27,7 @@ from ..config import Paths
 from ..core import smells as core
 from ..errors import StageInputMissing
 from ..progress import Progress, no_progress
-from ..tables import ErrorLog, atomic_write_text, read_table, repo_categories, write_table
+from ..tables import ErrorLog, atomic_write_text, raw_copy, read_table, repo_categories, write_table
 from ..taxonomy import load_smell_rules
 from . import frames as F
 from . import hadolint as H
@@ -69,7 +69,7 @@ def dockerfiles(p: Paths) -> pd.DataFrame:
     """The Dockerfiles parse read in corrected mode with their raw copy (``raw_path``)."""
     d = read_table("dockerfiles", p)
     d = d[d["mode"] == "corrected"][["repo", "path", "n_instructions"]]
-    files = read_table("files", p)[["repo", "path", "raw_path"]]
+    files = read_table("files", p)[["repo", "path", "raw_path", "name_escaped"]]
     return d.merge(files, on=["repo", "path"], how="left").reset_index(drop=True)
 
 
@@ -80,7 +80,7 @@ def read_contents(p: Paths, df: pd.DataFrame, errors: ErrorLog
     shas: list[str | None] = []
     first: dict[str, Path] = {}
     for r in df.itertuples(index=False):
-        src = p.data / str(r.raw_path)
+        src = raw_copy(p, str(r.raw_path), bool(r.name_escaped))
         try:
             data = src.read_bytes()
         except (OSError, TypeError) as exc:
