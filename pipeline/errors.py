@@ -111,3 +111,15 @@ class InputTableMissing(MldockError):
         self.table = table
         where = f" ({file}; run `{run}`)" if file and run else ""
         super().__init__(f"input table {table} missing{where}")
+
+
+class DiskFull(MldockError):
+    """The disk filled while a stage wrote its outputs; the previous outputs are kept."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"no space left on device while writing {what}; free some space and "
+                         "rerun (the previous outputs are unchanged)")
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return DiskFull, (self.what,)

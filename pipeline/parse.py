@@ -34,6 +34,7 @@ from .core import compose
 from .core import dockerfile as df_core
 from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
+from .outputs import writes_set
 from .progress import Progress, no_progress, track
 from .schemas import TABLES
 from .tables import ErrorLog, read_table, write_table
@@ -308,6 +309,7 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
+@writes_set(STAGE)
 def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
         progress: Progress = no_progress, force: bool = False) -> dict[str, int]:
     """Run the stage; returns counts (files in, rows out, errors)."""

@@ -25,6 +25,7 @@ import pandas as pd
 from ..config import Paths
 from ..core.imageref import ImageRef
 from ..errors import MldockError, RateLimited, RegistryError, StageInputMissing
+from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..schemas import IMAGES_TABLE2_LIVE
 from ..tables import ErrorLog, atomic_path, read_table, write_table
@@ -297,6 +298,7 @@ FILE_TYPE_COLUMNS = ["mode", "view", "reference", "platform", "file_type", "file
                      "perc_number", "perc_size"]
 
 
+@writes_set("images")
 def run_live(
     p: Paths,
     references: list[tuple[str, str]],
