@@ -201,6 +201,8 @@ def recover(p: Paths, stage: str) -> None:
                 roll_forward(p.root, d)
             elif d.name == stage:
                 shutil.rmtree(d)
+        with contextlib.suppress(OSError):
+            base.rmdir()
     for top in (p.data, p.reports):
         for dirpath, dirnames, names in os.walk(top):
             here = Path(dirpath)
