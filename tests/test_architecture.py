@@ -18,7 +18,7 @@ PKG = ROOT / "pipeline"
 
 SCHEMAS = ("base", "ingest", "package", "parse", "classify", "images", "collect", "report")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
-          "pipeline.tables", "pipeline.taxonomy", "pipeline.progress",
+          "pipeline.tables", "pipeline.taxonomy", "pipeline.progress", "pipeline.outputs",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
 #: stage -> module prefixes that belong to it
 STAGES = {
