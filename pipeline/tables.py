@@ -2,7 +2,8 @@
 
 ``write_table`` validates a frame against :mod:`pipeline.schemas`, writes it to a
 temporary file in the target directory and renames it into place, so an interrupted run
-never leaves a half-written table.  Next to each table it writes ``<name>.csv.meta.json``
+never leaves a half-written table; inside a stage's output set (:mod:`pipeline.outputs`)
+the file goes to the set's staging folder and lands with the others.  Next to each table it writes ``<name>.csv.meta.json``
 with the provenance (command, code version, taxonomy hash, source, date, row count).
 """
 
