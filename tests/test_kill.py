@@ -2,8 +2,9 @@
 bytes as an uninterrupted run (run-dependent provenance masked) and nothing left over.
 
 One uninterrupted run of every stage (module fixture) gives each stage's outputs.  A test
-copies that root, deletes the stage's outputs, starts the stage, SIGKILLs its process group
-at a point read from the file system, reruns it and compares.  The points: *early*, a
+copies that root, deletes the stage's outputs, starts the stage and SIGKILLs its process
+group at a point read from the file system, three times (each run starting from what the
+kill before left), then runs it to the end and compares.  The points: *early*, a
 quarter of the stage's uninterrupted time; *middle*, half of its outputs staged in
 ``data/.staging/<stage>/``; *late*, the commit journal written (the renames may be done
 before the kill lands: then the rerun replaces a complete set).
@@ -112,24 +113,29 @@ def _kill_at(proc: subprocess.Popen[bytes], point: str, staging: Path, half: int
     return False
 
 
-@pytest.mark.parametrize("point", POINTS)
 @pytest.mark.parametrize("stage", list(STAGES))
-def test_kill_then_rerun_gives_the_same_bytes(reference: Reference, shared_package: Path,
-                                              tmp_path: Path, stage: str, point: str) -> None:
+def test_kills_then_a_rerun_give_the_same_bytes(reference: Reference, shared_package: Path,
+                                                tmp_path: Path, stage: str) -> None:
+    """Killed at the early, then the middle, then the late point (each run starting from
+    what the kill before left), then run to the end."""
     ref = reference
     root = tmp_path / "root"
     shutil.copytree(ref.root, root, symlinks=True)
     for rel in ref.outputs[stage]:
         (root / rel).unlink()
     staging = root / "data" / ".staging" / stage
-    proc = subprocess.Popen(_cmd(root, stage, shared_package), cwd=REPO_ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    killed = _kill_at(proc, point, staging, max(1, len(ref.outputs[stage]) // 2),
-                      ref.seconds[stage])
-    if point != "late":
-        assert killed and proc.returncode == -signal.SIGKILL
-    print(f"{stage}/{point}: killed={killed}")
+    landed = []
+    for point in POINTS:
+        proc = subprocess.Popen(_cmd(root, stage, shared_package), cwd=REPO_ROOT, env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        killed = _kill_at(proc, point, staging, max(1, len(ref.outputs[stage]) // 2),
+                          ref.seconds[stage])
+        landed.append(f"{point}={'killed' if killed else 'finished'}")
+        if point != "late":  # before the journal: nothing of the new set is in place
+            assert killed and proc.returncode == -signal.SIGKILL
+            assert [k for k in ref.outputs[stage] if (root / k).exists()] == []
+    print(f"{stage}: {', '.join(landed)}")
     r = subprocess.run(_cmd(root, stage, shared_package), cwd=REPO_ROOT, env=_env(),
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
