@@ -298,7 +298,6 @@ FILE_TYPE_COLUMNS = ["mode", "view", "reference", "platform", "file_type", "file
                      "perc_number", "perc_size"]
 
 
-@writes_set("images")
 def run_live(
     p: Paths,
     references: list[tuple[str, str]],
@@ -310,7 +309,19 @@ def run_live(
     scan: bool = True,
     listings: Path | None = None,
 ) -> dict[str, int]:
-    """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types."""
+    """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types (one set);
+    a rate limit stops the run once what is done is written (a rerun resumes from the cache)."""
+    counts, stopped = _run_live(p, references, client, platform, max_layer_bytes, progress,
+                                scan, listings)
+    if stopped is not None:
+        raise stopped
+    return counts
+
+
+@writes_set("images")
+def _run_live(p: Paths, references: list[tuple[str, str]], client: RegistryClient,
+              platform: str, max_layer_bytes: int, progress: Progress, scan: bool,
+              listings: Path | None) -> tuple[dict[str, int], RateLimited | None]:
     ft = load_file_types(p.taxonomy / "file_types.yaml")
     errors = ErrorLog(STAGE)
     total = ImageResult()
@@ -335,10 +346,8 @@ def run_live(
     errors.write(p)
     log.info("images: %d references in, %d image rows, %d layers, %d errors",
              len(references), len(images), len(layers), len(errors))
-    if stopped is not None:
-        raise stopped
     return {"references": len(references), "images": len(images), "layers": len(layers),
-            "errors": len(errors)}
+            "errors": len(errors)}, stopped
 
 
 def _write_live(p: Paths, total: ImageResult) -> tuple[pd.DataFrame, pd.DataFrame]:
