@@ -118,3 +118,15 @@ class ToolMissing(MldockError):
 
     def __init__(self, tool: str, problem: str, install: str) -> None:
         super().__init__(f"{tool}: {problem}; install it with {install}")
+
+
+class DiskFull(MldockError):
+    """The disk filled while a stage wrote its outputs; the previous outputs are kept."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"no space left on device while writing {what}; free some space and "
+                         "rerun (the previous outputs are unchanged)")
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return DiskFull, (self.what,)

@@ -14,6 +14,7 @@ leaves no partial outputs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -34,7 +35,7 @@ from .config import Paths, default_replication_candidates
 from .core.cells import image_list
 from .core.dockerfile import MAX_BYTES as MAX_FILE_BYTES
 from .core.sniff import classify_file
-from .errors import SourceInvalid, SourceNotFound
+from .errors import DiskFull, SourceInvalid, SourceNotFound
 from .ingest_checks import (
     PackageInputs,
     ZipLimits,
@@ -43,6 +44,7 @@ from .ingest_checks import (
     extract_members,
     read_inputs,
 )
+from .outputs import OutputSet, output_set
 from .progress import Progress, no_progress, track
 from .schemas import FILES, inputs
 from .tables import (
@@ -484,25 +486,18 @@ def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
     return FilesResult(pd.DataFrame(rows, columns=list(FILES.column_names)), copies)
 
 
-def _copy_raw_files(copies: list[tuple[Path, str]], p: Paths) -> None:
-    """Copy into a fresh temp tree, then swap it in for ``data/raw/files``."""
-    p.raw.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".files.", dir=p.raw))
-    try:
-        for src, raw_path in copies:
-            dst = tmp / Path(raw_path).relative_to("raw/files")
-            dst.parent.mkdir(parents=True, exist_ok=True)
+def _copy_raw_files(copies: list[tuple[Path, str]], p: Paths, out: OutputSet) -> None:
+    """Copy into a staged tree that replaces ``data/raw/files`` whole when the set commits."""
+    tmp = out.stage_dir(p.raw_files)
+    for src, raw_path in copies:
+        dst = tmp / Path(raw_path).relative_to("raw/files")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
             shutil.copyfile(src, dst)
-        old = p.raw / ".files.old"
-        if old.exists():
-            shutil.rmtree(old)
-        if p.raw_files.exists():
-            os.replace(p.raw_files, old)
-        os.replace(tmp, p.raw_files)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(str(p.data / raw_path)) from exc
+            raise
 
 
 # --------------------------------------------------------------------------------------
@@ -547,15 +542,16 @@ def run(source: str | None, p: Paths, progress: Progress = no_progress,
     # everything read: now write
     record = {"kind": src.kind, "source": src.source, "package_dir": str(pkg),
               "date": datetime.now(UTC).isoformat(timespec="seconds")}
-    atomic_write_text(p.source_record, json.dumps(record, indent=2) + "\n")
-    _copy_raw_files(files.copies, p)
-    write_table(repos, "repos", p)
-    write_table(funnel, "funnel", p)
-    write_table(purpose_text, "purpose_text", p)
-    write_table(files.table, "files", p)
-    for name, df in {**rq4, **rq3}.items():
-        write_table(df, name, p)
-    errors.write(p)
+    with output_set(p, "ingest") as out:  # one set: source.json lands last
+        atomic_write_text(p.source_record, json.dumps(record, indent=2) + "\n")
+        _copy_raw_files(files.copies, p, out)
+        write_table(repos, "repos", p)
+        write_table(funnel, "funnel", p)
+        write_table(purpose_text, "purpose_text", p)
+        write_table(files.table, "files", p)
+        for name, df in {**rq4, **rq3}.items():
+            write_table(df, name, p)
+        errors.write(p)
     res = IngestResult(src, repos, funnel, files.table, purpose_text, len(errors))
     log.info(res.summary())
     return res

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .config import Paths
+from .outputs import writes_set
 from .progress import Progress, no_progress
 from .schemas import TABLES
 from .tables import UNLABELLED, atomic_path, read_table, repo_categories, source_info, write_table
@@ -113,6 +114,7 @@ def save(fig: Figure, out_dir: Path) -> None:
                         metadata={"CreationDate": None} if ext == "pdf" else None)
 
 
+@writes_set("orchestration")
 def run(p: Paths, progress: Progress = no_progress) -> dict[str, int]:
     """Run the stage; returns row counts."""
     rules = load_orchestration(p.taxonomy)

@@ -35,6 +35,7 @@ from .core import dockerfile as df_core
 from .core import orchestration as orch
 from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
+from .outputs import writes_set
 from .progress import Progress, no_progress, track
 from .schemas import TABLES
 from .tables import ErrorLog, raw_copy, read_table, write_table
@@ -358,6 +359,7 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
+@writes_set(STAGE)
 def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
         progress: Progress = no_progress, force: bool = False) -> dict[str, int]:
     """Run the stage; returns counts (files in, rows out, errors)."""

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Paths
+from .outputs import resolve, writes_set
 from .progress import Progress, no_progress, track
 from .schemas import TABLES, Column, Table
 from .tables import atomic_write_bytes, atomic_write_text, code_version, taxonomy_hash
@@ -195,6 +196,7 @@ def undocumented_fields(pkg: dict[str, Any]) -> list[str]:
     return bad
 
 
+@writes_set("publish")
 def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None,
             progress: Progress = no_progress) -> dict[str, Any]:
     """Copy the published tables with provenance; write datapackage.json and CITATION.cff
@@ -223,7 +225,7 @@ def publish(p: Paths, out: Path | None = None, tables: list[str] | None = None,
             except ValueError:
                 log.warning("%s: unreadable provenance sidecar; a new one is written", side)
         if "rows" not in meta:
-            with open(target, encoding="utf-8") as fh:
+            with open(resolve(target), encoding="utf-8") as fh:
                 meta["rows"] = max(0, sum(1 for _ in fh) - 1)
         meta.setdefault("table", t.name)
         meta.setdefault("stage", t.stage)

@@ -2,13 +2,15 @@
 
 ``write_table`` validates a frame against :mod:`pipeline.schemas`, writes it to a
 temporary file in the target directory and renames it into place, so an interrupted run
-never leaves a half-written table.  Next to each table it writes ``<name>.csv.meta.json``
+never leaves a half-written table; inside a stage's output set (:mod:`pipeline.outputs`)
+the file goes to the set's staging folder and lands with the others.  Next to each table it writes ``<name>.csv.meta.json``
 with the provenance (command, code version, taxonomy hash, source, date, row count).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import io
@@ -27,9 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, outputs
 from .config import Paths
-from .errors import SchemaError, SourceInvalid, StageInputMissing
+from .errors import DiskFull, SchemaError, SourceInvalid, StageInputMissing
 from .schemas import TABLES, Table, errors_table
 
 log = logging.getLogger(__name__)
@@ -46,19 +48,27 @@ _PANDAS_DTYPES = {
 
 @contextlib.contextmanager
 def atomic_path(target: Path, mode: str = "w", **kw: Any) -> Iterator[Any]:
-    """Open a temporary file beside ``target``; rename it over ``target`` on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """Open a temporary file beside ``target``; rename it over ``target`` on success.
+
+    Inside an open :func:`pipeline.outputs.output_set`, the file is written to its staged
+    mirror instead, renamed into place when the set commits.  A full disk raises
+    :class:`DiskFull` naming ``target``."""
+    dest = outputs.staged(target)
+    final = dest or target
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     try:
         with open(tmp, mode, **kw) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
+        os.replace(tmp, final)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise DiskFull(str(target)) from exc
         raise
 
 
@@ -160,9 +170,10 @@ def taxonomy_hash(root: Path) -> str:
 
 
 def source_info(p: Paths) -> dict[str, Any]:
-    if p.source_record.exists():
+    record = outputs.resolve(p.source_record)  # ingest writes it in the same set
+    if record.exists():
         try:
-            info = json.loads(p.source_record.read_text(encoding="utf-8"))
+            info = json.loads(record.read_text(encoding="utf-8"))
             return {k: info.get(k) for k in ("kind", "source", "package_dir", "date")}
         except (OSError, ValueError):
             pass
@@ -207,7 +218,7 @@ def write_table(
 def read_table(name: str | Table, p: Paths, path: Path | None = None) -> pd.DataFrame:
     """Read a declared table with its dtypes; a missing file names the stage to run."""
     table = name if isinstance(name, Table) else TABLES[name]
-    target = path or p.table(table.location, table.name)
+    target = outputs.resolve(path or p.table(table.location, table.name))
     if not target.exists():
         raise StageInputMissing(str(target), f"mldock {table.stage}")
     dtypes = {c.name: _PANDAS_DTYPES[c.dtype] for c in table.columns}

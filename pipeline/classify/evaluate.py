@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..config import CATEGORIES, Paths
 from ..errors import TooFewLabels
+from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..tables import atomic_write_text
 from .models import (
@@ -222,6 +223,7 @@ def _purpose_fold(Xtr: pd.DataFrame, Ytr: np.ndarray, Xte: pd.DataFrame,
         return purpose_predictions(Xtr, Ytr, Xte, candidates, seed)
 
 
+@writes_set("evaluate")
 def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress: Progress = no_progress,
              variants: bool = True, nested: bool = False, jobs: int = JOBS) -> dict[str, Any]:
     """Cross-validate both tasks and write ``reports/classification.{md,csv}``.

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..config import CATEGORIES, Paths
 from ..errors import StageInputMissing
+from ..outputs import writes_set
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, read_table, write_table
 from .coding import code_purposes, split_tokens, uncoded_tokens
@@ -86,6 +87,7 @@ def label_matrix(repos: Sequence[str], coded: dict[str, dict[str, list[str]]], m
     return np.array([[1 if m in coded.get(r, {}) else 0 for m in majors] for r in repos], dtype=int)
 
 
+@writes_set("classify")
 def run(p: Paths, progress: Progress = no_progress, seed: int = 0) -> dict[str, Any]:
     """Run both classifiers and write ``projects`` and ``purposes``; returns counts."""
     t0 = time.monotonic()

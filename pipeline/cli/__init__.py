@@ -8,6 +8,7 @@ another.  Nothing outside this package imports click.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from ..config import Paths
-from ..errors import MldockError
+from ..errors import DiskFull, MldockError
 from ..progress import Bar, Progress, no_progress
 
 # command name -> (module, one-line help)
@@ -157,4 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("mldock: interrupted; rerun the same command to resume", err=True)
         return 130
+    except OSError as exc:  # a full disk outside a stage's output set (a cache, a download)
+        if exc.errno != errno.ENOSPC:
+            raise
+        full = DiskFull(exc.filename or "a file")
+        click.echo(f"mldock: error: {full}", err=True)
+        return full.exit_code
     return 0

@@ -11,9 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +24,7 @@ import pandas as pd
 from ..config import Paths, dockerhub_url, github_api_url, github_token
 from ..core.sniff import classify_file
 from ..errors import CollectWouldOverwrite, StageInputMissing
+from ..outputs import OutputSet, output_set
 from ..progress import Bar, Progress, no_progress, track
 from ..schemas import TABLES
 from ..tables import ErrorLog, atomic_write_text, read_table, write_table
@@ -364,32 +362,22 @@ class Collector:
         # everything computed: now write the shared interim layout
         record = {"kind": "github", "source": self.s.api_url, "dockerhub": self.s.hub_url,
                   "date": datetime.now(UTC).isoformat(timespec="seconds")}
-        atomic_write_text(self.p.source_record, json.dumps(record, indent=2) + "\n")
-        self.copy_raw(out_files, blobs)
-        write_table(repos, "repos", self.p)
-        write_table(funnel, "funnel", self.p)
-        write_table(out_files, "files", self.p)
+        with output_set(self.p, "collect") as out:  # one set, source.json last
+            atomic_write_text(self.p.source_record, json.dumps(record, indent=2) + "\n")
+            self.copy_raw(out_files, blobs, out)
+            write_table(repos, "repos", self.p)
+            write_table(funnel, "funnel", self.p)
+            write_table(out_files, "files", self.p)
         self.summary.append(
             f"extract: {len(out_files)} files of {len(inc)} included repositories; "
             f"{len(with_df)} with a Dockerfile; {len(repos)} studied (confirmed image: {len(images)})"
         )
 
-    def copy_raw(self, out_files: pd.DataFrame, blobs: dict[tuple[str, str], bytes]) -> None:
-        """Write the copies into a fresh tree, then swap it in for ``data/raw/files``."""
-        self.p.raw.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".files.", dir=self.p.raw))
-        try:
-            for r, pth in zip(out_files["repo"], out_files["path"], strict=True):
-                dst = tmp / r / pth
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                dst.write_bytes(blobs[(r, pth)])
-            old = self.p.raw / ".files.old"
-            if old.exists():
-                shutil.rmtree(old)
-            if self.p.raw_files.exists():
-                os.replace(self.p.raw_files, old)
-            os.replace(tmp, self.p.raw_files)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    def copy_raw(self, out_files: pd.DataFrame, blobs: dict[tuple[str, str], bytes],
+                 out: OutputSet) -> None:
+        """Write the copies into a staged tree that replaces ``data/raw/files`` on commit."""
+        tmp = out.stage_dir(self.p.raw_files)
+        for r, pth in zip(out_files["repo"], out_files["path"], strict=True):
+            dst = tmp / r / pth
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(blobs[(r, pth)])

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..config import Paths
 from ..core import dockerfile as df_core
+from ..outputs import writes_set
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, read_table, repo_categories, write_table
 from ..taxonomy import load_orchestration, load_run_taxonomy
@@ -73,6 +74,7 @@ def _categories(p: Paths) -> tuple[dict[str, str], dict[str, str]]:
             dict(zip(cats["repo"], cats["category"], strict=True)))
 
 
+@writes_set("evolution")
 def run(p: Paths, progress: Progress = no_progress, force: bool = False) -> dict[str, Any]:
     """Run the stage; returns counts (members, distinct contents, parsed now, rows, errors)."""
     start = time.perf_counter()

@@ -25,6 +25,7 @@ import pandas as pd
 from ..config import Paths
 from ..core.imageref import ImageRef
 from ..errors import MldockError, RateLimited, RegistryError, StageInputMissing
+from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..schemas import IMAGES_TABLE2_LIVE
 from ..tables import ErrorLog, atomic_path, read_table, write_table
@@ -308,7 +309,19 @@ def run_live(
     scan: bool = True,
     listings: Path | None = None,
 ) -> dict[str, int]:
-    """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types."""
+    """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types (one set);
+    a rate limit stops the run once what is done is written (a rerun resumes from the cache)."""
+    counts, stopped = _run_live(p, references, client, platform, max_layer_bytes, progress,
+                                scan, listings)
+    if stopped is not None:
+        raise stopped
+    return counts
+
+
+@writes_set("images")
+def _run_live(p: Paths, references: list[tuple[str, str]], client: RegistryClient,
+              platform: str, max_layer_bytes: int, progress: Progress, scan: bool,
+              listings: Path | None) -> tuple[dict[str, int], RateLimited | None]:
     ft = load_file_types(p.taxonomy / "file_types.yaml")
     errors = ErrorLog(STAGE)
     total = ImageResult()
@@ -333,10 +346,8 @@ def run_live(
     errors.write(p)
     log.info("images: %d references in, %d image rows, %d layers, %d errors",
              len(references), len(images), len(layers), len(errors))
-    if stopped is not None:
-        raise stopped
     return {"references": len(references), "images": len(images), "layers": len(layers),
-            "errors": len(errors)}
+            "errors": len(errors)}, stopped
 
 
 def _write_live(p: Paths, total: ImageResult) -> tuple[pd.DataFrame, pd.DataFrame]:

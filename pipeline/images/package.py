@@ -22,6 +22,7 @@ import pandas as pd
 from ..config import Paths
 from ..core import modes
 from ..errors import StageInputMissing
+from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..tables import read_table, source_info, write_table
 from .figure5 import FileTypeRows, figure5_inputs
@@ -183,6 +184,7 @@ def load_file_types_rows(p: Paths) -> FileTypeRows:
                           for n in ("top_num", "num", "top_size", "repos")))
 
 
+@writes_set("images")
 def run_replication(p: Paths, progress: Progress = no_progress) -> dict[str, int]:
     """Replication-package mode: write images_repo_stats, images_table2 and Figure 5 inputs
     from the package tables ingest wrote under ``data/interim/``."""

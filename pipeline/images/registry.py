@@ -103,6 +103,8 @@ class RegistryClient:
     ) -> None:
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir:
+            remove_partial_downloads(self.cache_dir)
         self.session = session or requests.Session()
         self.max_retries = max_retries
         self.backoff = backoff
@@ -397,6 +399,19 @@ class RegistryClient:
             tee.commit()
         finally:
             tee.close()
+
+
+def remove_partial_downloads(cache_dir: Path) -> int:
+    """Remove the temporary files (``.tmp-*``, ``.<name>.*.tmp``) a killed download left in
+    the cache; returns how many."""
+    n = 0
+    for f in [*cache_dir.rglob(".tmp-*"), *cache_dir.rglob(".*.tmp")]:
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()
+            n += 1
+    if n:
+        log.info("removed %d partial downloads from %s", n, cache_dir)
+    return n
 
 
 def _reset_in(resp: requests.Response) -> float | None:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..config import Paths
 from ..errors import StageInputMissing
+from ..outputs import staged, writes_set
 from ..progress import Progress, no_progress
 from ..tables import atomic_write_text, write_table
 from .draw import FigurePool, write_artefacts
@@ -59,6 +60,7 @@ def _write_unreproduced(inp: Inputs, done: dict[str, str], exc: StageInputMissin
                           f"- **{k}**: {v}" for k, v in findings(inp, done)) + "\n")
 
 
+@writes_set("report")
 def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         targets: Path | None = None, workers: int = 2) -> dict[str, Any]:
     """Everything ``mldock report`` does; returns a summary.
@@ -75,7 +77,8 @@ def run(p: Paths, progress: Progress = no_progress, notebooks: bool = True,
         except StageInputMissing as exc:
             spec, missing = None, exc
         rep = reproduction_frame(inp, spec) if spec is not None else None
-        session = ReportSession(inp, rep, p.reports / "figures", pool.ready, set(pool.stems))
+        figures = staged(p.reports / "figures") or p.reports / "figures"  # this run's
+        session = ReportSession(inp, rep, figures, pool.ready, set(pool.stems))
         nbs = (run_notebooks(p, workers=workers, progress=progress, session=session)
                if notebooks else {})
         pool.wait(progress)

@@ -26,6 +26,7 @@ import pandas as pd
 from ..config import Paths
 from ..core import smells as core
 from ..errors import StageInputMissing
+from ..outputs import writes_set
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, atomic_write_text, raw_copy, read_table, repo_categories, write_table
 from ..taxonomy import load_smell_rules
@@ -123,6 +124,7 @@ def _apply_hadolint(files: pd.DataFrame, linted: H.Linted, rows: list[dict[str, 
     return files.assign(hadolint_status=status, hadolint_error=problem)
 
 
+@writes_set("smells")
 def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int = 64,
         force: bool = False) -> dict[str, Any]:
     """Run the stage; returns counts (files, distinct contents, hadolint calls, smells)."""
