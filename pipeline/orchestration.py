@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from .config import Paths
 from .outputs import writes_set
 from .progress import Progress, no_progress
 from .schemas import TABLES
-from .tables import UNLABELLED, atomic_path, read_table, repo_categories, source_info, write_table
+from .tables import UNLABELLED, read_table, repo_categories, save_figure, source_info, write_table
 from .taxonomy import load_categories, load_orchestration
 
 log = logging.getLogger(__name__)
@@ -107,12 +106,6 @@ def fig_shares(shares: pd.DataFrame, source: str) -> Figure:
     return fig
 
 
-def save(fig: Figure, out_dir: Path) -> None:
-    for ext in ("png", "pdf"):
-        with atomic_path(out_dir / f"{FIGURE}.{ext}", "wb") as fh:
-            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext,
-                        metadata={"CreationDate": None} if ext == "pdf" else None)
-
 
 @writes_set("orchestration")
 def run(p: Paths, progress: Progress = no_progress) -> dict[str, int]:
@@ -125,7 +118,7 @@ def run(p: Paths, progress: Progress = no_progress) -> dict[str, int]:
     groups = {sid: rules.group(sid) for sid in rules.signal_ids}
     shares = shares_frame(flags, rules.signal_ids, groups)
     source = "collect" if source_info(p).get("kind") == "github" else "package"
-    save(fig_shares(shares, source), p.reports / "figures")
+    save_figure(fig_shares(shares, source), FIGURE, p.reports / "figures")
     write_table(flags, "orchestration_repos", p, extra_meta={"signals_from": source})
     write_table(shares, "orchestration_shares", p, extra_meta={"signals_from": source})
     counts = {"repos": len(flags), "gpu": int(flags["gpu"].sum()),

@@ -82,6 +82,20 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def save_figure(fig: Any, name: str, out_dir: Path) -> list[Path]:
+    """Write a matplotlib figure as ``<name>.png`` (150 dpi) and ``<name>.pdf`` under
+    ``out_dir``, atomically.  The PDF carries no creation date, so the same data give the
+    same bytes on every run."""
+    paths = []
+    for ext in ("png", "pdf"):
+        target = out_dir / f"{name}.{ext}"
+        meta = {"CreationDate": None} if ext == "pdf" else None
+        with atomic_path(target, "wb") as fh:
+            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext, metadata=meta)
+        paths.append(target)
+    return paths
+
+
 def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     """Return ``df`` with exactly the schema's columns, in order, with its dtypes.
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from pipeline.report import figures as F
 from pipeline.report import frames as T
 from pipeline.report import markdown as M
-from pipeline.tables import UNLABELLED, repo_categories
+from pipeline.tables import UNLABELLED, repo_categories, save_figure
 
 
 def _repos() -> pd.DataFrame:
@@ -133,7 +133,7 @@ def test_save_table_and_figure_write_csv_md_png_pdf(tmp_path: Path) -> None:
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["searched", "kept"]
     assert sorted(t.get_text() for t in ax.texts) == ["3,000", "400"]
-    paths = F.save_figure(fig, "f1", tmp_path) + M.save_table(funnel, "f1", tmp_path)
+    paths = save_figure(fig, "f1", tmp_path) + M.save_table(funnel, "f1", tmp_path)
     assert [p.name for p in paths] == ["f1.png", "f1.pdf", "f1.csv", "f1.md"]
     assert (tmp_path / "f1.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "f1.pdf").read_bytes()[:5] == b"%PDF-"
@@ -195,7 +195,7 @@ def test_saved_pdf_has_no_date_so_reruns_give_the_same_bytes(tmp_path: Path) -> 
     def draw(out: Path) -> bytes:
         fig = Figure()
         fig.add_subplot().bar(["a", "b"], [1, 2])
-        F.save_figure(fig, "f", out)
+        save_figure(fig, "f", out)
         return (out / "f.pdf").read_bytes()
 
     first = draw(tmp_path / "1")

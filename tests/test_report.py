@@ -22,7 +22,7 @@ from pipeline.report import notebooks as NB
 from pipeline.report import targets as T
 from pipeline.report.draw import FigurePool, write_artefacts
 from pipeline.report.inputs import MODES
-from pipeline.tables import read_table
+from pipeline.tables import read_table, save_figure
 from tests.conftest import REPO_ROOT, make_project
 
 SPEC = REPO_ROOT.parent / "shared" / "docs" / "paper_targets.json"
@@ -193,7 +193,7 @@ def test_figures_drawn_by_workers_are_the_bytes_of_one_process(root: Paths, tmp_
     for fn in (A.figure_1, A.figure_2):
         spec = fn(inp).figure
         assert spec is not None
-        F.save_figure(F.draw(spec), fn.name, tmp_path / "one")
+        save_figure(F.draw(spec), fn.name, tmp_path / "one")
         for ext in ("png", "pdf"):
             assert ((tmp_path / "workers" / "figures" / f"{fn.name}.{ext}").read_bytes()
                     == (tmp_path / "one" / f"{fn.name}.{ext}").read_bytes()), (fn.name, ext)

@@ -17,7 +17,7 @@ from pipeline.core import smells as core
 from pipeline.errors import TaxonomyError, ToolMissing
 from pipeline.smells import frames as F
 from pipeline.smells import hadolint as H
-from pipeline.tables import read_table
+from pipeline.tables import read_table, save_figure
 from pipeline.taxonomy import load_smell_rules
 
 from .conftest import REPO_ROOT, make_project
@@ -211,8 +211,8 @@ def test_the_report_draws_the_smells_figures_with_the_same_bytes_twice(
     for fn in (A.smells_top, A.smells_densities):
         spec = fn(inp).figure
         assert spec is not None
-        a = RF.save_figure(RF.draw(spec), fn.name, tmp_path / "a")
-        b = RF.save_figure(RF.draw(spec), fn.name, tmp_path / "b")
+        a = save_figure(RF.draw(spec), fn.name, tmp_path / "a")
+        b = save_figure(RF.draw(spec), fn.name, tmp_path / "b")
         assert [x.read_bytes() for x in a] == [y.read_bytes() for y in b]
     top = A.smells_top(inp).frame  # one Dockerfile per category here: ties by rule id
     assert list(zip(top["category"], top["rule"], top["share"], strict=True))[:3] == [

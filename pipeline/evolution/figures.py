@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from matplotlib.dates import DateFormatter, YearLocator
 from matplotlib.figure import Figure
 
-from ..tables import atomic_path
 from ..taxonomy import load_categories
 
 NO_CATEGORY = "not studied"
 
-
-def save(fig: Figure, name: str, out_dir: Path) -> list[Path]:
-    """``<name>.png`` (150 dpi) and ``<name>.pdf``; the PDF has no creation date, so the
-    same data give the same bytes."""
-    out = []
-    for ext in ("png", "pdf"):
-        target = out_dir / f"{name}.{ext}"
-        meta = {"CreationDate": None} if ext == "pdf" else None
-        with atomic_path(target, "wb") as fh:
-            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext, metadata=meta)
-        out.append(target)
-    return out
 
 
 def fig_lines(summary: pd.DataFrame) -> Figure:

@@ -15,7 +15,7 @@ from ..config import Paths
 from ..core import dockerfile as df_core
 from ..outputs import writes_set
 from ..progress import Progress, no_progress
-from ..tables import ErrorLog, read_table, repo_categories, write_table
+from ..tables import ErrorLog, read_table, repo_categories, save_figure, write_table
 from ..taxonomy import load_orchestration, load_run_taxonomy
 from . import build, corpus, figures
 
@@ -140,7 +140,7 @@ def _log_unparsed(versions: pd.DataFrame, archive: Path, errors: ErrorLog) -> No
 
 def draw(p: Paths, frames: dict[str, pd.DataFrame]) -> None:
     out = p.reports / "figures"
-    figures.save(figures.fig_lines(frames["release_summary"]), FIGURES[0], out)
+    save_figure(figures.fig_lines(frames["release_summary"]), FIGURES[0], out)
     h = frames["dockerfile_histories"]
     grid = build.moves(frames["base_image_changes"])
-    figures.save(figures.fig_heatmap(grid, len(h), int((h["n_contents"] == 1).sum())), FIGURES[1], out)
+    save_figure(figures.fig_heatmap(grid, len(h), int((h["n_contents"] == 1).sum())), FIGURES[1], out)

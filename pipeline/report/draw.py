@@ -124,7 +124,8 @@ def _ready() -> None:
 
 def _draw_figure(job: FigureJob) -> str:
     """Draw one figure and write its PNG and PDF (in a worker process); returns its stem."""
-    from .figures import draw, save_figure
+    from ..tables import save_figure
+    from .figures import draw
 
     stem, spec, folder = job
     save_figure(draw(spec), stem, folder)

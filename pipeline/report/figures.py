@@ -2,7 +2,7 @@
 
 Each ``fig_*`` function turns a frame into a :class:`matplotlib.figure.Figure` (object API,
 no pyplot state, so it works headless and in notebooks alike); :func:`draw` draws the
-:class:`~pipeline.report.artefacts.FigureSpec` of an artefact; :func:`save_figure` writes
+:class:`~pipeline.report.artefacts.FigureSpec` of an artefact; :func:`pipeline.tables.save_figure` writes
 PNG + PDF. Colours are the paper's Table 1 colours from ``taxonomy/categories.yaml``.
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..tables import UNLABELLED, atomic_path
+from ..tables import UNLABELLED
 from ..taxonomy import load_categories
 from .frames import display, ordered
 
@@ -53,20 +52,6 @@ def to_image(fig: Figure) -> Any:
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return Image(data=buf.getvalue(), format="png")
 
-
-def save_figure(fig: Figure, name: str, out_dir: Path) -> list[Path]:
-    """Write ``<name>.png`` (150 dpi) and ``<name>.pdf`` under ``out_dir``.
-
-    The PDF carries no creation date, so the same data give the same bytes on every run."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("png", "pdf"):
-        target = out_dir / f"{name}.{ext}"
-        meta = {"CreationDate": None} if ext == "pdf" else None
-        with atomic_path(target, "wb") as fh:
-            fig.savefig(fh, dpi=150, bbox_inches="tight", format=ext, metadata=meta)
-        paths.append(target)
-    return paths
 
 
 def fig_funnel(funnel: pd.DataFrame, title: str) -> Figure:
