@@ -122,7 +122,7 @@ def _bomb_root(tmp_path: Path, shared_package: Path) -> tuple[Path, bytes]:
         f.write_bytes(body)
         rows.append({"repo": repo, "path": "Dockerfile", "raw_path": f"raw/files/{repo}/Dockerfile",
                      "size": len(body), "sha256": "0" * 64, "name_match": "dockerfile",
-                     "kind": "dockerfile", "reason": "", "in_study": True})
+                     "kind": "dockerfile", "reason": "", "in_study": True, "name_escaped": False})
     write_table(pd.DataFrame(rows), "files", p)
     return p.root, data
 

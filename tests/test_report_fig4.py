@@ -10,7 +10,7 @@ import pytest
 from pipeline import ingest_sheets
 from pipeline import report as R
 from pipeline.config import Paths
-from pipeline.ingest import read_sheets
+from pipeline.ingest_checks import read_sheets
 from pipeline.report import artefacts as A
 from pipeline.report import fig4 as F4
 from pipeline.report import targets as T
@@ -28,7 +28,7 @@ CATS = {"application": "App", "application/autopilot": "App", "mlops": "MLOps",
 
 @pytest.fixture(scope="module")
 def sheets(shared_package: Path) -> dict[str, pd.DataFrame]:
-    raw = read_sheets(shared_package / XLSX, list(ingest_sheets.SHEETS))
+    raw = read_sheets(shared_package / XLSX, {s: () for s in ingest_sheets.SHEETS}, "xlsx")
     return ingest_sheets.sheet_tables(raw, shared_package / XLSX)
 
 
