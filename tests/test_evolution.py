@@ -11,12 +11,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline import parse
 from pipeline.config import Paths
 from pipeline.core import evolution as evo
+from pipeline.core import smells as smells_core
 from pipeline.evolution import build, corpus, figures
 from pipeline.evolution import run as evolution
+from pipeline.smells import frames as smell_frames
 from pipeline.tables import ErrorLog, read_table, repo_categories
-from pipeline.taxonomy import load_orchestration, load_run_taxonomy
+from pipeline.taxonomy import load_orchestration, load_run_taxonomy, load_smell_rules
 from tests.conftest import REPO_ROOT, make_project
 
 APOLLO = "ApolloAuto/apollo"
@@ -69,13 +72,16 @@ def apollo(shared_package: Path) -> dict[str, pd.DataFrame]:
     versions = [v for v in corpus.versions_of(members, tags, Path("x"), errors)
                 if v.repo.lower() == APOLLO.lower()]
     rules, run_tax = load_orchestration(REPO_ROOT / "taxonomy"), load_run_taxonomy(REPO_ROOT / "taxonomy")
-    sums = {v.sha256: corpus.summarise(contents[v.sha256], run_tax, rules) for v in versions}
+    smell_rules = load_smell_rules(REPO_ROOT / "taxonomy")
+    sums = {v.sha256: corpus.summarise(contents[v.sha256], run_tax, rules, smell_rules)
+            for v in versions}
     df = build.versions_frame(versions, sums, tags, {APOLLO.lower(): APOLLO},
                               {APOLLO: "Application System"})
     changes = build.changes_frame(df)
     return {"versions": df, "changes": changes, "releases": build.releases_frame(df),
             "histories": build.histories_frame(df, changes), "members": pd.DataFrame(members),
-            "errors": pd.DataFrame(errors.rows)}
+            "errors": pd.DataFrame(errors.rows),
+            "contents": {v.sha256: contents[v.sha256] for v in versions}}
 
 
 def test_the_archive_and_its_tags(apollo: dict[str, pd.DataFrame]) -> None:
@@ -104,6 +110,25 @@ def test_apollo_history_exact(apollo: dict[str, pd.DataFrame]) -> None:
     assert first.loc["dev.x86_64.dockerfile", "base_image"] == "${BASE_IMAGE}"
     assert bool(first.loc["runtime.x86_64.dockerfile.sample", "gpu"])
     assert set(v["tag_date_source"]) == {"gh_tags"}
+    assert set(rel["mld_smells_per_dockerfile"]) == {2.0}
+    assert first["mld_smells"].to_dict() == {
+        "base.aarch64.dockerfile": 1, "base.x86_64.dockerfile": 1, "cyber.aarch64.dockerfile": 1,
+        "cyber.x86_64.dockerfile": 1, "dev.aarch64.dockerfile": 1, "dev.x86_64.dockerfile": 1,
+        "runtime.x86_64.dockerfile.sample": 4, "standalone.x86_64.dockerfile": 6}
+
+
+def test_smells_over_releases_are_those_of_the_smells_stage(apollo: dict[str, pd.DataFrame]) -> None:
+    """Evolution reads a content's facts from the parsed file, the smells stage from parse's
+    rows: both give the same MLD findings, for each of apollo's contents."""
+    tax, rules = parse.load_taxonomies(REPO_ROOT / "taxonomy"), load_smell_rules(REPO_ROOT / "taxonomy")
+    for sha, data in apollo["contents"].items():
+        job = parse.FileJob("a/b", "Dockerfile", sha, "dockerfile", data)
+        rows = parse.dockerfile_rows(job, "corrected", tax)
+        facts = smell_frames.facts_by_file(pd.DataFrame(rows["instructions"]),
+                                           pd.DataFrame(rows["base_images"]))[("a/b", "Dockerfile")]
+        parsed = parse.parse_bytes(data, "corrected", tax)
+        assert smells_core.evaluate(rules, smells_core.facts_of(parsed)) == \
+            smells_core.evaluate(rules, facts), sha
 
 
 def test_apollo_files_never_change_across_releases(apollo: dict[str, pd.DataFrame]) -> None:

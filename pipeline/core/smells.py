@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .dockerfile import ParsedDockerfile
 from .taxonomy import TaxonomyInvalid
 
 LEVELS = ("error", "warning", "info", "style")
@@ -231,6 +232,17 @@ def instruction_text(text: str, exec_form: bool) -> str:
         if isinstance(words, list):
             return " ".join(str(w) for w in words)
     return text
+
+
+def facts_of(parsed: ParsedDockerfile) -> FileFacts:
+    """The facts of one parsed Dockerfile: what parse's corrected-mode ``instructions`` and
+    ``base_images`` rows hold of it (an empty ``expanded`` falls back to ``value``)."""
+    ins = tuple(Instruction(i, x.stage, x.line, x.instruction,
+                            instruction_text(x.expanded or x.value or "", x.exec_form), x.exec_form)
+                for i, x in enumerate(parsed.instructions))
+    bis = tuple(BaseImage(b.stage, b.line, b.image or "", b.tag or "", b.digest or "",
+                          b.is_stage_reference, b.is_variable) for b in parsed.base_images)
+    return FileFacts(ins, bis)
 
 
 def evaluate(rules: Sequence[Rule], facts: FileFacts) -> list[Finding]:

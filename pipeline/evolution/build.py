@@ -28,6 +28,7 @@ def versions_frame(versions: list[Version], summaries: dict[str, dict[str, Any]]
             "tag_date": date, "tag_date_source": source, "member": v.member, "sha256": v.sha256,
             "parse_status": s["status"], "n_instructions": s["n_instructions"],
             "n_stages": s["n_stages"], "n_run_commands": s["n_run_commands"],
+            "mld_smells": s["mld_smells"],
             "base_image": final.get("image", ""),
             "base_images": json.dumps(sorted({b["image"] for b in bases})),
             "n_unpinned": sum(not b["pinned"] for b in bases if not b["variable"]),
@@ -57,7 +58,7 @@ def changes_frame(versions: pd.DataFrame) -> pd.DataFrame:
 
 def releases_frame(versions: pd.DataFrame) -> pd.DataFrame:
     """``release_summary``: per project and release, its Dockerfiles' sizes, stages, pinning
-    and the base images' OS and CUDA versions (files that did not parse are counted apart)."""
+    mldock's smells (MLD rules) and the base images' OS and CUDA versions (files that did not parse are counted apart)."""
     v = versions.assign(ok=versions["parse_status"] != "error")
     parsed = v[v["ok"]]
     keys = ["repo", "tag"]
@@ -66,12 +67,14 @@ def releases_frame(versions: pd.DataFrame) -> pd.DataFrame:
                                          n_files=("path", "size"), n_dockerfiles=("ok", "sum"))
     means = parsed.groupby(keys).agg(instructions_per_dockerfile=("n_instructions", "mean"),
                                      stages_per_dockerfile=("n_stages", "mean"),
+                                     mld_smells_per_dockerfile=("mld_smells", "mean"),
                                      share_pinned=("pinned", "mean"))
     sets = parsed.groupby(keys).agg(
         n_base_images=("base_images", lambda s: len({i for j in set(s) for i in images[j]})),
         os_versions=("os_version", _json_set), cuda_versions=("cuda_version", _json_set))
     out = out.join(means).join(sets).reset_index()
     out = out.fillna({"instructions_per_dockerfile": 0.0, "stages_per_dockerfile": 0.0,
+                      "mld_smells_per_dockerfile": 0.0,
                       "share_pinned": 0.0, "n_base_images": 0, "os_versions": "[]",
                       "cuda_versions": "[]"})
     out = out[TABLES["release_summary"].column_names]

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core import dockerfile as df_core
 from ..core import evolution as evo
+from ..core import smells as smells_core
 from ..core.modes import policy
 from ..core.orchestration import OrchestrationRules, repository
 from ..core.taxonomy import RunTaxonomy
@@ -121,14 +122,15 @@ def versions_of(members: list[tuple[str, str]], tags: dict[str, dict[str, tuple[
     return sorted(out, key=lambda v: v.member)
 
 
-def summarise(data: bytes, run_tax: RunTaxonomy, rules: OrchestrationRules) -> dict[str, Any]:
+def summarise(data: bytes, run_tax: RunTaxonomy, rules: OrchestrationRules,
+              smell_rules: tuple[smells_core.Rule, ...]) -> dict[str, Any]:
     """What evolution keeps of one parsed content (JSON-able, so it can be cached)."""
     try:
         text, problems = df_core.decode(data)
         parsed = df_core.parse_dockerfile(text, MODE, policy(MODE).token_keywords(run_tax))
     except Exception as exc:  # one bad file never stops the stage
         return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "n_instructions": 0,
-                "n_stages": 0, "n_run_commands": 0, "bases": [], "final": ""}
+                "n_stages": 0, "n_run_commands": 0, "mld_smells": 0, "bases": [], "final": ""}
     resolved: dict[int, dict[str, Any]] = {}
     alias: dict[str, int] = {}
     bases = []
@@ -149,7 +151,8 @@ def summarise(data: bytes, run_tax: RunTaxonomy, rules: OrchestrationRules) -> d
     final = resolved[parsed.base_images[-1].stage] if parsed.base_images else {}
     return {"status": status, "error": "; ".join([*problems, *parsed.errors]),
             "n_instructions": len(parsed.instructions), "n_stages": parsed.n_stages,
-            "n_run_commands": len(parsed.commands), "bases": bases, "final": final}
+            "n_run_commands": len(parsed.commands), "bases": bases, "final": final,
+            "mld_smells": len(smells_core.evaluate(smell_rules, smells_core.facts_of(parsed)))}
 
 
 def cached_summaries(cache_file: Path) -> dict[str, dict[str, Any]]:
@@ -163,12 +166,12 @@ def cached_summaries(cache_file: Path) -> dict[str, dict[str, Any]]:
 
 def summaries(shas: set[str], cached: dict[str, dict[str, Any]], contents: dict[str, bytes],
               cache_file: Path, run_tax: RunTaxonomy, rules: OrchestrationRules,
-              progress: Progress) -> tuple[dict[str, dict[str, Any]], int]:
+              smell_rules: tuple[smells_core.Rule, ...], progress: Progress) -> tuple[dict[str, dict[str, Any]], int]:
     """Summaries of ``shas``: ``cached`` ones, the others parsed from ``contents`` (and the
     cache rewritten); returns (summaries, parsed now)."""
     todo = sorted(shas - set(cached))
     for sha in track(todo, progress, "evolution: parse", len(todo), "file"):
-        cached[sha] = summarise(contents[sha], run_tax, rules)
+        cached[sha] = summarise(contents[sha], run_tax, rules, smell_rules)
     if todo:
         atomic_write_text(cache_file, json.dumps(cached, sort_keys=True) + "\n")
     return {s: cached[s] for s in shas}, len(todo)

@@ -16,7 +16,7 @@ from ..core import dockerfile as df_core
 from ..outputs import writes_set
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, read_table, repo_categories, save_figure, write_table
-from ..taxonomy import load_orchestration, load_run_taxonomy
+from ..taxonomy import load_orchestration, load_run_taxonomy, load_smell_rules
 from . import build, corpus, figures
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 STAGE = "evolution"
 OUTPUT_TABLES = ("dockerfile_versions", "base_image_changes", "dockerfile_histories", "release_summary")
 FIGURES = ("evolution_instructions", "evolution_base_image_moves")
-TAXONOMIES = ("run_commands.yaml", "orchestration.yaml", "categories.yaml")
+#: the taxonomies a content's summary depends on (the parse cache's key), and the one the tables do
+PARSE_TAXONOMIES = ("run_commands.yaml", "orchestration.yaml", "smells.yaml")
+CATEGORIES_FILE = "categories.yaml"
 
 
 def _sha256(path: Path) -> str:
@@ -37,7 +39,7 @@ def code_hash(p: Paths) -> str:
     core = Path(df_core.__file__).parent
     for mod in sorted(core.glob("*.py")):
         h.update(mod.read_bytes())
-    for name in TAXONOMIES[:2]:
+    for name in PARSE_TAXONOMIES:
         h.update((p.taxonomy / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -45,7 +47,7 @@ def code_hash(p: Paths) -> str:
 def _fingerprint(p: Paths, archive: Path, tag_files: list[Path]) -> str:
     h = hashlib.sha256(code_hash(p).encode())
     h.update(_sha256(archive).encode())
-    for f in [*tag_files, *sorted(Path(__file__).parent.glob("*.py")), p.taxonomy / TAXONOMIES[2]]:
+    for f in [*tag_files, *sorted(Path(__file__).parent.glob("*.py")), p.taxonomy / CATEGORIES_FILE]:
         h.update(f.read_bytes())
     for t in (p.table("interim", "repos"), p.table("processed", "projects")):
         if t.exists():
@@ -81,6 +83,7 @@ def run(p: Paths, progress: Progress = no_progress, force: bool = False) -> dict
     pkg = p.package_dir()
     archive = corpus.archive_path(pkg)
     run_tax, rules = load_run_taxonomy(p.taxonomy), load_orchestration(p.taxonomy)
+    smell_rules = load_smell_rules(p.taxonomy)
     tag_files = sorted((pkg / corpus.LOGS).glob("*/*/gh_tags.txt")) \
         + sorted((pkg / corpus.SAMPLE_TAGS).glob("tags_*.txt"))
     fp = _fingerprint(p, archive, tag_files)
@@ -100,7 +103,8 @@ def run(p: Paths, progress: Progress = no_progress, force: bool = False) -> dict
         corpus.save_member_index(members, archive_sha, cache_dir)
     versions = corpus.versions_of(members, tags, archive, errors)
     shas = {v.sha256 for v in versions}
-    sums, parsed_now = corpus.summaries(shas, cached, contents, cache, run_tax, rules, progress)
+    sums, parsed_now = corpus.summaries(shas, cached, contents, cache, run_tax, rules,
+                                           smell_rules, progress)
     canon, categories = _categories(p)
     frames = {"dockerfile_versions": build.versions_frame(versions, sums, tags, canon, categories)}
     frames["base_image_changes"] = build.changes_frame(frames["dockerfile_versions"])
