@@ -182,6 +182,26 @@ def test_kruskal_wallis_statistic_and_effect_size() -> None:
     assert t.loc[("DL", "per_file"), ["n_repos", "n_categories", "df"]].tolist() == [6, 2, 1]
     assert t.loc[("DL", "per_file"), "h"] == pytest.approx(27 / 7)
     assert pd.isna(t.loc[("DL", "per_instruction"), "h"])
+    assert t.loc[("DL", "per_file"), "p_holm"] == t.loc[("DL", "per_file"), "p_value"]  # one test
+    assert pd.isna(t.loc[("DL", "per_instruction"), "p_holm"])
+
+
+def test_holm_adjustment() -> None:
+    # sorted 0.01, 0.03, 0.04: 3 * 0.01, max(that, 2 * 0.03), max(that, 1 * 0.04)
+    assert F.holm([0.01, None, 0.04, 0.03]) == pytest.approx([0.03, None, 0.06, 0.06])
+    assert F.holm([0.5, 0.6]) == [1.0, 1.0]
+
+
+def test_hadolint_shares_are_over_the_files_hadolint_parsed() -> None:
+    """One Toolkit Dockerfile parsed with DL3008, one hadolint could not parse: DL3008 is in
+    every file hadolint read (100%), an MLD rule found in one of the two files is at 50%."""
+    sf = pd.DataFrame({"repo": ["a/a", "a/a"], "path": ["x", "y"],
+                       "hadolint_status": ["ok", "unparseable"]})
+    smells_ = pd.DataFrame({"repo": ["a/a", "a/a"], "path": ["x", "y"],
+                            "rule": ["DL3008", "MLD001"], "family": ["DL", "MLD"]})
+    top = F.top_rules(smells_, sf, pd.DataFrame({"repo": ["a/a"], "category": ["Toolkit"]}))
+    assert list(zip(top["rule"], top["files"], top["share"], strict=True)) == [
+        ("DL3008", 1, 100.0), ("MLD001", 1, 50.0)]
 
 
 def test_a_heredoc_hadolint_cannot_parse_is_unparseable_and_our_rules_still_read_it(

@@ -45,11 +45,12 @@ def _densities(dens: pd.DataFrame) -> str:
 def _tests(tests: pd.DataFrame, alpha: float = 0.05) -> str:
     t = tests.dropna(subset=["h"])
     parts = [f"{r.family} {r.measure.replace('_', ' ')}: H({int(r.df)}) = {r.h:.2f}, "
-             f"p = {r.p_value:.3f}, epsilon^2 = {r.epsilon_squared:.3f}"
+             f"p = {r.p_value:.3f} (Holm {r.p_holm:.3f}), epsilon^2 = {r.epsilon_squared:.3f}"
              for r in t.itertuples()]
-    sig = t[t["p_value"] < alpha]
-    verdict = ("no density differs between categories at the 5% level" if sig.empty else
-               "at the 5% level only " + ", ".join(
+    sig = t[t["p_holm"] < alpha]
+    verdict = ("no density differs between categories at the 5% level after Holm's correction "
+               f"for the {len(t)} tests" if sig.empty else
+               "at the 5% level (Holm-corrected) only " + ", ".join(
                    f"{r.family} {r.measure.replace('_', ' ')}" for r in sig.itertuples())
                + " differ" + (", with a small effect (epsilon^2 < 0.08)"
                               if (sig["epsilon_squared"] < 0.08).all() else ""))

@@ -85,6 +85,7 @@ SMELL_TESTS = register(
             C("h", "float", "Kruskal-Wallis H, corrected for ties"),
             C("df", "int", "Degrees of freedom (n_categories - 1)", False),
             C("p_value", "float", "p-value of H under the chi-squared approximation"),
+            C("p_holm", "float", "p_value adjusted by Holm's step-down method over the table's tests (family-wise error)"),
             C("epsilon_squared", "float", "Effect size epsilon^2 = H / (n_repos - 1) (Tomczak & Tomczak 2014)"),
         ),
     )
@@ -104,7 +105,7 @@ SMELL_TOP = register(
             C("rule", "str", "Rule id (DLnnnn, SCnnnn or MLDnnn)", False),
             _FAMILY,
             C("files", "int", "Dockerfiles of the category with the rule at least once", False),
-            C("share", "float", "100 * files / the category's Dockerfiles", False),
+            C("share", "float", "100 * files / the category's Dockerfiles (for DL and SC rules: those hadolint parsed)", False),
         ),
     )
 )

@@ -130,19 +130,36 @@ def tests(dens: pd.DataFrame) -> pd.DataFrame:
             rows.append({"family": fam, "measure": m, "n_repos": n, "n_categories": len(groups),
                          "h": h, "df": max(len(groups) - 1, 0), "p_value": p,
                          "epsilon_squared": e})
-    return pd.DataFrame(rows, columns=TABLES["smell_tests"].column_names)
+    out = pd.DataFrame(rows)
+    out["p_holm"] = holm(out["p_value"].tolist())
+    return out[TABLES["smell_tests"].column_names]
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of ``pvalues`` (None or NaN: a test not run, left out)."""
+    ranked = sorted((p, i) for i, p in enumerate(pvalues) if p is not None and p == p)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for k, (p, i) in enumerate(ranked):
+        running = max(running, min(1.0, (len(ranked) - k) * p))
+        out[i] = running
+    return out
 
 
 def top_rules(smells: pd.DataFrame, sf: pd.DataFrame, categories: pd.DataFrame,
               n: int = 10) -> pd.DataFrame:
-    """``smell_top``: per category, the ``n`` rules found in the most Dockerfiles (share:
-    % of the category's Dockerfiles)."""
+    """``smell_top``: per category, the ``n`` rules found in the most Dockerfiles (share: % of
+    the category's Dockerfiles; for hadolint's DL and SC rules, of those hadolint parsed)."""
     cat = categories.set_index("repo")["category"]
     per_file = smells.drop_duplicates(["repo", "path", "rule"]).assign(
         category=lambda d: d["repo"].map(cat).fillna("Unlabelled"))
-    totals = sf.assign(category=sf["repo"].map(cat).fillna("Unlabelled")).groupby("category").size()
+    sf = sf.assign(category=sf["repo"].map(cat).fillna("Unlabelled"))
+    totals = sf.groupby("category").size()  # MLD: every Dockerfile
+    read = sf[sf["hadolint_status"] == "ok"].groupby("category").size()  # DL, SC
     counts = per_file.groupby(["category", "rule", "family"]).size().rename("files").reset_index()
-    counts["share"] = 100.0 * counts["files"] / counts["category"].map(totals)
+    base = counts["category"].map(totals).where(counts["family"] == "MLD",
+                                                counts["category"].map(read))
+    counts["share"] = 100.0 * counts["files"] / base
     order = {c: i for i, c in enumerate(CATEGORIES)}
     counts = counts[counts["category"].isin(CATEGORIES)]
     counts = counts.sort_values(["category", "files", "rule"], ascending=[True, False, True],

@@ -68,7 +68,7 @@ def render(smells: pd.DataFrame, sf: pd.DataFrame, dens: pd.DataFrame, tests: pd
         "DL and SC over the files hadolint parsed).", "",
         table(category_summary(sf, dens)), "",
         "## Most frequent smells per category (top 5)", "",
-        "share: % of the category's Dockerfiles with the smell at least once.", "",
+        "share: % of the category's Dockerfiles with the smell at least once (DL and SC rules: of those hadolint parsed).", "",
         table(top.drop(columns="rank").assign(share=top["share"].round(1))), "",
         "## Do categories differ? Kruskal-Wallis tests", "",
         "Repositories are the observations, the six categories the groups (Unlabelled "
