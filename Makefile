@@ -42,7 +42,7 @@ PACKAGE_TABLES := $(addprefix $(INTERIM)/,$(addsuffix .csv,package_image_configs
 .DELETE_ON_ERROR:
 
 .PHONY: help setup lock check-lock system-deps check-dockerfile verify image reproduce ingest \
-        parse classify smells evaluate images evolution orchestration report publish test test-slow lint bench search filter extract collect clean FORCE
+        parse classify evaluate images evolution orchestration smells report publish test test-slow lint bench search filter extract collect clean FORCE
 
 help: ## List the targets
 	@echo "mldock -- reproduce 'Studying the Practices of Deploying ML Projects on Docker' (EASE 2022)"
@@ -76,7 +76,7 @@ system-deps: ## Install the Debian packages the tests need (as root), or say whi
 
 reproduce: setup ## Set up, then run every stage on the replication package; print the time per stage
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --reset
-	@$(MAKE) --no-print-directory ingest parse classify smells images evolution orchestration report publish \
+	@$(MAKE) --no-print-directory ingest parse classify images evolution orchestration smells report publish \
 	  || { $(PYTHON) scripts/timed.py --log $(TIMINGS) --summary; exit 1; }
 	@$(PYTHON) scripts/timed.py --log $(TIMINGS) --summary
 	@echo "reproduce: done -- see data/processed/ and reports/reproduction.md (make evaluate: the classifiers cross-validated)"
@@ -122,15 +122,18 @@ reports/classification.md: $(PROCESSED)/projects.csv $(wildcard pipeline/classif
 
 smells: $(PROCESSED)/smells.csv ## Dockerfile smells: hadolint (cached per content) and taxonomy/smells.yaml; reports/smells.md
 
-# reads parse's and classify's tables and the raw copies ingest made (files.csv)
+# reads parse's and classify's tables, the raw copies ingest made (files.csv) and the
+# per-release corpus evolution lists (dockerfile_versions.csv)
 $(PROCESSED)/smells.csv: $(INTERIM)/files.csv $(PROCESSED)/dockerfiles.csv $(PROCESSED)/instructions.csv \
-		$(PROCESSED)/base_images.csv $(PROCESSED)/projects.csv $(wildcard pipeline/smells/*.py) \
+		$(PROCESSED)/base_images.csv $(PROCESSED)/projects.csv $(PROCESSED)/release_summary.csv \
+		$(wildcard pipeline/smells/*.py) \
 		pipeline/core/smells.py taxonomy/smells.yaml taxonomy/hadolint.yaml $(CORE)
 	$(MLDOCK) smells
 	@touch $@  # also when its inputs' bytes did not change (a no-op): make sees it done
 
 # smells writes these together with smells.csv
 $(PROCESSED)/smell_files.csv $(PROCESSED)/smell_densities.csv $(PROCESSED)/smell_tests.csv $(PROCESSED)/smell_top.csv \
+		$(PROCESSED)/release_smells.csv \
 		reports/smells.md: $(PROCESSED)/smells.csv ;
 
 images: $(PROCESSED)/images_table2.csv ## Image statistics (Table 2, Figure 5) from the package's manifests

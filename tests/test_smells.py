@@ -240,3 +240,35 @@ def test_the_report_draws_the_smells_figures_with_the_same_bytes_twice(
         ("MLOps/AIOps", "DL3015", 100.0)]
     assert smells_sentences(inp)[0].startswith(
         "hadolint could not parse 1 of the 3 Dockerfiles (1 repositories)")
+
+
+def test_the_per_release_corpus_is_linted_release_by_release(
+        tmp_path: Path, shared_package: Path) -> None:
+    """ApolloAuto/apollo's copies of the real per-release archive, as evolution lists them:
+    8 Dockerfiles in each of 9 releases, 8 distinct contents linted once."""
+    from pipeline.evolution import build, corpus
+    from pipeline.tables import ErrorLog, write_table
+    from pipeline.taxonomy import load_orchestration, load_run_taxonomy
+
+    p = make_project(tmp_path / "root")
+    errors = ErrorLog("evolution")
+    tags = corpus.read_tags(shared_package, errors)
+    archive = corpus.archive_path(shared_package)
+    members, contents = corpus.read_members(archive)
+    versions = [v for v in corpus.versions_of(members, tags, archive, errors)
+                if v.repo.lower() == "apolloauto/apollo"]
+    rules = (load_run_taxonomy(TAX), load_orchestration(TAX), load_smell_rules(TAX))
+    sums = {v.sha256: corpus.summarise(contents[v.sha256], *rules) for v in versions}
+    frame = build.versions_frame(versions, sums, tags, {"apolloauto/apollo": "ApolloAuto/apollo"},
+                                 {"ApolloAuto/apollo": "Toolkit"})
+    write_table(frame, "dockerfile_versions", p, extra_meta={"archive": str(archive)})
+    cache = H.Cache(tmp_path / "cache")
+    rel, linted = smells.releases.lint_corpus(p, H.executable(), TAX / "hadolint.yaml", cache,
+                                              ErrorLog("smells"), workers=1)
+    assert (len(linted.findings), linted.linted, linted.calls) == (8, 8, 1)
+    assert rel["tag"].tolist()[::4] == ["v1.0.0", "v3.0.0", "v6.0.0"]
+    assert set(rel["n_dockerfiles"]) == {8} and set(rel["n_unparseable"]) == {0}
+    assert set(rel["dl_per_dockerfile"]) == {4.875} and set(rel["sc_per_dockerfile"]) == {0.75}
+    again, relinted = smells.releases.lint_corpus(p, H.executable(), TAX / "hadolint.yaml",
+                                                  cache, ErrorLog("smells"), workers=1)
+    assert (relinted.linted, relinted.calls) == (0, 0) and again.equals(rel)

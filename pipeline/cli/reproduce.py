@@ -17,10 +17,10 @@ def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[st
         ("ingest", ingest.cli, {"source": source}),
         ("parse", parse.cli, {"mode": "both"}),
         ("classify", classify.cli, {}),
-        ("smells", smells.cli, {}),
         ("images", images.cli, {"replication": True}),
         ("evolution", evolution.cli, {}),
         ("orchestration", orchestration.cli, {}),
+        ("smells", smells.cli, {}),
         ("report", report.cli, {"no_notebooks": not notebooks}),
         ("publish", publish.cli, {}),
     ]
@@ -37,8 +37,8 @@ def _steps(source: str | None, notebooks: bool, evaluate: bool) -> list[tuple[st
               help="Then cross-validate the classifiers (nested; = make evaluate).")
 @click.pass_context
 def cli(ctx: click.Context, source: str | None, no_notebooks: bool, evaluate: bool) -> None:
-    """Run every stage on the replication package: ingest, parse, classify, smells, images,
-    evolution, orchestration, report, publish; print the time each took.
+    """Run every stage on the replication package: ingest, parse, classify, images,
+    evolution, orchestration, smells, report, publish; print the time each took.
 
     `make reproduce` does the same but reruns only stale stages."""
     timings: list[tuple[str, float]] = []

@@ -41,7 +41,7 @@ from .parse import (
 )
 from .classify import PROJECTS, PURPOSES
 from .evolution import DOCKERFILE_VERSIONS, BASE_IMAGE_CHANGES, RELEASE_SUMMARY, DOCKERFILE_HISTORIES
-from .smells import SMELLS, SMELL_FILES, SMELL_DENSITIES, SMELL_TESTS, SMELL_TOP
+from .smells import SMELLS, SMELL_FILES, SMELL_DENSITIES, SMELL_TESTS, SMELL_TOP, RELEASE_SMELLS
 from .images import (
     IMAGES,
     LAYERS,
@@ -107,6 +107,7 @@ __all__ = [
     "SMELL_DENSITIES",
     "SMELL_TESTS",
     "SMELL_TOP",
+    "RELEASE_SMELLS",
     "IMAGES",
     "LAYERS",
     "IMAGE_FILE_TYPES",

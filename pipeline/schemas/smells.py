@@ -109,3 +109,25 @@ SMELL_TOP = register(
         ),
     )
 )
+
+RELEASE_SMELLS = register(
+    Table(
+        name="release_smells",
+        location="processed",
+        stage="smells",
+        description="hadolint over the package's per-release corpus (evolution's dockerfile_versions): per project and release, its Dockerfiles and their DL and SC smells",
+        key=("repo", "tag"),
+        published=True,
+        columns=(
+            _REPO,
+            C("tag", "str", "Release tag", False),
+            C("category", "str", "Project category (as in dockerfile_versions)"),
+            C("tag_date", "date", "Date of the tag, ISO 8601 in UTC", False),
+            C("n_dockerfiles", "int", "Copies of the release our parser read as Dockerfiles", False),
+            C("n_unparseable", "int", "Of them, copies hadolint could not parse (DL1000; no smells counted)", False),
+            C("n_failed", "int", "Of them, copies hadolint did not run on (smells_errors.csv says why)", False),
+            C("dl_per_dockerfile", "float", "Mean DL findings per Dockerfile hadolint parsed; empty when it parsed none"),
+            C("sc_per_dockerfile", "float", "Mean SC findings per Dockerfile hadolint parsed; empty when it parsed none"),
+        ),
+    )
+)

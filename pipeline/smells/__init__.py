@@ -5,7 +5,8 @@
 ``projects`` (the categories), and writes under ``data/processed/``: ``smells`` (one row
 per finding), ``smell_files`` (per Dockerfile: hadolint's status, counts per family),
 ``smell_densities`` (per repository and family), ``smell_tests`` (Kruskal-Wallis
-across categories) and ``smell_top`` (the figure's rules per category), plus
+across categories), ``smell_top`` (the figure's rules per category) and ``release_smells``
+(hadolint over the per-release corpus evolution lists, :mod:`.releases`), plus
 ``reports/smells.md``.  hadolint runs once per distinct content (:mod:`.hadolint`, cached
 under ``data/cache/hadolint``); our rules are
 ``taxonomy/smells.yaml``, evaluated by :mod:`pipeline.core.smells`.  Files hadolint cannot
@@ -32,13 +33,16 @@ from ..tables import ErrorLog, atomic_write_text, raw_copy, read_table, repo_cat
 from ..taxonomy import load_smell_rules
 from . import frames as F
 from . import hadolint as H
+from . import releases
 from .markdown import render
 
 log = logging.getLogger(__name__)
 
 STAGE = "smells"
-OUTPUT_TABLES = ("smells", "smell_files", "smell_densities", "smell_tests", "smell_top")
-INPUT_TABLES = ("files", "dockerfiles", "instructions", "base_images", "projects")
+OUTPUT_TABLES = ("smells", "smell_files", "smell_densities", "smell_tests", "smell_top",
+                 "release_smells")
+INPUT_TABLES = ("files", "dockerfiles", "instructions", "base_images", "projects",
+                "dockerfile_versions")
 CONFIG = "hadolint.yaml"
 """The hadolint configuration of the stage, in taxonomy/."""
 
@@ -140,6 +144,8 @@ def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int
     cache = H.Cache.for_run(p.cache, version, p.taxonomy / CONFIG)
     linted = H.lint(sorted(contents.items()), exe, p.taxonomy / CONFIG, cache, batch, workers,
                     progress)
+    rel, rel_linted = releases.lint_corpus(p, exe, p.taxonomy / CONFIG, cache, errors, batch,
+                                           workers, progress)
     facts = F.facts_by_file(read_table("instructions", p), read_table("base_images", p))
     rows = F.mldock_rows(files, facts, rules)
     files = _apply_hadolint(files, linted, rows, errors)
@@ -152,17 +158,20 @@ def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int
     meta = {"hadolint_version": version, "hadolint_config": f"taxonomy/{CONFIG}",
             "distinct_contents": len(contents)}
     for name, frame in (("smell_files", sf), ("smell_densities", dens), ("smell_tests", tests),
-                        ("smell_top", top)):
+                        ("smell_top", top), ("release_smells", rel)):
         write_table(frame, name, p, extra_meta=meta)
     atomic_write_text(p.reports / "smells.md",
                       render(smells, sf, dens, tests, top[top["rank"] <= 5], rules,
-                             version))
+                             version, rel))
     # last, with the fingerprint: a run killed before this point is not taken as done
     write_table(smells, "smells", p, extra_meta={**meta, "inputs_fingerprint": fp})
     errors.write(p)
-    counts = {"files": len(files), "distinct": len(contents), "hadolint_calls": linted.calls,
+    counts = {"files": len(files), "distinct": len(contents),
+              "hadolint_calls": linted.calls + rel_linted.calls,
               "linted": linted.linted, "unparseable": int((sf["hadolint_status"] == "unparseable").sum()),
               "failed": int((sf["hadolint_status"] == "failed").sum()), "smells": len(smells),
+              "release_contents": len(rel_linted.findings) + len(rel_linted.failed),
+              "release_linted": rel_linted.linted,
               "errors": len(errors)}
     log.info("smells: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts

@@ -50,8 +50,9 @@ def category_summary(sf: pd.DataFrame, dens: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(smells: pd.DataFrame, sf: pd.DataFrame, dens: pd.DataFrame, tests: pd.DataFrame,
-           top: pd.DataFrame, rules: Sequence[Rule], version: str) -> str:
-    """The page: totals, per-category summary, top rules, the tests, our rules."""
+           top: pd.DataFrame, rules: Sequence[Rule], version: str,
+           releases: pd.DataFrame | None = None) -> str:
+    """The page: totals, per-category summary, top rules, the tests, our rules, the corpus."""
     n_unp = int((sf["hadolint_status"] == "unparseable").sum())
     n_fail = int((sf["hadolint_status"] == "failed").sum())
     fam = smells.groupby("family").size()
@@ -80,4 +81,19 @@ def render(smells: pd.DataFrame, sf: pd.DataFrame, dens: pd.DataFrame, tests: pd
                              "found": int((smells["rule"] == r.id).sum())} for r in rules])),
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + (_releases(releases) if releases is not None else []))
+
+
+def _releases(rel: pd.DataFrame) -> list[str]:
+    """The per-release corpus: how many copies hadolint could not parse, per category."""
+    if rel.empty:
+        return ["## The per-release corpus", "", "Not linted: run `mldock evolution` first.", ""]
+    n, bad = int(rel["n_dockerfiles"].sum()), int(rel["n_unparseable"].sum())
+    by_cat = (rel.assign(category=rel["category"].replace("", "Unlabelled"))
+              .groupby("category")[["n_dockerfiles", "n_unparseable", "n_failed"]].sum()
+              .reset_index())
+    return ["## The per-release corpus", "",
+            f"{n} Dockerfile copies of {rel['repo'].nunique()} projects over {len(rel)} releases "
+            f"(evolution's dockerfile_versions, the copies our parser reads as Dockerfiles); "
+            f"hadolint could not parse {bad} of them ({100 * bad / n:.1f}%). Per release: "
+            "`data/processed/release_smells.csv`.", "", table(by_cat), ""]
