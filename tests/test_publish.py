@@ -156,13 +156,16 @@ def test_parsed_package_publishes_and_validates(
     res = P.publish(p)
     rows = {"base_images": 5677, "compose_services": 1366, "dockerfiles": 4767, "files": 2703,
             "funnel": 10, "instruction_shares": 5355, "instructions": 92996, "repos": 406,
+            "orchestration_signals": 580,
             "run_category_shares": 2861, "run_commands": 108134}
     assert res["published"] == sorted(rows)
     assert res["skipped"] == [
+        "base_image_changes", "dockerfile_histories", "dockerfile_versions",
         "file_types_by_num", "file_types_by_size", "image_file_types", "images",
-        "images_repo_stats", "images_table2", "images_table2_live", "layers", "projects",
-        "purposes", "reproduction", "smell_densities", "smell_files", "smell_tests", "smell_top",
-        "smells"]
+        "images_repo_stats", "images_table2", "images_table2_live", "layers",
+        "orchestration_repos", "orchestration_shares", "projects", "purposes", "release_smells",
+        "release_summary", "reproduction", "smell_densities", "smell_files", "smell_tests",
+        "smell_top", "smells"]
     out = p.data / "published"
     for name, n in rows.items():
         assert json.loads((out / f"{name}.csv.meta.json").read_text())["rows"] == n, name
