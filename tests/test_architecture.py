@@ -34,6 +34,7 @@ STAGES = {
     "images": ("pipeline.images",),
     "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),
+    "label": ("pipeline.label",),
 }
 CORE_FORBIDDEN = {"pandas", "requests", "click", "matplotlib", "sklearn", "tqdm", "github",
                   "urllib", "http", "socket", "subprocess", "shutil", "tempfile", "pathlib",
