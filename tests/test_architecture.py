@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
 SCHEMAS = ("base", "ingest", "inputs", "package", "parse", "classify", "evolution", "images", "collect",
-           "orchestration", "report", "smells")
+           "orchestration", "report", "smells", "label")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress", "pipeline.outputs",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
