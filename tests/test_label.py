@@ -198,11 +198,19 @@ def _status(port: int, method: str, path: str, headers: dict[str, str], body: by
     return status
 
 
-def _browser():  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def chrome() -> tuple[str, str]:
+    """Debian's chromium and chromedriver, or a skip saying what to install (checked before
+    the expensive fixtures)."""
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.skip("no browser: install Debian's chromium and chromium-driver "
                     "(scripts/ensure-system-deps chromium chromium-driver)")
+    return chromium, driver
+
+
+def _browser(chrome: tuple[str, str]):  # type: ignore[no-untyped-def]
+    chromium, driver = chrome
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -214,7 +222,8 @@ def _browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_the_page_in_a_browser(classified: Paths, server: tuple[str, int]) -> None:
+def test_the_page_in_a_browser(chrome: tuple[str, str], classified: Paths,
+                               server: tuple[str, int]) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -222,7 +231,7 @@ def test_the_page_in_a_browser(classified: Paths, server: tuple[str, int]) -> No
     url, port = server
     cards, _ = load_cards(classified)
     first3 = [c["repo"] for c in cards[:3]]
-    browser = _browser()
+    browser = _browser(chrome)
     try:
         wait = WebDriverWait(browser, 15)
         browser.get(url)

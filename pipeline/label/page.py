@@ -175,10 +175,10 @@ def render_page(cards: list[dict[str, Any]], labels: dict[str, dict[str, str]],
 <style nonce="{n}">{STYLE}</style></head>
 <body>
 <div id="progress"></div>
-<div id="card" class="card"></div>
 <p><label for="note">note (<kbd>/</kbd> to write, <kbd>Enter</kbd> saves it with the chosen
 category, <kbd>Esc</kbd> leaves):</label><br><textarea id="note" rows="2"></textarea></p>
 <div id="status" role="status"></div>
+<div id="card" class="card"></div>
 <p class="muted">keys: {keys}; <kbd>n</kbd> next, <kbd>p</kbd> previous. A choice is saved at
 once and moves to the next card.</p>
 <script type="application/json" id="data">{embed_json(data)}</script>
