@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import ctx_paths
+from . import bars, ctx_paths
 
 
 @click.group("label", invoke_without_command=True)
@@ -42,5 +42,5 @@ def agreement() -> None:
     processed/label_confusion.csv and reports/labelling.md."""
     from .. import label
 
-    out = label.run_agreement(ctx_paths())
+    out = label.run_agreement(ctx_paths(), bars())
     click.echo("label agreement: " + ", ".join(f"{k}={v}" for k, v in out.items()), err=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import Paths
 from ..outputs import writes_set
+from ..progress import Progress, no_progress
 from ..tables import ErrorLog, atomic_write_text, read_table, write_table
 from ..taxonomy import load_categories
 from . import agreement as agree
@@ -51,11 +52,14 @@ def run_server(p: Paths, rater: str, port: int = 0,
 
 
 @writes_set(STAGE)
-def run_agreement(p: Paths) -> dict[str, Any]:
+def run_agreement(p: Paths, progress: Progress = no_progress) -> dict[str, Any]:
     """Agreement over ``data/labels/*.csv``: tables, report; returns the figures."""
     cats = categories(p)
     errors = ErrorLog(STAGE)
-    raters = agree.read_all(p, labels_dir(p), cats, errors)
+    raters = agree.read_all(p, labels_dir(p), cats, errors, progress)
+    if not raters:
+        log.warning("label agreement: no labels in %s; label with `mldock label --rater ID`",
+                    labels_dir(p))
     repos = read_table("repos", p)
     manual = repos[repos["label_source"].fillna("") == "manual"]
     study = manual.set_index("repo")["category"].astype(str)

@@ -20,6 +20,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from ..config import Paths
 from ..errors import SchemaError
+from ..progress import Progress, no_progress, track
 from ..schemas import LABEL_AGREEMENT, LABEL_CONFUSION, LABELS
 from ..tables import ErrorLog, one_line, read_table
 
@@ -27,11 +28,12 @@ STUDY = "study"
 ALL_RATERS = "all raters"
 
 
-def read_all(p: Paths, labels_dir: Path, categories: tuple[str, ...], errors: ErrorLog
-             ) -> dict[str, pd.Series]:
+def read_all(p: Paths, labels_dir: Path, categories: tuple[str, ...], errors: ErrorLog,
+             progress: Progress = no_progress) -> dict[str, pd.Series]:
     """rater -> (repo -> category), from every readable labels file; bad rows are logged."""
     out: dict[str, pd.Series] = {}
-    for path in sorted(labels_dir.glob("*.csv")):
+    files = sorted(labels_dir.glob("*.csv"))
+    for path in track(files, progress, "label files", total=len(files), unit="file"):
         try:
             df = read_table(LABELS, p, path=path)
             missing = [c for c in LABELS.column_names if c not in df.columns]
@@ -127,6 +129,8 @@ def markdown(agree: pd.DataFrame, confusion: pd.DataFrame, categories: tuple[str
              "(label_source manual). Kappa is Cohen's, on the repositories both labelled; alpha is "
              "Krippendorff's (nominal) over every rater, reported with three raters or more.", "",
              "| rater | labels |", "|---|---:|"]
+    if not n_labels:
+        lines[-2:] = ["No labels yet: label with `mldock label --rater ID`, then rerun."]
     lines += [f"| {r} | {n} |" for r, n in sorted(n_labels.items())]
     lines += ["", "| rater | against | measure | repositories | value | observed agreement |",
               "|---|---|---|---:|---:|---:|"]
