@@ -22,7 +22,7 @@ export UV_PYTHON := $(PYTHON)
 EXPORT := { echo '\# From uv.lock by `make lock` (checked by `make check-lock`). For pip:'; \
 	    echo '\#   pip install --require-hashes -r requirements.lock && pip install --no-deps -e .'; \
 	    $(UV) export --quiet --no-header --format requirements-txt --frozen --extra dev --no-emit-project; }
-SYSTEM_DEPS := docker-registry
+SYSTEM_DEPS := docker-registry chromium chromium-driver
 IMAGE ?= mldock
 REPLICATION ?=
 PYTEST_ARGS ?=

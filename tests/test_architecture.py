@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pipeline"
 
 SCHEMAS = ("base", "ingest", "inputs", "package", "parse", "classify", "evolution", "images", "collect",
-           "orchestration", "report", "smells")
+           "orchestration", "report", "smells", "label")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress", "pipeline.outputs",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
@@ -34,6 +34,7 @@ STAGES = {
     "images": ("pipeline.images",),
     "report": ("pipeline.report",),
     "publish": ("pipeline.publish",),
+    "label": ("pipeline.label",),
 }
 CORE_FORBIDDEN = {"pandas", "requests", "click", "matplotlib", "sklearn", "tqdm", "github",
                   "urllib", "http", "socket", "subprocess", "shutil", "tempfile", "pathlib",

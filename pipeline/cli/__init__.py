@@ -29,6 +29,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "smells": ("pipeline.cli.smells", "Find Dockerfile smells (hadolint and our rules) per category."),
     "evolution": ("pipeline.cli.evolution", "Dockerfiles across releases: base images, sizes, pinning."),
     "orchestration": ("pipeline.cli.orchestration", "GPU and orchestration signals per repository and category."),
+    "label": ("pipeline.cli.label", "Label repositories on a local page; agreement between raters."),
     "images": ("pipeline.cli.images", "Analyse Docker images through the registry HTTP API."),
     "report": ("pipeline.cli.report", "Draw the paper's tables and figures and the reproduction report."),
     "publish": ("pipeline.cli.publish", "Write the published CSV datasets and their data dictionary."),

@@ -63,9 +63,13 @@ from .collect import (
 )
 from .orchestration import ORCHESTRATION_REPOS, ORCHESTRATION_SHARES
 from .report import REPRODUCTION
+from .label import LABELS, LABEL_AGREEMENT, LABEL_CONFUSION
 # isort: on
 
 __all__ = [
+    "LABELS",
+    "LABEL_AGREEMENT",
+    "LABEL_CONFUSION",
     "DTYPES",
     "ERRORS_COLUMNS",
     "TABLES",
