@@ -130,14 +130,17 @@ def _bomb_root(tmp_path: Path, shared_package: Path) -> tuple[Path, bytes]:
 def test_runaway_substitution_is_one_error_row_and_bounded_memory(
         tmp_path: Path, shared_package: Path) -> None:
     root, real = _bomb_root(tmp_path, shared_package)
-    code = textwrap.dedent(f"""
-        import resource
+    inner = textwrap.dedent(f"""
         from pipeline import parse
         from pipeline.config import Paths
         from pathlib import Path
         parse.run(Paths(Path({str(root)!r})), ("corrected",), workers=1)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """)
+    # Linux keeps a process's peak RSS across fork and exec: parse runs as the child of a
+    # small Python, whose RUSAGE_CHILDREN is then parse's own peak, not pytest's
+    code = ("import resource, subprocess, sys; subprocess.run([sys.executable, '-c', "
+            f"{inner!r}], check=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO_ROOT, check=True)
     maxrss_kb = int(out.stdout.split()[-1])
