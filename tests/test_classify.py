@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import parse
 from pipeline.classify.coding import code_purposes, uncoded_tokens
 from pipeline.classify.evaluate import cv_categories
 from pipeline.classify.evidence import (
@@ -286,21 +285,7 @@ def test_code_purposes(tax: Taxonomy) -> None:
     assert uncoded_tokens(pt, tax) == [("what", "frobnicate")]
 
 
-# ---- the stage on the replication package --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def classified(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    """A project root with the ingested interim tables and parse's corrected-mode tables,
-    after `mldock classify` run with data/raw/ removed (classify reads no raw file)."""
-    p = make_project(tmp_path_factory.mktemp("classified"))
-    p.data.mkdir()
-    (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
-    shutil.copytree(ingested.interim, p.interim)
-    parse.run(p, ("corrected",), workers=2)
-    (p.data / "raw").unlink()
-    assert main(["-q", "--root", str(p.root), "classify"]) == 0
-    return p
+# ---- the stage on the replication package (fixture `classified` in conftest) --------
 
 
 def test_projects_table(classified: Paths) -> None:
