@@ -71,3 +71,23 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, shared_package: Path) -> 
     p = make_project(tmp_path_factory.mktemp("ingested"))
     ingest.run(str(shared_package), p)
     return p
+
+
+@pytest.fixture(scope="session")
+def classified(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """A project root (session-wide, read-only) with the ingested interim tables and parse's
+    corrected-mode tables,
+    after `mldock classify` run with data/raw/ removed (classify reads no raw file)."""
+    import shutil
+
+    from pipeline import parse
+    from pipeline.cli import main
+
+    p = make_project(tmp_path_factory.mktemp("classified"))
+    p.data.mkdir()
+    (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
+    shutil.copytree(ingested.interim, p.interim)
+    parse.run(p, ("corrected",), workers=2)
+    (p.data / "raw").unlink()
+    assert main(["-q", "--root", str(p.root), "classify"]) == 0
+    return p

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import parse
 from pipeline.classify.coding import code_purposes, uncoded_tokens
 from pipeline.classify.evaluate import cv_categories
 from pipeline.classify.evidence import (
@@ -286,21 +285,7 @@ def test_code_purposes(tax: Taxonomy) -> None:
     assert uncoded_tokens(pt, tax) == [("what", "frobnicate")]
 
 
-# ---- the stage on the replication package --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def classified(ingested: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    """A project root with the ingested interim tables and parse's corrected-mode tables,
-    after `mldock classify` run with data/raw/ removed (classify reads no raw file)."""
-    p = make_project(tmp_path_factory.mktemp("classified"))
-    p.data.mkdir()
-    (p.data / "raw").symlink_to(ingested.data / "raw", target_is_directory=True)
-    shutil.copytree(ingested.interim, p.interim)
-    parse.run(p, ("corrected",), workers=2)
-    (p.data / "raw").unlink()
-    assert main(["-q", "--root", str(p.root), "classify"]) == 0
-    return p
+# ---- the stage on the replication package (fixture `classified` in conftest) --------
 
 
 def test_projects_table(classified: Paths) -> None:
@@ -394,16 +379,17 @@ def test_shuffled_labels_give_chance_accuracy(classified: Paths) -> None:
 
 @pytest.mark.slow
 def test_nested_selection_with_one_candidate_is_the_model(classified: Paths) -> None:
-    """Nested CV that can only pick the shipped feature set reproduces the model's answers;
+    """Nested CV that can only pick one feature set reproduces that variant's answers;
     with several candidates it records one pick per outer fold."""
     inp = load_inputs(classified)
     y = inp.labels
     X = inp.X.loc[y.index]
     rules = pd.Series({r: inp.cat_rules[r].category for r in y.index})
-    one = cv_categories(X, y, rules, repeats=1, methods=("model",), nested={"model": CATEGORY_BLOCKS})
-    assert one["nested"].y_pred == one["model"].y_pred
+    one = cv_categories(X, y, rules, repeats=1, methods=(), variants={"fixed": CATEGORY_BLOCKS},
+                        nested={"model": CATEGORY_BLOCKS})
+    assert one["nested"].y_pred == one["fixed"].y_pred
     assert one["nested"].chosen == ["model"] * 5
-    assert one["model"].chosen == []
+    assert one["fixed"].chosen == []
     two = cv_categories(X, y, rules, repeats=1, methods=(), nested={
         "model": CATEGORY_BLOCKS, "v1": ("meta_word", "meta_char", "rules_category")})
     assert len(two["nested"].chosen) == 5 and set(two["nested"].chosen) <= {"model", "v1"}

@@ -19,6 +19,7 @@ from ..errors import TooFewLabels
 from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..tables import atomic_write_text
+from .calibrate import CategoryModel, coverage_accuracy
 from .models import (
     CATEGORY_BLOCKS,
     CATEGORY_VARIANTS,
@@ -34,6 +35,8 @@ from .run import MIN_LABELLED, Inputs, label_matrix, load_inputs
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: the fixed model before calibration and tuning, measured as a variant
+PREVIOUS = "previous model: the same blocks, C=1, equal weights, uncalibrated"
 
 
 @dataclass
@@ -44,6 +47,9 @@ class CategoryCV:
     y_true: list[str]  # pooled over all folds and repeats
     y_pred: list[str]
     chosen: list[str] = field(default_factory=list)  # method "nested": the variant per fold
+    index: list[str] = field(default_factory=list)  # the repository of each pooled answer
+    selective: dict[str, list[float]] = field(default_factory=dict)  # method "model": per fold
+    candidates: list[str] = field(default_factory=list)  # method "model": (C, weights) per fold
 
     def mean(self, name: str) -> float:
         return float(np.mean(getattr(self, name)))
@@ -97,17 +103,41 @@ def cv_categories(
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     splits = list(cv.split(X, y))
     tasks = [(X, y, rules, tr, te, tuple(methods), variants, nested, seed) for tr, te in splits]
-    for (_, te), (preds, pick) in zip(splits, _in_order(_category_fold, tasks, jobs, progress,
-                                                        "classify: category CV"), strict=True):
+    for (_, te), (preds, pick, sel) in zip(splits, _in_order(_category_fold, tasks, jobs, progress,
+                                                             "classify: category CV"), strict=True):
         if pick is not None:
             out["nested"].chosen.append(pick)
+        if sel is not None:
+            out["model"].candidates.append(str(sel.pop("candidate")))
+            for k, v in sel.items():
+                out["model"].selective.setdefault(k, []).append(float(v))
         yte = y.iloc[te]
         for m, pr in preds.items():
             out[m].accuracy.append(float(accuracy_score(yte, pr)))
             out[m].macro_f1.append(float(f1_score(yte, pr, average="macro", zero_division=0)))
             out[m].y_true.extend(yte.tolist())
             out[m].y_pred.extend([str(v) for v in pr])
+            out[m].index.extend(yte.index.tolist())
     return out
+
+
+def selective_scores(model: CategoryModel, Xte: pd.DataFrame, yte: pd.Series) -> tuple[np.ndarray, dict[str, Any]]:
+    """The calibrated model's answers on a test fold, and its selective scores there:
+    accuracy of the most confident 25/50/75/100 %, the threshold its inner CV chose, the
+    share of answers at or above it and their accuracy, mean confidence and log loss."""
+    P = model.predict_proba(Xte)
+    pred = model.classes_[P.argmax(axis=1)]
+    conf = P.max(axis=1)
+    ok = pred == yte.to_numpy()
+    accepted = conf >= model.threshold_
+    idx = np.searchsorted(model.classes_, yte.to_numpy())
+    sel: dict[str, Any] = {f"coverage_{int(q * 100)}": a for q, a in coverage_accuracy(conf, ok).items()}
+    sel.update({"threshold": model.threshold_, "accepted_share": float(accepted.mean()),
+                "accepted_accuracy": float(ok[accepted].mean()) if accepted.any() else float("nan"),
+                "mean_confidence": float(conf.mean()),
+                "log_loss": float(-np.log(np.clip(P[np.arange(len(idx)), idx], 1e-12, None)).mean()),
+                "candidate": model.candidate_})
+    return pred, sel
 
 
 class _CategoryFits:
@@ -127,8 +157,10 @@ class _CategoryFits:
 
 def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarray, te: np.ndarray,
                    methods: tuple[str, ...], variants: dict[str, tuple[str, ...]],
-                   nested: dict[str, tuple[str, ...]] | None, seed: int) -> tuple[dict[str, np.ndarray], str | None]:
-    """Predictions of every method for one outer fold, and the nested pick (or None).
+                   nested: dict[str, tuple[str, ...]] | None, seed: int,
+                   ) -> tuple[dict[str, np.ndarray], str | None, dict[str, Any] | None]:
+    """Predictions of every method for one outer fold, the nested pick (or None) and the
+    calibrated model's selective scores (or None).
 
     The shipped model, the variants and the nested refit are the same fit when their
     blocks are the same, so each distinct blocks tuple is fitted once."""
@@ -136,8 +168,9 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
         Xtr, ytr, yte = X.iloc[tr], y.iloc[tr], y.iloc[te]
         fits = _CategoryFits(Xtr, ytr, X.iloc[te])
         preds: dict[str, np.ndarray] = {}
+        sel = None
         if "model" in methods:
-            preds["model"] = fits.predict(CATEGORY_BLOCKS)
+            preds["model"], sel = selective_scores(CategoryModel(seed=seed).fit(Xtr, ytr), X.iloc[te], yte)
         for name, blocks in variants.items():
             preds[name] = fits.predict(blocks)
         pick = None
@@ -150,7 +183,7 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
         preds["rules"] = np.array([v if isinstance(v, str) and v else majority for v in r])
     if "majority" in methods:
         preds["majority"] = np.array([majority] * len(te))
-    return preds, pick
+    return preds, pick, sel
 
 
 def nested_pick(Xtr: pd.DataFrame, ytr: pd.Series, candidates: dict[str, tuple[str, ...]], seed: int,
@@ -241,7 +274,8 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
     if len(inp.coded) < MIN_LABELLED:
         raise TooFewLabels("coded purposes", len(inp.coded), str(MIN_LABELLED))
     rules = pd.Series({r: inp.cat_rules[r].category for r in X.index})
-    cvar = {k: v for k, v in CATEGORY_VARIANTS.items() if k != "model"} if variants else {}
+    cvar = ({PREVIOUS: CATEGORY_BLOCKS} | {k: v for k, v in CATEGORY_VARIANTS.items() if k != "model"}
+            if variants else {})
     pvar = {k: v for k, v in PURPOSE_VARIANTS.items() if k != "model"} if variants else {}
     cat = cv_categories(X.loc[y.index], y, rules, repeats, folds, seed, variants=cvar,
                         nested=dict(CATEGORY_VARIANTS) if nested else None, progress=progress,
@@ -250,7 +284,7 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
     Y, R = _purpose_matrices(inp, coded_repos)
     pur = cv_purposes(X.loc[coded_repos], Y, R, repeats, folds, seed, variants=pvar, progress=progress,
                       jobs=jobs)
-    table = pd.DataFrame(category_scores(cat) + purpose_scores(pur, inp.tax.majors))
+    table = pd.DataFrame(category_scores(cat, inp.label_source()) + purpose_scores(pur, inp.tax.majors))
     info = {
         "labelled": len(y), "unlabelled": int(len(X) - len(y)), "coded": len(coded_repos),
         "repeats": repeats, "folds": folds, "seed": seed,
@@ -259,6 +293,8 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
         "seconds": round(time.monotonic() - t0, 1),
         "category_variants": list(cvar), "purpose_variants": list(pvar),
         "nested_chosen": dict(Counter(cat["nested"].chosen)) if nested else {},
+        "model_candidates": dict(Counter(cat["model"].candidates)),
+        "reviewed": int((inp.label_source() == "reviewed").sum()),
     }
     p.reports.mkdir(parents=True, exist_ok=True)
     atomic_write_text(p.reports / "classification.csv", table.to_csv(index=False))
@@ -281,8 +317,9 @@ def _row(task: str, method: str, metric: str, value: float, label: str = "", pre
             "predicted": predicted, "value": round(float(value), 4)}
 
 
-def category_scores(cat: dict[str, CategoryCV]) -> list[dict[str, Any]]:
-    """Rows of the scores table for the category task: means, SDs, per class, confusion."""
+def category_scores(cat: dict[str, CategoryCV], source: pd.Series | None = None) -> list[dict[str, Any]]:
+    """Rows of the scores table for the category task: means, SDs, the model's selective
+    scores, pooled accuracy per label source (study / reviewed), per class, confusion."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     classes = list(CATEGORIES)
@@ -291,6 +328,16 @@ def category_scores(cat: dict[str, CategoryCV]) -> list[dict[str, Any]]:
         for metric in ("accuracy", "macro_f1"):
             rows.append(_row("category", m, f"{metric}_mean", r.mean(metric)))
             rows.append(_row("category", m, f"{metric}_sd", r.sd(metric)))
+        for k, v in r.selective.items():
+            rows.append(_row("category", m, f"{k}_mean", float(np.nanmean(v))))
+            rows.append(_row("category", m, f"{k}_sd", float(np.nanstd(v))))
+        if source is not None and r.index:
+            ok = pd.Series(np.array(r.y_true) == np.array(r.y_pred), index=r.index)
+            src = source.reindex(r.index).to_numpy()
+            for s_ in ("study", "reviewed"):
+                if (src == s_).any():
+                    rows.append(_row("category", m, "accuracy_pooled", float(ok[src == s_].mean()), s_))
+                    rows.append(_row("category", m, "labels_pooled", int((src == s_).sum()), s_))
         prec, rec, f1, sup = precision_recall_fscore_support(r.y_true, r.y_pred, labels=classes, zero_division=0)
         for c, pr_, rc_, f_, s_ in zip(classes, prec, rec, f1, sup, strict=True):
             rows += [_row("category", m, "precision", pr_, c), _row("category", m, "recall", rc_, c),

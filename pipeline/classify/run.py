@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -16,10 +17,12 @@ from ..errors import StageInputMissing
 from ..outputs import writes_set
 from ..progress import Progress, no_progress
 from ..tables import ErrorLog, read_table, write_table
+from .calibrate import CategoryModel
 from .coding import code_purposes, split_tokens, uncoded_tokens
 from .evidence import Evidence, build_evidence, read_parse_tables
 from .features import feature_frame
-from .models import PurposeModel, fitting, make_category_model
+from .labels import Reviewed, read_reviewed
+from .models import PurposeModel, fitting
 from .rules import RuleDecision, category_by_rules, purposes_by_rules
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -35,11 +38,17 @@ class Inputs:
     repos: pd.DataFrame
     evidence: dict[str, Evidence]
     X: pd.DataFrame  # features, index repo, in repos order
-    labels: pd.Series  # category of manually labelled repos (index repo)
+    labels: pd.Series  # training category (index repo): reviewed where reviewed, else the study's
     coded: dict[str, dict[str, list[str]]]  # repo -> purpose id -> tokens (coded repos only)
     errors: ErrorLog
     cat_rules: dict[str, RuleDecision]  # repo -> rules-only category decision
     purpose_hits: dict[str, dict[str, list[str]]]  # repo -> purpose id -> rule hits
+    reviewed: Reviewed  # data/labels/*.csv, resolved by majority
+
+    def label_source(self) -> pd.Series:
+        """'reviewed' or 'study' per repository of :attr:`labels`."""
+        return pd.Series(["reviewed" if r in self.reviewed.category else "study" for r in self.labels.index],
+                         index=self.labels.index, dtype=object)
 
 
 def load_inputs(p: Paths, progress: Progress = no_progress) -> Inputs:
@@ -57,8 +66,13 @@ def load_inputs(p: Paths, progress: Progress = no_progress) -> Inputs:
     cat_rules = {r: category_by_rules(evidence[r], tax.categories) for r in order}
     purpose_hits = {r: purposes_by_rules(evidence[r], tax.purposes) for r in order}
     X = feature_frame([evidence[r] for r in order], tax, cat_rules, purpose_hits)
-    return Inputs(tax, repos, evidence, X, _labels(repos, errors), _coded(pt, tax, errors), errors,
-                  cat_rules, purpose_hits)
+    reviewed = read_reviewed(p, set(order), errors)
+    study = _labels(repos, errors)
+    labels = pd.concat([study[~study.index.isin(list(reviewed.category))],
+                        pd.Series(reviewed.category, dtype=object)]).reindex(
+        [r for r in order if r in study.index or r in reviewed.category]).rename("category")
+    return Inputs(tax, repos, evidence, X, labels, _coded(pt, tax, errors), errors,
+                  cat_rules, purpose_hits, reviewed)
 
 
 def _labels(repos: pd.DataFrame, errors: ErrorLog) -> pd.Series:
@@ -102,18 +116,21 @@ def run(p: Paths, progress: Progress = no_progress, seed: int = 0) -> dict[str, 
         log.warning("only %d repositories with coded purposes: purposes come from the keyword rules",
                     len(coded_repos))
     with fitting():
-        proba = category_proba(inp.X, y, seed) if train_categories else None
+        proba, review_at = category_proba(inp.X, y, seed) if train_categories else (None, None)
         pproba, threshold = purpose_proba(inp, coded_repos, seed) if train_purposes else (None, None)
-    projects = project_rows(inp, proba)
+    projects = project_rows(inp, proba, review_at)
     purposes = purpose_rows(inp, pproba, threshold)
     extra = {"labelled": int(len(y)), "coded": len(coded_repos), "seed": seed,
-             "purpose_threshold": threshold}
+             "purpose_threshold": threshold, "review_threshold": review_at,
+             "reviewed": len(inp.reviewed.category), "label_ties": len(inp.reviewed.ties)}
     write_table(projects, "projects", p, extra_meta=extra)
     write_table(purposes, "purposes", p, extra_meta=extra)
     inp.errors.write(p)
     n_pred = int((projects["category_source"] == "predicted").sum())
     counts = {
         "repos": len(projects), "manual": int(len(y)), "predicted": n_pred,
+        "reviewed": len(inp.reviewed.category), "needs_review": int(projects["needs_review"].sum()),
+        "review_threshold": review_at,
         "coded": len(coded_repos), "purpose_rows": len(purposes),
         "errors": len(inp.errors), "seconds": round(time.monotonic() - t0, 1),
     }
@@ -121,20 +138,14 @@ def run(p: Paths, progress: Progress = no_progress, seed: int = 0) -> dict[str, 
     return counts
 
 
-def category_proba(X: pd.DataFrame, y: pd.Series, seed: int) -> pd.DataFrame:
-    """Category probabilities: out-of-fold for labelled repositories, from a model fitted
-    on all of them for the rest."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    Xl = X.loc[y.index]
-    model = make_category_model(Xl)
-    folds = max(2, min(5, int(y.value_counts().min())))
-    oof = cross_val_predict(model, Xl, y, method="predict_proba",
-                            cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
-    model.fit(Xl, y)
+def category_proba(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, float]:
+    """Calibrated category probabilities (:class:`~.calibrate.CategoryModel`): out-of-fold
+    for labelled repositories (the model's own inner CV), from the model refitted on all
+    of them for the rest; and the review threshold chosen on those out-of-fold answers."""
+    model = CategoryModel(seed=seed).fit(X.loc[y.index], y)
     proba = pd.DataFrame(model.predict_proba(X), index=X.index, columns=list(model.classes_))
-    proba.loc[y.index] = oof
-    return proba
+    proba.loc[y.index] = model.oof_proba_
+    return proba, round(model.threshold_, 4)
 
 
 def purpose_proba(inp: Inputs, coded_repos: Sequence[str], seed: int) -> tuple[pd.DataFrame, float]:
@@ -145,9 +156,20 @@ def purpose_proba(inp: Inputs, coded_repos: Sequence[str], seed: int) -> tuple[p
     return pd.DataFrame(pmodel.predict_proba(inp.X), index=inp.X.index, columns=majors), pmodel.threshold_
 
 
-def project_rows(inp: Inputs, proba: pd.DataFrame | None) -> pd.DataFrame:
-    """``projects``: the manual label where there is one, the prediction elsewhere."""
-    y = inp.labels
+def top2(row: pd.Series) -> str:
+    """The two most likely categories with their probabilities, as JSON.
+
+    >>> top2(pd.Series({"Model": 0.1, "Toolkit": 0.6, "DL Framework": 0.3}))
+    '[["Toolkit", 0.6], ["DL Framework", 0.3]]'
+    """
+    best = row.astype(float).sort_values(ascending=False, kind="stable").head(2)
+    return json.dumps([[str(k), round(float(v), 4)] for k, v in best.items()])
+
+
+def project_rows(inp: Inputs, proba: pd.DataFrame | None, review_at: float | None = None) -> pd.DataFrame:
+    """``projects``: the reviewed label where raters gave one, else the study's manual
+    label, else the prediction; predictions below ``review_at`` need review."""
+    y, rev = inp.labels, inp.reviewed
     repos = inp.repos.set_index("repo")
     rows = []
     for repo in inp.X.index:
@@ -157,12 +179,14 @@ def project_rows(inp: Inputs, proba: pd.DataFrame | None) -> pd.DataFrame:
             pred: str | None = str(proba.loc[repo].idxmax())
             conf: float | None = round(float(proba.loc[repo].max()), 4)
             kind = "out-of-fold" if manual else "trained on all labelled"
+            two: str | None = top2(proba.loc[repo])
         else:
-            pred, conf, kind = dec.category, None, "keyword rules (too few labels to train)"
+            pred, conf, kind, two = dec.category, None, "keyword rules (too few labels to train)", None
+        review = not manual and (conf is None or review_at is None or conf < review_at)
         rows.append({
             "repo": repo,
             "category": y[repo] if manual else pred,
-            "category_source": "manual" if manual else "predicted",
+            "category_source": ("reviewed" if repo in rev.category else "manual") if manual else "predicted",
             "raw_label": repos.at[repo, "raw_label"],
             "predicted_category": pred,
             "confidence": conf,
@@ -170,6 +194,9 @@ def project_rows(inp: Inputs, proba: pd.DataFrame | None) -> pd.DataFrame:
             "rules_category": dec.category,
             "rules_fired": dec.fired,
             "in_final_dataset": repos.at[repo, "in_final_dataset"],
+            "needs_review": review,
+            "top2": two,
+            "reviewed_by": rev.raters.get(repo),
         })
     return pd.DataFrame(rows)
 

@@ -14,17 +14,19 @@ from . import bars, ctx_paths
 def cli(ctx: click.Context, seed: int) -> None:
     """Classify projects (6 categories) and Docker purposes (21).
 
-    Without a subcommand: write data/processed/projects.csv (category = the study's label
-    where it exists, the model's prediction elsewhere) and purposes.csv (coded from the
-    study's free text where it exists, predicted elsewhere).
+    Without a subcommand: write data/processed/projects.csv (category = the reviewed label
+    of data/labels/*.csv where raters gave one, else the study's label, else the model's
+    calibrated prediction, flagged needs_review below the review threshold) and
+    purposes.csv (coded from the study's free text where it exists, predicted elsewhere).
     """
     ctx.ensure_object(dict)
     ctx.obj["seed"] = seed
     if ctx.invoked_subcommand is None:
         counts = run.run(ctx_paths(ctx), bars(ctx), seed=seed)
         click.echo(
-            f"classified {counts['repos']} repositories ({counts['manual']} manual, "
-            f"{counts['predicted']} predicted); purposes: {counts['coded']} coded, "
+            f"classified {counts['repos']} repositories ({counts['manual']} manual, of them "
+            f"{counts['reviewed']} reviewed; {counts['predicted']} predicted, {counts['needs_review']} "
+            f"need review below confidence {counts['review_threshold']}); purposes: {counts['coded']} coded, "
             f"{counts['purpose_rows']} rows; {counts['errors']} errors; {counts['seconds']} s"
         )
 
@@ -38,7 +40,9 @@ def cli(ctx: click.Context, seed: int) -> None:
               help="With --variants: also the nested-CV estimate of picking a category variant.")
 @click.pass_context
 def evaluate_cmd(ctx: click.Context, repeats: int, folds: int, variants: bool, nested: bool) -> None:
-    """Cross-validate the classifiers; write reports/classification.md and .csv."""
+    """Cross-validate the classifiers (nested: the category model's choice of C and block
+    weights, its calibration and its review threshold are fitted inside each training
+    fold); write reports/classification.md and .csv."""
     s = evaluate.evaluate(ctx_paths(ctx), repeats, folds, int((ctx.obj or {}).get("seed", 0)),
                           bars(ctx), variants=variants, nested=nested and variants)
     click.echo(

@@ -88,6 +88,7 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
     if cats is None:
         lines += ["Categories: `projects.csv` missing, so unlabelled repositories are counted",
                   "as *Unlabelled* (the classify stage predicts them).", ""]
+    lines += review_lines(cats)
     lines += ["## Figures and tables", ""]
     for name, text in found:
         lines.append(f"- **{name}**: {text}")
@@ -97,6 +98,23 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
                 "status_corrected", "labels", "reason"]]
     lines += [to_markdown(show).rstrip(), ""]
     return "\n".join(lines)
+
+
+def review_lines(cats: pd.DataFrame | None) -> list[str]:
+    """The predicted categories classify flagged for review (empty without the column)."""
+    if cats is None or "needs_review" not in cats.columns:
+        return []
+    pred = cats[cats["category_source"] == "predicted"]
+    flag = pred[pred["needs_review"].fillna(False).astype(bool)].sort_values(["confidence", "repo"], kind="stable")
+    lines = ["## Categories needing review", "",
+             f"{len(flag)} of the {len(pred)} predicted categories are below classify's review "
+             "threshold (`projects.needs_review`; the threshold is `review_threshold` in "
+             "`projects.csv.meta.json`, see docs/classify.md); label them with `mldock label`.", ""]
+    if len(flag):
+        show = flag[["repo", "predicted_category", "confidence", "top2"]].rename(
+            columns={"predicted_category": "predicted", "top2": "two most likely"})
+        lines += [to_markdown(show).rstrip(), ""]
+    return lines
 
 
 def by_section(rep: pd.DataFrame) -> pd.DataFrame:
