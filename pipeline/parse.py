@@ -307,7 +307,8 @@ def select_files(files: pd.DataFrame, mode: str) -> pd.DataFrame:
     """The files parsed in ``mode`` with a ``parse_as`` column (dockerfile / compose)."""
     pol = policy(mode)
     base = files["path"].str.rsplit("/", n=1).str[-1]
-    parse_as = [pol.parse_as(b, str(k)) for b, k in zip(base, files["kind"], strict=True)]
+    parse_as = [pol.parse_as(b, str(k), str(nm))
+                for b, k, nm in zip(base, files["kind"], files["name_match"], strict=True)]
     out = files.assign(parse_as=parse_as)
     return out[out["parse_as"].notna()].copy()
 
