@@ -383,7 +383,7 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     for mode in modes:
         sel = select_files(files, mode)
         for r in sel.itertuples(index=False):
-            src = raw_copy(p, str(r.raw_path), bool(getattr(r, "name_escaped", False)))
+            src = raw_copy(p, str(r.raw_path), bool(r.name_escaped))
             try:
                 data = src.read_bytes()
             except OSError as exc:
