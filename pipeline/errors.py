@@ -28,13 +28,15 @@ class SourceNotFound(MldockError):
 
 
 class SourceInvalid(MldockError):
-    """The source exists but is not a usable replication package."""
+    """The source exists but is not a usable replication package.
 
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(
-            f"{source}: {problem}; point --from at the package's Datasets/ folder, "
-            "a folder containing it, or the EASE2022-main zip"
-        )
+    ``hint`` says what to do; the default fits a ``--from`` that names the wrong thing.
+    """
+
+    FROM_HINT = "point --from at the package's Datasets/ folder, a folder containing it, or the EASE2022-main zip"
+
+    def __init__(self, source: str, problem: str, hint: str = FROM_HINT) -> None:
+        super().__init__(f"{source}: {problem}; {hint}" if hint else f"{source}: {problem}")
 
 
 class StageInputMissing(MldockError):

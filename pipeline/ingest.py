@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import json
 import logging
@@ -37,6 +38,7 @@ from .core.dockerfile import MAX_BYTES as MAX_FILE_BYTES
 from .core.sniff import classify_file
 from .errors import DiskFull, SourceInvalid, SourceNotFound
 from .ingest_checks import (
+    ENV_MAX_BYTES,
     PackageInputs,
     ZipLimits,
     check_download,
@@ -120,7 +122,8 @@ def _fetch(url: str, tmp: str, name: str, limits: ZipLimits, progress: Progress)
                 for chunk in resp.iter_content(chunk_size=1 << 16):
                     got += len(chunk)
                     if got > limits.max_bytes:
-                        raise SourceInvalid(url, f"the download is larger than {limits.max_bytes} bytes")
+                        raise SourceInvalid(url, f"the download is larger than {limits.max_bytes} bytes",
+                                            hint=f"raise --max-unpacked or ${ENV_MAX_BYTES} if the URL is trusted")
                     fh.write(chunk)
                     bar.update(len(chunk))
         finally:
@@ -138,6 +141,10 @@ def download(url: str, dest_dir: Path, progress: Progress = no_progress,
     if not name.endswith(".zip"):
         name += ".zip"
     dest = dest_dir / name
+    for stale in dest_dir.glob(f".{glob.escape(name)}.*.part"):  # of a killed download
+        log.info("removing %s, left by an interrupted download", stale)
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     if dest.exists():
         try:
             check_download(dest, str(dest), limits)
@@ -154,7 +161,9 @@ def download(url: str, dest_dir: Path, progress: Progress = no_progress,
         check_download(Path(tmp), url, limits, total)
         os.replace(tmp, dest)
     except requests.RequestException as exc:
-        raise SourceInvalid(url, f"download failed ({exc.__class__.__name__}: {exc})") from exc
+        raise SourceInvalid(url, f"download failed ({exc.__class__.__name__}: {exc})",
+                            hint="check the URL and the network, or download the zip and pass "
+                                 "its path to --from") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -28,6 +28,8 @@ import pytest
 from pipeline import ingest
 from pipeline.config import Paths
 from pipeline.core.dockerfile import MAX_BYTES
+from pipeline.errors import SourceInvalid
+from pipeline.ingest_checks import ZIP_MAGIC, ZipLimits, check_download
 from pipeline.schemas import FILES, errors_table
 from pipeline.tables import read_table
 
@@ -412,7 +414,7 @@ def test_zip_member_over_the_ratio_limit(tmp_path: Path, previous: tuple[Paths, 
     assert (run.code, run.lines) == (1, [
         f"mldock: error: {z}: member EASE2022-main/Datasets/RQ1/manual-labeling.csv unpacks {times:.0f} "
         "times its compressed size (limit 100); raise --max-ratio or $MLDOCK_ZIP_MAX_RATIO if the zip "
-        f"is trusted{HINT}"])
+        "is trusted"])
     assert snapshot(p) == before and leftovers(p.root) == [] and _external(p) == []
 
 
@@ -424,7 +426,7 @@ def test_zip_over_the_unpacked_size_limit(tmp_path: Path, shared_package: Path,
     run = mldock(p.root, "ingest", "--from", str(z), "--max-unpacked", "1000000")
     assert (run.code, run.lines) == (1, [
         f"mldock: error: {z}: zip unpacks to {total} bytes (limit 1000000); raise --max-unpacked or "
-        f"$MLDOCK_ZIP_MAX_BYTES if the zip is trusted{HINT}"])
+        "$MLDOCK_ZIP_MAX_BYTES if the zip is trusted"])
     assert snapshot(p) == before and leftovers(p.root) == [] and _external(p) == []
 
 
@@ -459,11 +461,15 @@ def test_url_answering_html_is_not_kept(server: tuple[str, Path],
     base, www = server
     (www / "EASE2022-main.zip").write_bytes(HTML)
     url = f"{base}/EASE2022-main.zip"
+    p.external.mkdir(parents=True, exist_ok=True)
+    stale = p.external / ".EASE2022-main.zip.k1ll3d00.part"  # of a download killed earlier
+    stale.write_bytes(b"PK\x03\x04 half a download")
     for _ in range(2):  # the second run downloads again: no "earlier download" kept
         run = mldock(p.root, "ingest", "--from", url)
         assert (run.code, run.lines) == (1, [
             f"mldock: error: {url}: the download is not a zip file (it starts with {HTML[:16]!r}); "
-            f"check the URL{HINT}"])
+            "check the URL"])
+        assert not stale.exists()
         assert snapshot(p) == before and leftovers(p.root) == [] and _external(p) == []
 
 
@@ -480,7 +486,7 @@ def test_earlier_html_download_is_replaced(tmp_path: Path, shared_package: Path,
     assert run.code == 0, run.err
     assert run.lines == [
         f"WARNING pipeline.ingest: discarding the earlier download: {p.external / 'EASE2022-main.zip'}: "
-        f"the download is not a zip file (it starts with {HTML[:16]!r}); check the URL{HINT}"]
+        f"the download is not a zip file (it starts with {HTML[:16]!r}); check the URL"]
     assert (p.external / "EASE2022-main.zip").read_bytes() == (www / "EASE2022-main.zip").read_bytes()
     pd.testing.assert_frame_equal(read_table("files", p), read_table("files", ingested))
     assert leftovers(p.root) == []
@@ -489,3 +495,20 @@ def test_earlier_html_download_is_replaced(tmp_path: Path, shared_package: Path,
 def test_files_schema_declares_the_flag() -> None:
     col = next(c for c in FILES.columns if c.name == "name_escaped")
     assert (col.dtype, col.nullable) == ("bool", False)
+
+
+def test_limits_in_the_environment_must_be_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLDOCK_ZIP_MAX_BYTES", "1GB")
+    with pytest.raises(SourceInvalid) as exc:
+        ZipLimits.from_env()
+    assert str(exc.value) == ("$MLDOCK_ZIP_MAX_BYTES: not a number: '1GB'; "
+                              "set $MLDOCK_ZIP_MAX_BYTES to a number or unset it")
+
+
+def test_truncated_download_says_to_download_again(tmp_path: Path) -> None:
+    z = tmp_path / "EASE2022-main.zip"
+    z.write_bytes(ZIP_MAGIC + b"\0" * 12)
+    with pytest.raises(SourceInvalid) as exc:
+        check_download(z, "http://x/EASE2022-main.zip", ZipLimits(), expected=100)
+    assert str(exc.value) == ("http://x/EASE2022-main.zip: the download is truncated (16 of 100 bytes); "
+                              "run the command again to download it again")
