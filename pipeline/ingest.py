@@ -55,7 +55,6 @@ from .tables import (
     atomic_write_text,
     escape_name,
     read_regular,
-    regular_file,
     to_bool,
     write_table,
 )
@@ -462,7 +461,9 @@ def _walk(latest: Path, repo: str) -> Iterator[FoundFile]:
 @dataclass
 class FilesResult:
     table: pd.DataFrame
-    copies: list[tuple[Path, str]] = field(default_factory=list)  # (source, raw_path on disk)
+    #: (the bytes read and checked, raw_path on disk): the copy is these bytes, never a
+    #: second read of a file that may have changed since (files.sha256 is theirs)
+    copies: list[tuple[bytes, str]] = field(default_factory=list)
 
 
 def _file_row(f: FoundFile, data: bytes, studied: set[str]) -> dict[str, Any]:
@@ -478,7 +479,7 @@ def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
                 progress: Progress = no_progress) -> FilesResult:
     """One row per regular file of the logs (read bounded); anything else is an error row."""
     rows = []
-    copies: list[tuple[Path, str]] = []
+    copies: list[tuple[bytes, str]] = []
     found = list(iter_log_files(pkg))
     for f in track(found, progress, "ingest files", len(found), "file"):
         try:
@@ -486,23 +487,23 @@ def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
                 raise UnsafeFile(f"symbolic link to {escape_name(os.readlink(f.src))[0]}, "
                                  "a linked folder; not followed")
             data = read_regular(f.src, MAX_FILE_BYTES, pkg)
-            real = regular_file(f.src, pkg)
         except OSError as exc:
             errors.add(str(f.src), exc, str(exc.strerror or exc))
             continue
         rows.append(_file_row(f, data, studied))
-        copies.append((real, f"raw/files/{f.repo}/{f.path}"))
+        copies.append((data, f"raw/files/{f.repo}/{f.path}"))
     return FilesResult(pd.DataFrame(rows, columns=list(FILES.column_names)), copies)
 
 
-def _copy_raw_files(copies: list[tuple[Path, str]], p: Paths, out: OutputSet) -> None:
-    """Copy into a staged tree that replaces ``data/raw/files`` whole when the set commits."""
+def _copy_raw_files(copies: list[tuple[bytes, str]], p: Paths, out: OutputSet) -> None:
+    """Write the bytes read into a staged tree that replaces ``data/raw/files`` whole when
+    the set commits."""
     tmp = out.stage_dir(p.raw_files)
-    for src, raw_path in copies:
+    for data, raw_path in copies:
         dst = tmp / Path(raw_path).relative_to("raw/files")
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copyfile(src, dst)
+            dst.write_bytes(data)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(str(p.data / raw_path)) from exc

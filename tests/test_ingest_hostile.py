@@ -8,6 +8,7 @@ unrelated rows are all there (compared with a clean run) and that no partial fil
 from __future__ import annotations
 
 import csv
+import hashlib
 import http.server
 import os
 import resource
@@ -31,7 +32,7 @@ from pipeline.core.dockerfile import MAX_BYTES
 from pipeline.errors import SourceInvalid
 from pipeline.ingest_checks import ZIP_MAGIC, ZipLimits, check_download
 from pipeline.schemas import FILES, errors_table
-from pipeline.tables import read_table
+from pipeline.tables import ErrorLog, read_table
 
 from .conftest import REPO_ROOT, make_project
 
@@ -512,3 +513,24 @@ def test_truncated_download_says_to_download_again(tmp_path: Path) -> None:
         check_download(z, "http://x/EASE2022-main.zip", ZipLimits(), expected=100)
     assert str(exc.value) == ("http://x/EASE2022-main.zip: the download is truncated (16 of 100 bytes); "
                               "run the command again to download it again")
+
+
+def test_raw_copy_is_the_bytes_read_not_a_second_read(tmp_path: Path, shared_package: Path) -> None:
+    """A file changed between the read and the copy: the copy still matches files.sha256."""
+    from pipeline.outputs import output_set
+
+    pkg = tmp_path / "Datasets"
+    src = pkg / LATEST / VICTIM[1]
+    src.parent.mkdir(parents=True)
+    shutil.copy(shared_package / LATEST / VICTIM[1], src)
+    errors = ErrorLog("ingest")
+    res = ingest.build_files(pkg, {VICTIM[0]}, errors)
+    assert errors.rows == [] and res.table[["repo", "path"]].values.tolist() == [list(VICTIM)]
+    first = (shared_package / LATEST / VICTIM[1]).read_bytes()
+    src.write_bytes(b"FROM swapped:in\n")  # swapped after ingest read it
+    p = make_project(tmp_path / "proj")
+    with output_set(p, "ingest") as out:
+        ingest._copy_raw_files(res.copies, p, out)
+    copy = p.data / res.table.loc[0, "raw_path"]
+    assert copy.read_bytes() == first
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == res.table.loc[0, "sha256"]
