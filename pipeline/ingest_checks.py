@@ -26,8 +26,9 @@ from .errors import SourceInvalid
 from .schemas.inputs import FINAL, MANUAL, PACKAGE_INPUTS, XLSX, Input
 from .tables import MAX_TABLE_BYTES, one_line, read_package_csv, read_regular, regular_file
 
-#: defaults: the real package unpacks to ~51 MB and its most compressible member of 1 MiB or
-#: more deflates ~17:1 (measured); override with the environment or ``mldock ingest`` options
+#: defaults, which admit the real package (tests/test_ingest_hostile.py::
+#: test_default_zip_limits_admit_the_real_package); override with the environment or the
+#: ``mldock ingest`` options
 ZIP_MAX_BYTES = 1 << 30
 ZIP_MAX_RATIO = 100.0
 #: members smaller than this are not ratio-checked (a small file of blanks compresses well)

@@ -30,7 +30,13 @@ from pipeline import ingest
 from pipeline.config import Paths
 from pipeline.core.dockerfile import MAX_BYTES
 from pipeline.errors import SourceInvalid
-from pipeline.ingest_checks import ZIP_MAGIC, ZipLimits, check_download
+from pipeline.ingest_checks import (
+    RATIO_MIN_BYTES,
+    ZIP_MAGIC,
+    ZipLimits,
+    check_download,
+    check_members,
+)
 from pipeline.schemas import FILES, errors_table
 from pipeline.tables import ErrorLog, read_table
 
@@ -534,3 +540,23 @@ def test_raw_copy_is_the_bytes_read_not_a_second_read(tmp_path: Path, shared_pac
     copy = p.data / res.table.loc[0, "raw_path"]
     assert copy.read_bytes() == first
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == res.table.loc[0, "sha256"]
+
+
+def test_default_zip_limits_admit_the_real_package(tmp_path: Path, shared_package: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real package, deflated as a zip, passes the default size and ratio limits."""
+    monkeypatch.delenv("MLDOCK_ZIP_MAX_BYTES", raising=False)
+    monkeypatch.delenv("MLDOCK_ZIP_MAX_RATIO", raising=False)
+    z = tmp_path / "EASE2022-main.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(shared_package.rglob("*")):
+            if f.is_file():
+                zf.write(f, "EASE2022-main/Datasets/" + f.relative_to(shared_package).as_posix())
+    infos = zipfile.ZipFile(z).infolist()
+    limits = ZipLimits.from_env()
+    assert limits == ZipLimits()
+    check_members(infos, limits, str(z))  # raises SourceInvalid when a limit refuses it
+    checked = [i for i in infos if i.file_size >= RATIO_MIN_BYTES]
+    assert checked  # the ratio limit is exercised by real members
+    assert max(i.file_size / i.compress_size for i in checked) < limits.max_ratio
+    assert sum(i.file_size for i in infos) < limits.max_bytes
