@@ -145,17 +145,19 @@ $(PROCESSED)/images_table2.csv: $(INTERIM)/repos.csv $(PACKAGE_TABLES) $(PROCESS
 evolution: $(PROCESSED)/release_summary.csv ## Dockerfiles across releases: the package's per-release corpus, dated by tag
 
 # the parser's code and the taxonomies it reads key the parse cache (data/cache/evolution)
+# (and mldock's smell rules per content: pipeline/core/smells.py, taxonomy/smells.yaml)
 $(PROCESSED)/release_summary.csv: $(INTERIM)/repos.csv $(PROCESSED)/projects.csv $(wildcard pipeline/evolution/*.py) \
 		pipeline/core/evolution.py pipeline/core/orchestration.py $(PARSER_CORE) taxonomy/run_commands.yaml \
-		taxonomy/orchestration.yaml $(CORE)
+		taxonomy/orchestration.yaml pipeline/core/smells.py taxonomy/smells.yaml $(CORE)
 	$(MLDOCK) evolution
+	@touch $@  # also when its inputs' bytes did not change (a no-op): make sees it done
 
 # evolution writes these together with release_summary.csv
 $(PROCESSED)/dockerfile_versions.csv $(PROCESSED)/base_image_changes.csv $(PROCESSED)/dockerfile_histories.csv: $(PROCESSED)/release_summary.csv ;
 
 orchestration: $(PROCESSED)/orchestration_shares.csv ## GPU and orchestration signals per repository and per category
 
-$(PROCESSED)/orchestration_shares.csv: $(PROCESSED)/dockerfiles.csv $(PROCESSED)/projects.csv pipeline/orchestration.py \
+$(PROCESSED)/orchestration_shares.csv: $(PROCESSED)/dockerfiles.csv $(INTERIM)/repos.csv $(PROCESSED)/projects.csv pipeline/orchestration.py \
 		pipeline/core/orchestration.py taxonomy/orchestration.yaml $(CORE)
 	$(MLDOCK) orchestration
 

@@ -28,13 +28,15 @@ class SourceNotFound(MldockError):
 
 
 class SourceInvalid(MldockError):
-    """The source exists but is not a usable replication package."""
+    """The source exists but is not a usable replication package.
 
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(
-            f"{source}: {problem}; point --from at the package's Datasets/ folder, "
-            "a folder containing it, or the EASE2022-main zip"
-        )
+    ``hint`` says what to do; the default fits a ``--from`` that names the wrong thing.
+    """
+
+    FROM_HINT = "point --from at the package's Datasets/ folder, a folder containing it, or the EASE2022-main zip"
+
+    def __init__(self, source: str, problem: str, hint: str = FROM_HINT) -> None:
+        super().__init__(f"{source}: {problem}; {hint}" if hint else f"{source}: {problem}")
 
 
 class StageInputMissing(MldockError):
@@ -121,12 +123,20 @@ class ToolMissing(MldockError):
 
 
 class DiskFull(MldockError):
-    """The disk filled while a stage wrote its outputs; the previous outputs are kept."""
+    """The disk filled while a stage wrote its outputs.
 
-    def __init__(self, what: str) -> None:
+    Before the set's journal is written the previous outputs are kept; during the commit
+    (``committing``: part of the set already replaced) the journal completes it at the next
+    run.
+    """
+
+    def __init__(self, what: str, committing: bool = False) -> None:
         self.what = what
+        self.committing = committing
+        after = ("the commit completes at the next run" if committing
+                 else "the previous outputs are unchanged")
         super().__init__(f"no space left on device while writing {what}; free some space and "
-                         "rerun (the previous outputs are unchanged)")
+                         f"rerun ({after})")
 
-    def __reduce__(self) -> tuple[type, tuple[str]]:
-        return DiskFull, (self.what,)
+    def __reduce__(self) -> tuple[type, tuple[str, bool]]:
+        return DiskFull, (self.what, self.committing)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import json
 import logging
@@ -37,6 +38,7 @@ from .core.dockerfile import MAX_BYTES as MAX_FILE_BYTES
 from .core.sniff import classify_file
 from .errors import DiskFull, SourceInvalid, SourceNotFound
 from .ingest_checks import (
+    ENV_MAX_BYTES,
     PackageInputs,
     ZipLimits,
     check_download,
@@ -53,7 +55,6 @@ from .tables import (
     atomic_write_text,
     escape_name,
     read_regular,
-    regular_file,
     to_bool,
     write_table,
 )
@@ -120,7 +121,8 @@ def _fetch(url: str, tmp: str, name: str, limits: ZipLimits, progress: Progress)
                 for chunk in resp.iter_content(chunk_size=1 << 16):
                     got += len(chunk)
                     if got > limits.max_bytes:
-                        raise SourceInvalid(url, f"the download is larger than {limits.max_bytes} bytes")
+                        raise SourceInvalid(url, f"the download is larger than {limits.max_bytes} bytes",
+                                            hint=f"raise --max-unpacked or ${ENV_MAX_BYTES} if the URL is trusted")
                     fh.write(chunk)
                     bar.update(len(chunk))
         finally:
@@ -138,6 +140,10 @@ def download(url: str, dest_dir: Path, progress: Progress = no_progress,
     if not name.endswith(".zip"):
         name += ".zip"
     dest = dest_dir / name
+    for stale in dest_dir.glob(f".{glob.escape(name)}.*.part"):  # of a killed download
+        log.info("removing %s, left by an interrupted download", stale)
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     if dest.exists():
         try:
             check_download(dest, str(dest), limits)
@@ -154,7 +160,9 @@ def download(url: str, dest_dir: Path, progress: Progress = no_progress,
         check_download(Path(tmp), url, limits, total)
         os.replace(tmp, dest)
     except requests.RequestException as exc:
-        raise SourceInvalid(url, f"download failed ({exc.__class__.__name__}: {exc})") from exc
+        raise SourceInvalid(url, f"download failed ({exc.__class__.__name__}: {exc})",
+                            hint="check the URL and the network, or download the zip and pass "
+                                 "its path to --from") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -453,7 +461,9 @@ def _walk(latest: Path, repo: str) -> Iterator[FoundFile]:
 @dataclass
 class FilesResult:
     table: pd.DataFrame
-    copies: list[tuple[Path, str]] = field(default_factory=list)  # (source, raw_path on disk)
+    #: (the bytes read and checked, raw_path on disk): the copy is these bytes, never a
+    #: second read of a file that may have changed since (files.sha256 is theirs)
+    copies: list[tuple[bytes, str]] = field(default_factory=list)
 
 
 def _file_row(f: FoundFile, data: bytes, studied: set[str]) -> dict[str, Any]:
@@ -469,7 +479,7 @@ def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
                 progress: Progress = no_progress) -> FilesResult:
     """One row per regular file of the logs (read bounded); anything else is an error row."""
     rows = []
-    copies: list[tuple[Path, str]] = []
+    copies: list[tuple[bytes, str]] = []
     found = list(iter_log_files(pkg))
     for f in track(found, progress, "ingest files", len(found), "file"):
         try:
@@ -477,23 +487,23 @@ def build_files(pkg: Path, studied: set[str], errors: ErrorLog,
                 raise UnsafeFile(f"symbolic link to {escape_name(os.readlink(f.src))[0]}, "
                                  "a linked folder; not followed")
             data = read_regular(f.src, MAX_FILE_BYTES, pkg)
-            real = regular_file(f.src, pkg)
         except OSError as exc:
             errors.add(str(f.src), exc, str(exc.strerror or exc))
             continue
         rows.append(_file_row(f, data, studied))
-        copies.append((real, f"raw/files/{f.repo}/{f.path}"))
+        copies.append((data, f"raw/files/{f.repo}/{f.path}"))
     return FilesResult(pd.DataFrame(rows, columns=list(FILES.column_names)), copies)
 
 
-def _copy_raw_files(copies: list[tuple[Path, str]], p: Paths, out: OutputSet) -> None:
-    """Copy into a staged tree that replaces ``data/raw/files`` whole when the set commits."""
+def _copy_raw_files(copies: list[tuple[bytes, str]], p: Paths, out: OutputSet) -> None:
+    """Write the bytes read into a staged tree that replaces ``data/raw/files`` whole when
+    the set commits."""
     tmp = out.stage_dir(p.raw_files)
-    for src, raw_path in copies:
+    for data, raw_path in copies:
         dst = tmp / Path(raw_path).relative_to("raw/files")
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copyfile(src, dst)
+            dst.write_bytes(data)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(str(p.data / raw_path)) from exc

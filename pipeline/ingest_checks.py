@@ -26,8 +26,9 @@ from .errors import SourceInvalid
 from .schemas.inputs import FINAL, MANUAL, PACKAGE_INPUTS, XLSX, Input
 from .tables import MAX_TABLE_BYTES, one_line, read_package_csv, read_regular, regular_file
 
-#: defaults: the real package unpacks to ~51 MB and its most compressible member of 1 MiB or
-#: more deflates ~17:1 (measured); override with the environment or ``mldock ingest`` options
+#: defaults, which admit the real package (tests/test_ingest_hostile.py::
+#: test_default_zip_limits_admit_the_real_package); override with the environment or the
+#: ``mldock ingest`` options
 ZIP_MAX_BYTES = 1 << 30
 ZIP_MAX_RATIO = 100.0
 #: members smaller than this are not ratio-checked (a small file of blanks compresses well)
@@ -55,7 +56,8 @@ def _env(name: str, default: float) -> float:
     try:
         return float(value)
     except ValueError as exc:
-        raise SourceInvalid(f"${name}", f"not a number: {value!r}") from exc
+        raise SourceInvalid(f"${name}", f"not a number: {value!r}",
+                            hint=f"set ${name} to a number or unset it") from exc
 
 
 @dataclass
@@ -153,12 +155,12 @@ def check_members(infos: list[zipfile.ZipInfo], limits: ZipLimits, label: str) -
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > limits.max_ratio:
                 raise SourceInvalid(label, f"member {info.filename} unpacks {ratio:.0f} times its "
-                                           f"compressed size (limit {limits.max_ratio:g}); "
-                                           f"raise --max-ratio or ${ENV_MAX_RATIO} if the zip is trusted")
+                                           f"compressed size (limit {limits.max_ratio:g})",
+                                    hint=f"raise --max-ratio or ${ENV_MAX_RATIO} if the zip is trusted")
     total = sum(i.file_size for i in infos)
     if total > limits.max_bytes:
-        raise SourceInvalid(label, f"zip unpacks to {total} bytes (limit {limits.max_bytes}); "
-                                   f"raise --max-unpacked or ${ENV_MAX_BYTES} if the zip is trusted")
+        raise SourceInvalid(label, f"zip unpacks to {total} bytes (limit {limits.max_bytes})",
+                            hint=f"raise --max-unpacked or ${ENV_MAX_BYTES} if the zip is trusted")
 
 
 def extract_members(zf: zipfile.ZipFile, dest: Path, label: str) -> None:
@@ -189,9 +191,11 @@ def check_download(path: Path, label: str, limits: ZipLimits, expected: int | No
     with open(path, "rb") as fh:
         head = fh.read(16)
     if not head.startswith(ZIP_MAGIC):
-        raise SourceInvalid(label, f"the download is not a zip file (it starts with {head!r}); "
-                                   "check the URL")
+        raise SourceInvalid(label, f"the download is not a zip file (it starts with {head!r})",
+                            hint="check the URL")
     if expected is not None and size != expected:
-        raise SourceInvalid(label, f"the download is truncated ({size} of {expected} bytes); rerun")
+        raise SourceInvalid(label, f"the download is truncated ({size} of {expected} bytes)",
+                            hint="run the command again to download it again")
     if size > limits.max_bytes:
-        raise SourceInvalid(label, f"the download is larger than {limits.max_bytes} bytes")
+        raise SourceInvalid(label, f"the download is larger than {limits.max_bytes} bytes",
+                            hint=f"raise --max-unpacked or ${ENV_MAX_BYTES} if the URL is trusted")

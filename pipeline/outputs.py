@@ -169,8 +169,8 @@ def _move_file(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
         except OSError as exc2:
             tmp.unlink(missing_ok=True)
-            if exc2.errno == errno.ENOSPC:
-                raise DiskFull(str(dst)) from exc2
+            if exc2.errno == errno.ENOSPC:  # part of the set is replaced: the journal stays
+                raise DiskFull(str(dst), committing=True) from exc2
             raise
         os.replace(tmp, dst)
         src.unlink()
@@ -244,7 +244,7 @@ def output_set(p: Paths, stage: str) -> Iterator[OutputSet]:
         if not (journalled and s.journal.exists()):
             s.discard()
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            raise DiskFull(s.target_of(exc.filename)) from exc
+            raise DiskFull(s.target_of(exc.filename), committing=journalled and s.journal.exists()) from exc
         raise
 
 

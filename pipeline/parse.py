@@ -307,7 +307,8 @@ def select_files(files: pd.DataFrame, mode: str) -> pd.DataFrame:
     """The files parsed in ``mode`` with a ``parse_as`` column (dockerfile / compose)."""
     pol = policy(mode)
     base = files["path"].str.rsplit("/", n=1).str[-1]
-    parse_as = [pol.parse_as(b, str(k)) for b, k in zip(base, files["kind"], strict=True)]
+    parse_as = [pol.parse_as(b, str(k), str(nm))
+                for b, k, nm in zip(base, files["kind"], files["name_match"], strict=True)]
     out = files.assign(parse_as=parse_as)
     return out[out["parse_as"].notna()].copy()
 
@@ -382,7 +383,7 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     for mode in modes:
         sel = select_files(files, mode)
         for r in sel.itertuples(index=False):
-            src = raw_copy(p, str(r.raw_path), bool(getattr(r, "name_escaped", False)))
+            src = raw_copy(p, str(r.raw_path), bool(r.name_escaped))
             try:
                 data = src.read_bytes()
             except OSError as exc:

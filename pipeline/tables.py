@@ -237,7 +237,16 @@ def read_table(name: str | Table, p: Paths, path: Path | None = None) -> pd.Data
         raise StageInputMissing(str(target), f"mldock {table.stage}")
     dtypes = {c.name: _PANDAS_DTYPES[c.dtype] for c in table.columns}
     df = pd.read_csv(target, dtype=dtypes, keep_default_na=False, na_values=[""])
+    for col, value in _ADDED_COLUMNS.get(table.name, {}).items():
+        if col not in df.columns:  # a table written before the column existed
+            df[col] = value
     return df
+
+
+#: columns added to a table after it was first written, with the value older copies mean:
+#: ``files.name_escaped`` (ingest's escaped names) is False in a files.csv of an older
+#: ingest or collect
+_ADDED_COLUMNS: dict[str, dict[str, Any]] = {"files": {"name_escaped": False}}
 
 
 #: the largest package table (CSV or xlsx) ingest reads; the real package's largest is ~4 MB

@@ -28,6 +28,9 @@ def test_names_and_orders() -> None:
 def test_file_selection(name: str, kind: str, paper: str | None, corrected: str | None) -> None:
     assert PAPER.parse_as(name, kind) == paper
     assert CORRECTED.parse_as(name, kind) == corrected
+    # a file collected for the orchestration signals only is never parsed
+    assert PAPER.parse_as(name, kind, "orchestration") is None
+    assert CORRECTED.parse_as(name, kind, "orchestration") is None
 
 
 def test_command_categories() -> None:

@@ -4,8 +4,13 @@ Real data: the package's ``samples/dockerfiles.tar.gz`` and its tag lists."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
 import shutil
+import signal
+import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +20,7 @@ from pipeline import parse
 from pipeline.config import Paths
 from pipeline.core import evolution as evo
 from pipeline.core import smells as smells_core
+from pipeline.core.dockerfile import MAX_BYTES
 from pipeline.evolution import build, corpus, figures
 from pipeline.evolution import run as evolution
 from pipeline.smells import frames as smell_frames
@@ -68,7 +74,9 @@ def apollo(shared_package: Path) -> dict[str, pd.DataFrame]:
     """ApolloAuto/apollo's rows, built from the real archive and tag lists (no figures)."""
     errors = ErrorLog("evolution")
     tags = corpus.read_tags(shared_package, errors)
-    members, contents = corpus.read_members(corpus.archive_path(shared_package))
+    index, contents = corpus.read_members(corpus.archive_path(shared_package))
+    assert index.too_large == []
+    members = index.files
     versions = [v for v in corpus.versions_of(members, tags, Path("x"), errors)
                 if v.repo.lower() == APOLLO.lower()]
     rules, run_tax = load_orchestration(REPO_ROOT / "taxonomy"), load_run_taxonomy(REPO_ROOT / "taxonomy")
@@ -195,3 +203,60 @@ def test_stage_writes_resumes_and_repeats_its_bytes(tmp_path: Path, ingested: Pa
     assert int((h["n_contents"] == 1).sum()) == 413
     cats = repo_categories(read_table("repos", p))
     assert set(read_table("release_summary", p)["category"]) <= set(cats["category"]) | {""}
+
+
+# -- hostile package files -----------------------------------------------------------------
+
+def _alarm(seconds: int) -> None:
+    def boom(*_: object) -> None:
+        raise TimeoutError("blocked reading the package")
+    signal.signal(signal.SIGALRM, boom)
+    signal.alarm(seconds)
+
+
+def test_unsafe_tag_lists_are_error_rows_never_hangs(tmp_path: Path, shared_package: Path) -> None:
+    pkg = tmp_path / "Datasets"
+    logs = pkg / corpus.LOGS
+    for repo in ("o/fifo", "o/zero", "o/good"):
+        (logs / repo).mkdir(parents=True)
+    os.mkfifo(logs / "o/fifo/gh_tags.txt")  # opening it for reading would block for ever
+    (logs / "o/zero/gh_tags.txt").symlink_to("/dev/zero")  # reading it never ends
+    real = shared_package / corpus.LOGS / "1adrianb/face-alignment/gh_tags.txt"
+    shutil.copy(real, logs / "o/good/gh_tags.txt")
+    errors = ErrorLog("evolution")
+    _alarm(20)
+    try:
+        tags = corpus.read_tags(pkg, errors)
+    finally:
+        signal.alarm(0)
+    assert list(tags) == ["o/good"] and len(tags["o/good"]) == 10
+    assert tags["o/good"] == corpus.read_tags(shared_package, ErrorLog("x"))["1adrianb/face-alignment"]
+    assert [(r["item"], r["error_type"], r["message"]) for r in errors.rows] == [
+        (str(logs / "o/fifo/gh_tags.txt"), "UnsafeFile",
+         f"{logs / 'o/fifo/gh_tags.txt'}: a FIFO, not a regular file; not read; its tags are not dated"),
+        (str(logs / "o/zero/gh_tags.txt"), "UnsafeFile",
+         f"{logs / 'o/zero/gh_tags.txt'}: symbolic link to /dev/zero, outside the package; not followed; "
+         "its tags are not dated")]
+
+
+def test_archive_members_over_the_size_limit_are_skipped(tmp_path: Path) -> None:
+    archive = tmp_path / "dockerfiles.tar.gz"
+    big = b"#" * (MAX_BYTES + 1)
+    small = b"FROM ubuntu:20.04\n"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in (("samples/o/r/v1/Dockerfile", big), ("samples/o/r/v2/Dockerfile", small)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    members, contents = corpus.read_members(archive)
+    sha = hashlib.sha256(small).hexdigest()
+    assert members == corpus.Members([("samples/o/r/v2/Dockerfile", sha)],
+                                     [("samples/o/r/v1/Dockerfile", MAX_BYTES + 1)])
+    assert contents == {sha: small}
+    errors = ErrorLog("evolution")
+    corpus.record_too_large(members, archive, errors)
+    assert [r["message"] for r in errors.rows] == [
+        f"{archive}:samples/o/r/v1/Dockerfile: {MAX_BYTES + 1} bytes, over parse's limit of {MAX_BYTES}; skipped"]
+    corpus.save_member_index(members, "ab" * 32, tmp_path / "cache")
+    assert corpus.member_index("ab" * 32, tmp_path / "cache") == members
+    assert corpus.archive_sha256(archive) == hashlib.sha256(archive.read_bytes()).hexdigest()

@@ -8,6 +8,7 @@ unrelated rows are all there (compared with a clean run) and that no partial fil
 from __future__ import annotations
 
 import csv
+import hashlib
 import http.server
 import os
 import resource
@@ -28,8 +29,16 @@ import pytest
 from pipeline import ingest
 from pipeline.config import Paths
 from pipeline.core.dockerfile import MAX_BYTES
+from pipeline.errors import SourceInvalid
+from pipeline.ingest_checks import (
+    RATIO_MIN_BYTES,
+    ZIP_MAGIC,
+    ZipLimits,
+    check_download,
+    check_members,
+)
 from pipeline.schemas import FILES, errors_table
-from pipeline.tables import read_table
+from pipeline.tables import ErrorLog, read_table
 
 from .conftest import REPO_ROOT, make_project
 
@@ -412,7 +421,7 @@ def test_zip_member_over_the_ratio_limit(tmp_path: Path, previous: tuple[Paths, 
     assert (run.code, run.lines) == (1, [
         f"mldock: error: {z}: member EASE2022-main/Datasets/RQ1/manual-labeling.csv unpacks {times:.0f} "
         "times its compressed size (limit 100); raise --max-ratio or $MLDOCK_ZIP_MAX_RATIO if the zip "
-        f"is trusted{HINT}"])
+        "is trusted"])
     assert snapshot(p) == before and leftovers(p.root) == [] and _external(p) == []
 
 
@@ -424,7 +433,7 @@ def test_zip_over_the_unpacked_size_limit(tmp_path: Path, shared_package: Path,
     run = mldock(p.root, "ingest", "--from", str(z), "--max-unpacked", "1000000")
     assert (run.code, run.lines) == (1, [
         f"mldock: error: {z}: zip unpacks to {total} bytes (limit 1000000); raise --max-unpacked or "
-        f"$MLDOCK_ZIP_MAX_BYTES if the zip is trusted{HINT}"])
+        "$MLDOCK_ZIP_MAX_BYTES if the zip is trusted"])
     assert snapshot(p) == before and leftovers(p.root) == [] and _external(p) == []
 
 
@@ -459,11 +468,15 @@ def test_url_answering_html_is_not_kept(server: tuple[str, Path],
     base, www = server
     (www / "EASE2022-main.zip").write_bytes(HTML)
     url = f"{base}/EASE2022-main.zip"
+    p.external.mkdir(parents=True, exist_ok=True)
+    stale = p.external / ".EASE2022-main.zip.k1ll3d00.part"  # of a download killed earlier
+    stale.write_bytes(b"PK\x03\x04 half a download")
     for _ in range(2):  # the second run downloads again: no "earlier download" kept
         run = mldock(p.root, "ingest", "--from", url)
         assert (run.code, run.lines) == (1, [
             f"mldock: error: {url}: the download is not a zip file (it starts with {HTML[:16]!r}); "
-            f"check the URL{HINT}"])
+            "check the URL"])
+        assert not stale.exists()
         assert snapshot(p) == before and leftovers(p.root) == [] and _external(p) == []
 
 
@@ -480,7 +493,7 @@ def test_earlier_html_download_is_replaced(tmp_path: Path, shared_package: Path,
     assert run.code == 0, run.err
     assert run.lines == [
         f"WARNING pipeline.ingest: discarding the earlier download: {p.external / 'EASE2022-main.zip'}: "
-        f"the download is not a zip file (it starts with {HTML[:16]!r}); check the URL{HINT}"]
+        f"the download is not a zip file (it starts with {HTML[:16]!r}); check the URL"]
     assert (p.external / "EASE2022-main.zip").read_bytes() == (www / "EASE2022-main.zip").read_bytes()
     pd.testing.assert_frame_equal(read_table("files", p), read_table("files", ingested))
     assert leftovers(p.root) == []
@@ -489,3 +502,61 @@ def test_earlier_html_download_is_replaced(tmp_path: Path, shared_package: Path,
 def test_files_schema_declares_the_flag() -> None:
     col = next(c for c in FILES.columns if c.name == "name_escaped")
     assert (col.dtype, col.nullable) == ("bool", False)
+
+
+def test_limits_in_the_environment_must_be_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLDOCK_ZIP_MAX_BYTES", "1GB")
+    with pytest.raises(SourceInvalid) as exc:
+        ZipLimits.from_env()
+    assert str(exc.value) == ("$MLDOCK_ZIP_MAX_BYTES: not a number: '1GB'; "
+                              "set $MLDOCK_ZIP_MAX_BYTES to a number or unset it")
+
+
+def test_truncated_download_says_to_download_again(tmp_path: Path) -> None:
+    z = tmp_path / "EASE2022-main.zip"
+    z.write_bytes(ZIP_MAGIC + b"\0" * 12)
+    with pytest.raises(SourceInvalid) as exc:
+        check_download(z, "http://x/EASE2022-main.zip", ZipLimits(), expected=100)
+    assert str(exc.value) == ("http://x/EASE2022-main.zip: the download is truncated (16 of 100 bytes); "
+                              "run the command again to download it again")
+
+
+def test_raw_copy_is_the_bytes_read_not_a_second_read(tmp_path: Path, shared_package: Path) -> None:
+    """A file changed between the read and the copy: the copy still matches files.sha256."""
+    from pipeline.outputs import output_set
+
+    pkg = tmp_path / "Datasets"
+    src = pkg / LATEST / VICTIM[1]
+    src.parent.mkdir(parents=True)
+    shutil.copy(shared_package / LATEST / VICTIM[1], src)
+    errors = ErrorLog("ingest")
+    res = ingest.build_files(pkg, {VICTIM[0]}, errors)
+    assert errors.rows == [] and res.table[["repo", "path"]].values.tolist() == [list(VICTIM)]
+    first = (shared_package / LATEST / VICTIM[1]).read_bytes()
+    src.write_bytes(b"FROM swapped:in\n")  # swapped after ingest read it
+    p = make_project(tmp_path / "proj")
+    with output_set(p, "ingest") as out:
+        ingest._copy_raw_files(res.copies, p, out)
+    copy = p.data / res.table.loc[0, "raw_path"]
+    assert copy.read_bytes() == first
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == res.table.loc[0, "sha256"]
+
+
+def test_default_zip_limits_admit_the_real_package(tmp_path: Path, shared_package: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real package, deflated as a zip, passes the default size and ratio limits."""
+    monkeypatch.delenv("MLDOCK_ZIP_MAX_BYTES", raising=False)
+    monkeypatch.delenv("MLDOCK_ZIP_MAX_RATIO", raising=False)
+    z = tmp_path / "EASE2022-main.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(shared_package.rglob("*")):
+            if f.is_file():
+                zf.write(f, "EASE2022-main/Datasets/" + f.relative_to(shared_package).as_posix())
+    infos = zipfile.ZipFile(z).infolist()
+    limits = ZipLimits.from_env()
+    assert limits == ZipLimits()
+    check_members(infos, limits, str(z))  # raises SourceInvalid when a limit refuses it
+    checked = [i for i in infos if i.file_size >= RATIO_MIN_BYTES]
+    assert checked  # the ratio limit is exercised by real members
+    assert max(i.file_size / i.compress_size for i in checked) < limits.max_ratio
+    assert sum(i.file_size for i in infos) < limits.max_bytes

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from pipeline import orchestration, parse
-from pipeline.collect.files import name_match
+from pipeline.collect.files import FileRecord, kind_of, name_match
 from pipeline.config import Paths
 from pipeline.core.orchestration import OrchestrationRules, repository
+from pipeline.core.sniff import classify_file
 from pipeline.tables import read_table, repo_categories
 from pipeline.taxonomy import load_orchestration
 from tests.conftest import FIXTURES, REPO_ROOT
@@ -129,3 +130,23 @@ def test_base_image_signals_of_a_real_dockerfile(shared_package: Path, rules: Or
     sig = parse.orchestration_rows([], bases, rules)
     assert sig[["line", "signal", "detail", "cuda_version", "cudnn_version"]].values.tolist() == [
         [2, "cuda_base_image", "nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04", "10.1", "7"]]
+
+
+VALUES = b"server:\n  image: myorg/server:1.0\nworker:\n  image: myorg/w:1\n"
+
+
+def test_orchestration_files_are_never_parsed_as_docker_files(rules: OrchestrationRules) -> None:
+    # a Helm values file looks like compose v1 by content ...
+    assert classify_file("values.yaml", VALUES)[1] == "compose"
+    # ... but collect lists it for the orchestration signals only, so it is not_dockerfile
+    for path in ("charts/serve/values.yaml", "deploy/values.yaml"):
+        nm = name_match(path, rules.wanted)
+        assert nm == "orchestration"
+        assert kind_of(FileRecord("o/r", path, "0" * 40, len(VALUES), nm, VALUES)) == (
+            "not_dockerfile", "collected for the orchestration signals (taxonomy/orchestration.yaml)")
+    assert kind_of(FileRecord("o/r", "docker-compose.yml", "0" * 40, len(VALUES), "compose", VALUES))[0] == "compose"
+    # and a files.csv of an older collect (kind compose) is still not parsed, in either mode
+    files = pd.DataFrame({"repo": ["o/r", "o/r"], "path": ["charts/serve/values.yaml", "docker-compose.yml"],
+                          "kind": ["compose", "compose"], "name_match": ["orchestration", "compose"]})
+    for mode in ("paper", "corrected"):
+        assert parse.select_files(files, mode)["path"].tolist() == ["docker-compose.yml"]

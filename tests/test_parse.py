@@ -207,3 +207,12 @@ def test_cli_modes_merge_and_noop(tmp_path: Path) -> None:
     again = read_table("instructions", p)
     pd.testing.assert_frame_equal(again.sort_values(["mode", "path", "seq"]).reset_index(drop=True),
                                   first.sort_values(["mode", "path", "seq"]).reset_index(drop=True))
+
+
+def test_files_table_of_an_older_ingest_without_name_escaped(tmp_path: Path) -> None:
+    p = _hostile_project(tmp_path / "old")
+    f = p.table("interim", "files")
+    pd.read_csv(f, keep_default_na=False).drop(columns="name_escaped").to_csv(f, index=False)
+    assert read_table("files", p)["name_escaped"].tolist() == [False] * 8
+    counts = parse.run(p, ["corrected"], workers=1)  # the orchestration pass reads every file
+    assert counts["errors"] == 6 and counts["dockerfiles"] == 5

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..core.modes import ORCHESTRATION
+from ..core.sniff import classify_file
 from ..core.sniff import name_match as basename_match
 from ..errors import NetworkError
 from .github import HttpClient
@@ -22,8 +24,7 @@ from .github import HttpClient
 log = logging.getLogger(__name__)
 
 
-ORCHESTRATION = "orchestration"
-"""``name_match`` of a file listed for the orchestration and GPU signals (not a Docker file)."""
+__all__ = ["ORCHESTRATION", "FileRecord", "collect_files", "kind_of", "name_match"]
 
 
 def name_match(path: str, wanted: Callable[[str], str | None] | None = None) -> str | None:
@@ -132,3 +133,17 @@ def collect_files(
             progress(1)
     client.step = step
     return out
+
+
+def kind_of(rec: FileRecord) -> tuple[str, str]:
+    """``(kind, reason)`` of a collected file for ``files.csv``.
+
+    A file listed for the orchestration signals only (a Helm ``values.yaml``, a Kubernetes
+    manifest under ``deploy/``) is ``not_dockerfile`` whatever its content: a values file
+    with ``image:`` keys under top-level names looks like compose v1, and parse must never
+    read it as one (its orchestration pass reads every file).
+    """
+    if rec.name_match == ORCHESTRATION:
+        return "not_dockerfile", "collected for the orchestration signals (taxonomy/orchestration.yaml)"
+    _, kind, reason = classify_file(PurePosixPath(rec.path).name, rec.data)
+    return kind, reason

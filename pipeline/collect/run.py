@@ -22,7 +22,6 @@ from typing import Any
 import pandas as pd
 
 from ..config import Paths, dockerhub_url, github_api_url, github_token
-from ..core.sniff import classify_file
 from ..errors import CollectWouldOverwrite, StageInputMissing
 from ..outputs import OutputSet, output_set
 from ..progress import Bar, Progress, no_progress, track
@@ -270,7 +269,7 @@ class Collector:
         rows = []
         sha_of = dict(pairs)
         for f in recs:
-            _, kind, reason = classify_file(Path(f.path).name, f.data)
+            kind, reason = files.kind_of(f)
             rows.append({"repo": f.repo, "path": f.path, "head_sha": sha_of[f.repo], "blob_sha": f.blob_sha,
                          "size": f.size, "sha256": hashlib.sha256(f.data).hexdigest(),
                          "name_match": f.name_match, "kind": kind, "reason": reason})

@@ -26,6 +26,9 @@ class RunCategories(Protocol):
     def category(self, command: str) -> str: ...
 
 
+ORCHESTRATION = "orchestration"
+"""``files.name_match`` of a file collected for the orchestration signals only."""
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -40,13 +43,18 @@ class Policy:
 
     # -- RQ3: which files, how commands are categorised ------------------------------
 
-    def parse_as(self, basename: str, kind: str) -> str | None:
+    def parse_as(self, basename: str, kind: str, name_match: str = "") -> str | None:
         """How a file is parsed (``dockerfile`` / ``compose``) or None when skipped.
 
         paper (OR §2.3, §4.3 #11): ``'dockerfile' in name.lower()`` whatever the content,
         compose by ``'docker-compose' in name.lower()``; corrected: the kind found by
-        content at ingest.
+        content at ingest.  A file collected only for the orchestration and GPU signals
+        (``name_match`` ``orchestration``: a Helm ``values.yaml``, a Kubernetes manifest)
+        is never parsed as a Docker file in either mode: only parse's orchestration pass
+        reads it.
         """
+        if name_match == ORCHESTRATION:
+            return None
         if not self.is_paper:
             return kind if kind in ("dockerfile", "compose") else None
         low = basename.lower()

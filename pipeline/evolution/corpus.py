@@ -18,7 +18,7 @@ from ..core.orchestration import OrchestrationRules, repository
 from ..core.taxonomy import RunTaxonomy
 from ..errors import SourceInvalid
 from ..progress import Progress, track
-from ..tables import ErrorLog, atomic_write_text
+from ..tables import MAX_TABLE_BYTES, ErrorLog, atomic_write_text, read_regular
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +37,48 @@ class Version:
     sha256: str
 
 
-def read_tags(pkg: Path, errors: ErrorLog) -> dict[str, dict[str, tuple[str, str]]]:
+def tag_lists(pkg: Path, errors: ErrorLog) -> dict[Path, bytes]:
+    """The bytes of the package's tag lists (each project's ``gh_tags.txt``, then the
+    samples' ``tags_*.txt``), read as regular files inside the package and bounded
+    (:func:`pipeline.tables.read_regular`): a FIFO, a device or a link out of the package is
+    an error row (and one warning line) and is not used."""
+    out: dict[Path, bytes] = {}
+    for f in sorted((pkg / LOGS).glob("*/*/gh_tags.txt")) + sorted((pkg / SAMPLE_TAGS).glob("tags_*.txt")):
+        try:
+            out[f] = read_regular(f, MAX_TABLE_BYTES, pkg)
+        except OSError as exc:
+            errors.add(str(f), exc, f"{f}: {exc}; its tags are not dated")
+    return out
+
+
+def read_tags(pkg: Path, errors: ErrorLog, texts: dict[Path, bytes] | None = None
+              ) -> dict[str, dict[str, tuple[str, str]]]:
     """``{owner/repo lower: {tag: (date, source)}}``: gh_tags.txt first, the samples' lists
-    fill the tags it lacks (tags deleted after the sample was taken)."""
+    fill the tags it lacks (tags deleted after the sample was taken).  ``texts``: the
+    :func:`tag_lists` already read (else they are read here)."""
+    texts = tag_lists(pkg, errors) if texts is None else texts
     out: dict[str, dict[str, tuple[str, str]]] = {}
-    for f in sorted((pkg / LOGS).glob("*/*/gh_tags.txt")):
-        repo = f"{f.parent.parent.name}/{f.parent.name}".lower()
-        out[repo] = {t: (d, "gh_tags") for t, d in _tags_of(f, errors).items()}
+    for f, data in texts.items():
+        if f.name == "gh_tags.txt":
+            repo = f"{f.parent.parent.name}/{f.parent.name}".lower()
+            out[repo] = {t: (d, "gh_tags") for t, d in _tags_of(f, data, errors).items()}
     by_name: dict[str, list[str]] = {}
     for repo in out:
         by_name.setdefault(repo.split("/")[1], []).append(repo)
-    for f in sorted((pkg / SAMPLE_TAGS).glob("tags_*.txt")):
+    for f, data in texts.items():
+        if f.name == "gh_tags.txt":
+            continue
         name = f.stem[len("tags_"):].rsplit("_", 1)[0].lower()
         owners = by_name.get(name, [])
         if len(owners) != 1:  # unknown or ambiguous project name: not used
             continue
-        for t, d in _tags_of(f, errors).items():
+        for t, d in _tags_of(f, data, errors).items():
             out[owners[0]].setdefault(t, (d, "samples_tags"))
     return out
 
 
-def _tags_of(f: Path, errors: ErrorLog) -> dict[str, str]:
-    tags, problems = evo.parse_tags(f.read_text(encoding="utf-8", errors="replace"))
+def _tags_of(f: Path, data: bytes, errors: ErrorLog) -> dict[str, str]:
+    tags, problems = evo.parse_tags(data.decode("utf-8", errors="replace"))
     for msg in problems:
         errors.add(str(f), "TagLineError", f"{f}: {msg}")
     return tags
@@ -67,42 +87,71 @@ def _tags_of(f: Path, errors: ErrorLog) -> dict[str, str]:
 def archive_path(pkg: Path) -> Path:
     path = pkg / ARCHIVE
     if not path.is_file():
-        raise SourceInvalid(str(path), "the replication package has no per-release corpus "
-                                       f"({ARCHIVE}); ingest a complete package")
+        raise SourceInvalid(str(path), f"the replication package has no per-release corpus ({ARCHIVE})",
+                            hint="run mldock ingest on a complete package")
     return path
 
 
-def read_members(path: Path) -> tuple[list[tuple[str, str]], dict[str, bytes]]:
-    """``([(member, sha256)], {sha256: bytes})`` of the archive's files, streamed in archive
-    order (never unpacked to disk)."""
-    members: list[tuple[str, str]] = []
+def archive_sha256(path: Path) -> str:
+    """The SHA-256 of the archive, read in chunks (it is a few hundred MB unpacked)."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class Members:
+    """The archive's files: ``[(member, sha256)]`` in archive order, and the members over
+    parse's size limit (``[(member, size)]``), which are skipped."""
+
+    files: list[tuple[str, str]]
+    too_large: list[tuple[str, int]]
+
+
+def read_members(path: Path) -> tuple[Members, dict[str, bytes]]:
+    """The archive's :class:`Members` and ``{sha256: bytes}``, streamed (never unpacked to
+    disk); a member larger than parse's limit (``MAX_BYTES``) is not read."""
+    files: list[tuple[str, str]] = []
+    too_large: list[tuple[str, int]] = []
     contents: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r|gz") as tar:
             for m in tar:
                 if not m.isfile():
                     continue
+                if m.size > df_core.MAX_BYTES:
+                    too_large.append((m.name, m.size))
+                    continue
                 fh = tar.extractfile(m)
-                data = fh.read() if fh else b""
+                data = fh.read(df_core.MAX_BYTES) if fh else b""
                 sha = hashlib.sha256(data).hexdigest()
-                members.append((m.name, sha))
+                files.append((m.name, sha))
                 contents.setdefault(sha, data)
     except (OSError, tarfile.TarError, EOFError) as exc:
-        raise SourceInvalid(str(path), f"unreadable archive ({exc}); ingest the package again") from exc
-    return members, contents
+        raise SourceInvalid(str(path), f"unreadable archive ({exc})",
+                            hint="run mldock ingest again on a complete package") from exc
+    return Members(files, too_large), contents
 
 
-def member_index(archive_sha: str, cache_dir: Path) -> list[tuple[str, str]] | None:
-    """The cached ``[(member, sha256)]`` of the archive with this SHA-256, or None."""
+def record_too_large(members: Members, where: Path, errors: ErrorLog) -> None:
+    for name, size in members.too_large:
+        errors.add(name, "FileTooLarge", f"{where}:{name}: {size} bytes, over parse's limit of "
+                                         f"{df_core.MAX_BYTES}; skipped")
+
+
+def member_index(archive_sha: str, cache_dir: Path) -> Members | None:
+    """The cached :class:`Members` of the archive with this SHA-256, or None."""
     f = cache_dir / f"members-{archive_sha[:16]}.json"
     try:
-        return [(str(m), str(h)) for m, h in json.loads(f.read_text(encoding="utf-8"))]
-    except (OSError, ValueError, TypeError):
+        obj = json.loads(f.read_text(encoding="utf-8"))
+        return Members([(str(m), str(h)) for m, h in obj["files"]],
+                       [(str(m), int(n)) for m, n in obj["too_large"]])
+    except (OSError, ValueError, TypeError, KeyError):  # absent, unreadable or an older layout
         return None
 
 
-def save_member_index(members: list[tuple[str, str]], archive_sha: str, cache_dir: Path) -> None:
-    atomic_write_text(cache_dir / f"members-{archive_sha[:16]}.json", json.dumps(members) + "\n")
+def save_member_index(members: Members, archive_sha: str, cache_dir: Path) -> None:
+    atomic_write_text(cache_dir / f"members-{archive_sha[:16]}.json",
+                      json.dumps({"files": members.files, "too_large": members.too_large}) + "\n")
 
 
 def versions_of(members: list[tuple[str, str]], tags: dict[str, dict[str, tuple[str, str]]],

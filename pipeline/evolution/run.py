@@ -29,10 +29,6 @@ PARSE_TAXONOMIES = ("run_commands.yaml", "orchestration.yaml", "smells.yaml")
 CATEGORIES_FILE = "categories.yaml"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def code_hash(p: Paths) -> str:
     """The parser's code and the taxonomies it reads: the key of the parse cache."""
     h = hashlib.sha256()
@@ -44,10 +40,12 @@ def code_hash(p: Paths) -> str:
     return h.hexdigest()[:16]
 
 
-def _fingerprint(p: Paths, archive: Path, tag_files: list[Path]) -> str:
+def _fingerprint(p: Paths, archive_sha: str, tag_texts: list[bytes]) -> str:
     h = hashlib.sha256(code_hash(p).encode())
-    h.update(_sha256(archive).encode())
-    for f in [*tag_files, *sorted(Path(__file__).parent.glob("*.py")), p.taxonomy / CATEGORIES_FILE]:
+    h.update(archive_sha.encode())
+    for data in tag_texts:
+        h.update(data)
+    for f in [*sorted(Path(__file__).parent.glob("*.py")), p.taxonomy / CATEGORIES_FILE]:
         h.update(f.read_bytes())
     for t in (p.table("interim", "repos"), p.table("processed", "projects")):
         if t.exists():
@@ -84,24 +82,24 @@ def run(p: Paths, progress: Progress = no_progress, force: bool = False) -> dict
     archive = corpus.archive_path(pkg)
     run_tax, rules = load_run_taxonomy(p.taxonomy), load_orchestration(p.taxonomy)
     smell_rules = load_smell_rules(p.taxonomy)
-    tag_files = sorted((pkg / corpus.LOGS).glob("*/*/gh_tags.txt")) \
-        + sorted((pkg / corpus.SAMPLE_TAGS).glob("tags_*.txt"))
-    fp = _fingerprint(p, archive, tag_files)
+    errors = ErrorLog(STAGE)
+    tag_texts = corpus.tag_lists(pkg, errors)  # regular files only, bounded
+    archive_sha = corpus.archive_sha256(archive)
+    fp = _fingerprint(p, archive_sha, list(tag_texts.values()))
     if not force and _up_to_date(p, fp):
         log.info("evolution: inputs unchanged; nothing to do (use --force to rerun)")
         return {"members": 0, "skipped": 1}
-    errors = ErrorLog(STAGE)
-    tags = corpus.read_tags(pkg, errors)
+    tags = corpus.read_tags(pkg, errors, tag_texts)
     cache_dir = p.cache / "evolution"
     cache = cache_dir / f"parsed-{code_hash(p)}.json"
     cached = corpus.cached_summaries(cache)
-    archive_sha = _sha256(archive)
     members = corpus.member_index(archive_sha, cache_dir)
     contents: dict[str, bytes] = {}
-    if members is None or not {h for _, h in members} <= set(cached):
+    if members is None or not {h for _, h in members.files} <= set(cached):
         members, contents = corpus.read_members(archive)
         corpus.save_member_index(members, archive_sha, cache_dir)
-    versions = corpus.versions_of(members, tags, archive, errors)
+    corpus.record_too_large(members, archive, errors)
+    versions = corpus.versions_of(members.files, tags, archive, errors)
     shas = {v.sha256 for v in versions}
     sums, parsed_now = corpus.summaries(shas, cached, contents, cache, run_tax, rules,
                                            smell_rules, progress)
