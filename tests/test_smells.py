@@ -255,8 +255,8 @@ def test_the_per_release_corpus_is_linted_release_by_release(
     errors = ErrorLog("evolution")
     tags = corpus.read_tags(shared_package, errors)
     archive = corpus.archive_path(shared_package)
-    members, contents = corpus.read_members(archive)
-    versions = [v for v in corpus.versions_of(members, tags, archive, errors)
+    index, contents = corpus.read_members(archive)
+    versions = [v for v in corpus.versions_of(index.files, tags, archive, errors)
                 if v.repo.lower() == "apolloauto/apollo"]
     rules = (load_run_taxonomy(TAX), load_orchestration(TAX), load_smell_rules(TAX))
     sums = {v.sha256: corpus.summarise(contents[v.sha256], *rules) for v in versions}
