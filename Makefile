@@ -110,7 +110,7 @@ CLASSIFY_RUN := $(filter-out pipeline/classify/evaluate.py pipeline/classify/ren
 $(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv: $(PROCESSED)/dockerfiles.csv ;
 
 # classify reads parse's tables (never data/raw/) and the reviewed labels (data/labels/*.csv)
-$(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/purpose_text.csv $(wildcard data/labels/*.csv) \
+$(PROCESSED)/projects.csv: $(INTERIM)/repos.csv $(INTERIM)/files.csv $(INTERIM)/purpose_text.csv $(wildcard data/labels/*.csv) $(wildcard data/labels) \
 		$(PROCESSED)/instructions.csv $(PROCESSED)/base_images.csv $(PROCESSED)/compose_services.csv $(CLASSIFY_RUN) \
 		taxonomy/project_categories.yaml taxonomy/purposes.yaml taxonomy/purpose_coding.yaml $(CORE)
 	$(MLDOCK) classify

@@ -389,6 +389,9 @@ def read_package_csv(path: Path, columns: Sequence[str] = (), rows: bool = False
 UNLABELLED = "Unlabelled"
 """The category value of a repository without a label (manual or predicted)."""
 
+HUMAN_SOURCES = ("manual", "reviewed")
+"""``category_source`` values of a label a person gave (the study's, or a reviewed one)."""
+
 
 def repo_categories(repos: pd.DataFrame, projects: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per studied repository: ``repo, category, category_source``.

@@ -94,8 +94,8 @@ def test_cards_from_the_real_tables(classified: Paths) -> None:
     assert face["docker"]["dockerfiles"][0]["run"]["Dependencies"] >= 2
     proj = read_table("projects", classified).set_index("repo")
     row = proj.loc["1adrianb/face-alignment"]
-    if "top2" not in proj.columns:  # before classify writes top2: prediction and confidence
-        assert face["suggestion_text"] == f"{row['predicted_category']} {row['confidence']:.2f}"
+    # classify's top 2, as it writes them: [[category, probability], ...]
+    assert face["suggestion_text"] == "; ".join(f"{c} {v:.2f}" for c, v in json.loads(row["top2"]))
     assert any(c["docker"]["compose"] for c in cards)
 
 
@@ -120,7 +120,7 @@ def test_json_in_the_page_cannot_close_its_script() -> None:
 
 
 def test_rater_id_must_be_a_file_name(tmp_path: Path) -> None:
-    for bad in ("../x", "", ".hidden", "a/b", "x" * 65):
+    for bad in ("../x", "", ".hidden", "a/b", "x" * 65, "alice\n", "study", "Study"):
         with pytest.raises(BadRater):
             labels_path(Paths(tmp_path), bad)
     assert labels_path(Paths(tmp_path), "rater-1.b").name == "rater-1.b.csv"

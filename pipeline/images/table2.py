@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config import Paths
 from ..core import modes
-from ..tables import UNLABELLED, read_table, repo_categories
+from ..tables import HUMAN_SOURCES, UNLABELLED, read_table, repo_categories
 from ..taxonomy import load_categories
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def table2(
                 "max_level": None,
                 "n_repos": len(gc),
                 "n_layer_repos": len(gl),
-                "n_manual": sum(1 for s in srcs if s == "manual"),
+                "n_manual": sum(1 for s in srcs if s in HUMAN_SOURCES),
                 "n_predicted": sum(1 for s in srcs if s == "predicted"),
             })
     return pd.DataFrame(rows)

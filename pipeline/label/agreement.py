@@ -34,6 +34,10 @@ def read_all(p: Paths, labels_dir: Path, categories: tuple[str, ...], errors: Er
     out: dict[str, pd.Series] = {}
     files = sorted(labels_dir.glob("*.csv"))
     for path in track(files, progress, "label files", total=len(files), unit="file"):
+        if path.stem.lower() == STUDY:
+            errors.add(str(path), "ReservedRater", f"{STUDY!r} names the study's labels here, "
+                       "not a rater; rename the file; left out")
+            continue
         try:
             df = read_table(LABELS, p, path=path)
             missing = [c for c in LABELS.column_names if c not in df.columns]

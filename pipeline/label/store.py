@@ -13,13 +13,16 @@ from ..errors import MldockError
 from ..schemas import LABELS
 from ..tables import read_table, write_table
 
-RATER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+RATER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+RESERVED = ("study",)
+"""Rater ids that name something else (agreement's column for the study's labels)."""
 
 
 class BadRater(MldockError):
     def __init__(self, rater: str) -> None:
-        super().__init__(f"rater id {rater!r} is not usable as a file name: use letters, digits, "
-                         "'.', '_' or '-' (at most 64, starting with a letter or digit)")
+        super().__init__(f"rater id {rater!r} is not usable: use letters, digits, '.', '_' or "
+                         "'-' (at most 64, starting with a letter or digit), not 'study' (the "
+                         "study's labels)")
 
 
 def labels_dir(p: Paths) -> Path:
@@ -27,7 +30,7 @@ def labels_dir(p: Paths) -> Path:
 
 
 def labels_path(p: Paths, rater: str) -> Path:
-    if not RATER_ID.match(rater):
+    if not RATER_ID.fullmatch(rater) or rater.lower() in RESERVED:
         raise BadRater(rater)
     return labels_dir(p) / f"{rater}.csv"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.dockerfile import PLOTTED_INSTRUCTIONS
-from ..tables import UNLABELLED
+from ..tables import HUMAN_SOURCES, UNLABELLED
 from ..taxonomy import load_categories
 
 INSTRUCTIONS_3A: tuple[str, ...] = PLOTTED_INSTRUCTIONS
@@ -50,11 +50,12 @@ def display(category: str) -> str:
 
 
 def label_mix(categories: pd.DataFrame, repos: Iterable[str] | None = None) -> dict[str, str]:
-    """``category -> "n manual / m predicted"`` over ``repos`` (all when None)."""
+    """``category -> "n manual / m predicted"`` over ``repos`` (all when None); manual
+    counts every label a person gave (the study's and reviewed ones)."""
     df = categories if repos is None else categories[categories["repo"].isin(set(repos))]
     out: dict[str, str] = {}
     for cat, g in df.groupby("category"):
-        n_manual = int((g["category_source"] == "manual").sum())
+        n_manual = int(g["category_source"].isin(HUMAN_SOURCES).sum())
         n_other = len(g) - n_manual
         out[str(cat)] = f"{n_manual} manual / {n_other} predicted"
     return out
@@ -94,8 +95,8 @@ def table1_frame(
             "category": cat,
             "repos": len(g),
             "share_pct": round(100.0 * len(g) / total, 2) if total else np.nan,
-            "n_manual": int((g["category_source"] == "manual").sum()),
-            "n_predicted": int(len(g) - (g["category_source"] == "manual").sum()),
+            "n_manual": int(g["category_source"].isin(HUMAN_SOURCES).sum()),
+            "n_predicted": int(len(g) - g["category_source"].isin(HUMAN_SOURCES).sum()),
         }
         for col in TABLE1_COLUMNS:
             vals = pd.to_numeric(gf[col], errors="coerce").dropna().astype(float)
