@@ -169,5 +169,7 @@ def test_classify_never_opens_image_level_files(classified: Paths, tmp_path: Pat
     package = str(shared_package.resolve())
     assert [o for o in opened if Path(o).name in IMAGE_FILES or o.startswith(package)] == []
     # nor the package's image-level tables ingest wrote (they reach categories by image name)
-    image_tables = [o for o in opened if Path(o).name.startswith(("package_", "image"))]
+    data = str(p.data)
+    image_tables = [o for o in opened if o.startswith(data) and o.endswith(".csv")
+                    and Path(o).name.startswith(("package_", "image"))]
     assert image_tables == []
