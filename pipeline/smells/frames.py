@@ -157,8 +157,8 @@ def top_rules(smells: pd.DataFrame, sf: pd.DataFrame, categories: pd.DataFrame,
     totals = sf.groupby("category").size()  # MLD: every Dockerfile
     read = sf[sf["hadolint_status"] == "ok"].groupby("category").size()  # DL, SC
     counts = per_file.groupby(["category", "rule", "family"]).size().rename("files").reset_index()
-    base = counts["category"].map(totals).where(counts["family"] == "MLD",
-                                                counts["category"].map(read))
+    base = np.where(counts["family"] == "MLD", counts["category"].map(totals).astype(float),
+                    counts["category"].map(read).astype(float))
     counts["share"] = 100.0 * counts["files"] / base
     order = {c: i for i, c in enumerate(CATEGORIES)}
     counts = counts[counts["category"].isin(CATEGORIES)]
