@@ -38,7 +38,7 @@ from .core.modes import MODE_NAMES, policy
 from .outputs import writes_set
 from .progress import Progress, no_progress, track
 from .schemas import TABLES
-from .tables import ErrorLog, raw_copy, read_table, write_table
+from .tables import ErrorLog, fingerprint_unchanged, raw_copy, read_table, write_table
 from .taxonomy import load_base_image_types, load_orchestration, load_run_taxonomy
 
 log = logging.getLogger(__name__)
@@ -369,14 +369,10 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
     tax = load_taxonomies(tax_dir)  # fail fast with a clear message
     files = read_table("files", p)
     fp = _fingerprint(p, modes)
-    meta = p.table("processed", "dockerfiles").with_name("dockerfiles.csv.meta.json")
-    if not force and meta.exists() and all(p.table("processed", t).exists() for t in OUTPUT_TABLES):
-        try:
-            if json.loads(meta.read_text()).get("inputs_fingerprint") == fp:
-                log.info("parse: inputs unchanged; nothing to do (use --force to rerun)")
-                return {"files": 0, "skipped": 1}
-        except (OSError, ValueError):
-            pass
+    targets = [p.table("processed", t) for t in OUTPUT_TABLES]
+    if not force and fingerprint_unchanged(p.table("processed", "dockerfiles"), fp, targets):
+        log.info("parse: inputs unchanged; nothing to do (use --force to rerun)")
+        return {"files": 0, "skipped": 1}
 
     jobs: list[tuple[FileJob, str]] = []
     errors = ErrorLog(STAGE)

@@ -82,6 +82,18 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def fingerprint_unchanged(table: Path, fp: str, outputs: Iterable[Path]) -> bool:
+    """True when every output exists and ``table``'s sidecar records ``fp`` as its
+    ``inputs_fingerprint`` (the stage ran last on the same inputs: nothing to do)."""
+    meta = table.with_name(table.name + ".meta.json")
+    if not meta.exists() or not all(o.exists() for o in outputs):
+        return False
+    try:
+        return bool(json.loads(meta.read_text(encoding="utf-8")).get("inputs_fingerprint") == fp)
+    except (OSError, ValueError):
+        return False
+
+
 def save_figure(fig: Any, name: str, out_dir: Path) -> list[Path]:
     """Write a matplotlib figure as ``<name>.png`` (150 dpi) and ``<name>.pdf`` under
     ``out_dir``, atomically.  The PDF carries no creation date, so the same data give the

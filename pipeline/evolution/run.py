@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -15,7 +14,14 @@ from ..config import Paths
 from ..core import dockerfile as df_core
 from ..outputs import writes_set
 from ..progress import Progress, no_progress
-from ..tables import ErrorLog, read_table, repo_categories, save_figure, write_table
+from ..tables import (
+    ErrorLog,
+    fingerprint_unchanged,
+    read_table,
+    repo_categories,
+    save_figure,
+    write_table,
+)
 from ..taxonomy import load_orchestration, load_run_taxonomy, load_smell_rules
 from . import build, corpus, figures
 
@@ -54,15 +60,9 @@ def _fingerprint(p: Paths, archive_sha: str, tag_texts: list[bytes]) -> str:
 
 
 def _up_to_date(p: Paths, fp: str) -> bool:
-    meta = p.table("processed", OUTPUT_TABLES[-1]).with_name(f"{OUTPUT_TABLES[-1]}.csv.meta.json")
     outputs = [p.table("processed", t) for t in OUTPUT_TABLES]
     outputs += [p.reports / "figures" / f"{f}.{e}" for f in FIGURES for e in ("png", "pdf")]
-    if not meta.exists() or not all(o.exists() for o in outputs):
-        return False
-    try:
-        return bool(json.loads(meta.read_text()).get("inputs_fingerprint") == fp)
-    except (OSError, ValueError):
-        return False
+    return fingerprint_unchanged(p.table("processed", OUTPUT_TABLES[-1]), fp, outputs)
 
 
 def _categories(p: Paths) -> tuple[dict[str, str], dict[str, str]]:

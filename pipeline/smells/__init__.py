@@ -17,7 +17,6 @@ of ``data/interim/smells_errors.csv``.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,15 @@ from ..core import smells as core
 from ..errors import StageInputMissing
 from ..outputs import writes_set
 from ..progress import Progress, no_progress
-from ..tables import ErrorLog, atomic_write_text, raw_copy, read_table, repo_categories, write_table
+from ..tables import (
+    ErrorLog,
+    atomic_write_text,
+    fingerprint_unchanged,
+    raw_copy,
+    read_table,
+    repo_categories,
+    write_table,
+)
 from ..taxonomy import load_smell_rules
 from . import frames as F
 from . import hadolint as H
@@ -60,14 +67,8 @@ def _fingerprint(p: Paths, hadolint_version: str) -> str:
 
 
 def _unchanged(p: Paths, fp: str) -> bool:
-    meta = p.table("processed", "smells").with_name("smells.csv.meta.json")
-    if not (meta.exists() and all(p.table("processed", t).exists() for t in OUTPUT_TABLES)
-            and (p.reports / "smells.md").exists()):
-        return False
-    try:
-        return json.loads(meta.read_text(encoding="utf-8")).get("inputs_fingerprint") == fp
-    except (OSError, ValueError):
-        return False
+    outputs = [*(p.table("processed", t) for t in OUTPUT_TABLES), p.reports / "smells.md"]
+    return fingerprint_unchanged(p.table("processed", "smells"), fp, outputs)
 
 
 def dockerfiles(p: Paths) -> pd.DataFrame:
