@@ -13,7 +13,7 @@ import pytest
 from pipeline.collect import criteria as crit
 from pipeline.collect.dockerhub import links_to, score_match
 from pipeline.collect.files import name_match, safe_path
-from pipeline.collect.github import canonical_url, last_page
+from pipeline.collect.jsonhttp import canonical_url, last_page
 from pipeline.collect.run import Collector, Settings
 from pipeline.collect.search import build_query
 from pipeline.errors import CollectWouldOverwrite, TaxonomyError
@@ -106,7 +106,7 @@ def test_small_pure_helpers() -> None:
 
 def settings(srv: FakeServer, waits: list[float], token: str | None = TOKEN, **kw: object) -> Settings:
     return Settings(api_url=srv.api, hub_url=srv.hub, token=token, sleep=waits.append,
-                    clock=lambda: srv.clock, backoff=0.0, **kw)  # type: ignore[arg-type]
+                    clock=lambda: srv.clock, backoff=0.0, min_interval=0.0, **kw)  # type: ignore[arg-type]
 
 
 def run_all(root: Path, srv: FakeServer, waits: list[float], **kw: object) -> Collector:
@@ -206,7 +206,7 @@ def test_token_never_written_and_only_sent_to_github(world) -> None:  # type: ig
     assert len(written) > 100
     assert [f for f in written if secret in f.read_bytes()] == []
     log = world["srv"].log[: world["n_first"]]
-    assert {e["auth"] for e in log if e["key"].split()[1].startswith("/api/")} == {f"Bearer {TOKEN}"}
+    assert {e["auth"] for e in log if e["key"].split()[1].startswith("/api/")} == {f"token {TOKEN}"}  # PyGithub's Auth.Token
     assert {e["auth"] for e in log if e["key"].split()[1].startswith("/hub/")} == {None}
 
 

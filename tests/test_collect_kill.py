@@ -21,7 +21,7 @@ def start(root: Path, srv: FakeServer) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLDOCK_HOME", "GITHUB_TOKEN")}
     env.update({"GITHUB_API_URL": srv.api, "DOCKERHUB_URL": srv.hub, "GITHUB_TOKEN": TOKEN})
     cmd = [sys.executable, "-m", "pipeline.cli", "--root", str(root), "-q", "collect",
-           "--keywords", KEYWORDS, "--backoff", "0"]
+           "--keywords", KEYWORDS, "--backoff", "0", "--throttle", "0"]
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -35,9 +35,11 @@ def _finish(c: Collector) -> None:
 @click.option("--backoff", type=float, default=1.0, show_default=True, help="First retry delay (s), doubled each time.")
 @click.option("--max-wait", type=float, default=3700.0, show_default=True,
               help="Longest rate-limit wait (s) before stopping with a 'rerun to resume' message.")
+@click.option("--throttle", type=float, default=0.25, show_default=True,
+              help="Least time (s) between two real GitHub requests (cache hits are never delayed).")
 @click.pass_context
 def cli(ctx: click.Context, keywords: str | None, force: bool, rest: bool, batch: int,
-        retries: int, backoff: float, max_wait: float) -> None:
+        retries: int, backoff: float, max_wait: float, throttle: float) -> None:
     """Mine GitHub and Docker Hub: search, filter (metadata + criteria), extract (files, images).
 
     Without a subcommand, runs all steps.  Uses GITHUB_TOKEN (anonymous without it),
@@ -45,6 +47,7 @@ def cli(ctx: click.Context, keywords: str | None, force: bool, rest: bool, batch
     """
     ctx.find_root().meta["collect_opts"] = {
         "graphql": not rest, "batch": batch, "retries": retries, "backoff": backoff, "max_wait": max_wait,
+        "min_interval": throttle,
     }
     if ctx.invoked_subcommand is None:
         c = _collector(ctx)

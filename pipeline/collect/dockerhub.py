@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import NetworkError
-from .github import HttpClient
+from .jsonhttp import HttpClient
 
 log = logging.getLogger(__name__)
 

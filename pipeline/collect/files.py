@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from github import GithubException
+
 from ..core.modes import ORCHESTRATION
 from ..core.sniff import classify_file
 from ..core.sniff import name_match as basename_match
 from ..errors import NetworkError
-from .github import HttpClient
+from .client import GitHub, errors, raw
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,15 @@ class BadBlob(Exception):
     pass
 
 
-def list_candidates(client: HttpClient, repo: str, sha: str,
+def list_candidates(client: GitHub, repo: str, sha: str,
                     wanted: Callable[[str], str | None] | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Blob entries whose names make them candidates (:func:`name_match`); and whether truncated."""
-    r = client.get(f"repos/{repo}/git/trees/{sha}", {"recursive": 1})
-    data = r.data if isinstance(r.data, dict) else {}
-    if r.status != 200:
-        raise BadBlob(f"tree {sha} not found (HTTP {r.status})")
+    try:
+        with errors():
+            tree = client.repo(repo).get_git_tree(sha, recursive=True)
+            data = raw(tree)
+    except GithubException as exc:
+        raise BadBlob(f"tree {sha} not found (HTTP {exc.status})") from exc
     out = []
     for e in data.get("tree") or []:
         if e.get("type") != "blob" or not e.get("path"):
@@ -83,11 +87,14 @@ def list_candidates(client: HttpClient, repo: str, sha: str,
     return out, bool(data.get("truncated"))
 
 
-def fetch_blob(client: HttpClient, repo: str, sha: str) -> bytes:
-    r = client.get(f"repos/{repo}/git/blobs/{sha}")
-    d = r.data if isinstance(r.data, dict) else {}
-    if r.status != 200 or "content" not in d:
-        raise BadBlob(f"blob {sha}: HTTP {r.status}")
+def fetch_blob(client: GitHub, repo: str, sha: str) -> bytes:
+    try:
+        with errors():
+            d = raw(client.repo(repo).get_git_blob(sha))
+    except GithubException as exc:
+        raise BadBlob(f"blob {sha}: HTTP {exc.status}") from exc
+    if "content" not in d:
+        raise BadBlob(f"blob {sha}: no content")
     if d.get("encoding") == "base64":
         data = base64.b64decode(d["content"])
     else:
@@ -99,7 +106,7 @@ def fetch_blob(client: HttpClient, repo: str, sha: str) -> bytes:
 
 
 def collect_files(
-    client: HttpClient,
+    client: GitHub,
     repos: list[tuple[str, str]],
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,

@@ -30,7 +30,8 @@ from ..tables import ErrorLog, atomic_write_text, read_table, write_table
 from ..taxonomy import load_orchestration
 from . import criteria as crit
 from . import dockerhub, files, metadata, search
-from .github import HttpClient, Stats, dockerhub_client, github_client
+from .client import GitHub, github_client
+from .jsonhttp import HttpClient, Stats, Waiter, dockerhub_client
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Settings:
     secondary_wait: float = 60.0
     graphql: bool = True
     batch: int = 25
+    min_interval: float = 0.25
     criteria_file: Path | None = None
     keywords_file: Path | None = None
 
@@ -67,13 +69,12 @@ class Collector:
         self.progress = progress
         self.dir = p.interim / "collect"
         self.stats = Stats()
-        kw: dict[str, Any] = {
-            "sleep": self.s.sleep, "clock": self.s.clock, "backoff": self.s.backoff,
-            "retries": self.s.retries, "max_wait": self.s.max_wait, "stats": self.stats,
-            "secondary_wait": self.s.secondary_wait,
-        }
-        self.gh: HttpClient = github_client(self.s.api_url, p.cache, self.s.token, **kw)
-        self.hub: HttpClient = dockerhub_client(self.s.hub_url, p.cache, **kw)
+        waiter = Waiter(self.s.sleep, self.s.clock, self.s.max_wait, self.stats)
+        kw: dict[str, Any] = {"backoff": self.s.backoff, "retries": self.s.retries,
+                              "secondary_wait": self.s.secondary_wait}
+        self.gh: GitHub = github_client(self.s.api_url, p.cache / "github", self.s.token, waiter=waiter,
+                                        min_interval=self.s.min_interval, **kw)
+        self.hub: HttpClient = dockerhub_client(self.s.hub_url, p.cache, waiter, **kw)
         self.errors = ErrorLog("collect")
         self.summary: list[str] = []
 
