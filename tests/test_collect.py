@@ -358,3 +358,69 @@ def test_a_new_collection_date_never_replays_old_answers(world, tmp_path: Path) 
     assert len(srv.log) - n == 32  # a new collection asks again (2 GraphQL + 30 contributors)
     assert sorted(d.name for d in (p.cache / "github").iterdir()) == sorted(
         [json.loads((world["root"] / "data/interim/collect/run.json").read_text())["until"], "2030-01-01"])
+
+
+# -- PyGithub behind the cache --------------------------------------------------------
+
+
+def test_pygithub_private_connection_is_still_reachable(tmp_path: Path) -> None:
+    """Fails loudly when PyGithub renames the requester's connection (the cache hangs on it)."""
+    from github.Requester import Requester
+
+    from pipeline.collect.client import MldockRetry, connection, github_client
+    from pipeline.collect.jsonhttp import Waiter
+
+    assert hasattr(Requester, "_Requester__createConnection"), (
+        "PyGithub renamed Requester.__createConnection: pipeline/collect/client.py must follow")
+    srv = FakeServer().start()
+    try:
+        gh = github_client(srv.api, tmp_path / "c", TOKEN, waiter=Waiter(sleep=lambda s: None))
+        cnx = connection(gh.g)
+        assert cnx.session is gh.session and connection(gh.g) is cnx  # one persistent connection
+        assert isinstance(cnx.adapter.max_retries, MldockRetry)
+        assert gh.session.get_adapter(srv.api) is cnx.adapter  # PyGithub's own adapter kept
+        assert gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True).sha
+        assert (gh.stats.requests["other"], gh.stats.cache_hits["other"]) == (1, 0)
+        gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True)
+        assert (gh.stats.requests["other"], gh.stats.cache_hits["other"]) == (1, 1) and len(srv.log) == 1
+    finally:
+        srv.stop()
+
+
+def test_only_the_factory_imports_pygithub() -> None:
+    pkg = REPO_ROOT / "pipeline" / "collect"
+    users = sorted(f.name for f in pkg.glob("*.py")
+                   if any(ln.startswith(("from github", "import github")) for ln in f.read_text().splitlines()))
+    assert users == ["client.py"]
+
+
+@pytest.mark.parametrize("fault, wait", [("429", 5.0), ("secondary", 7.0), ("ratelimit", 121.0)])
+def test_rest_rate_limits_are_waited_through_the_clock(tmp_path: Path, fault: str, wait: float) -> None:
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        srv.faults = [("/git/trees/", fault)]
+        c = run_all(tmp_path / "p", srv, waits, secondary_wait=5.0)
+        assert waits == [wait] and len(c.errors) == 0
+        assert [e["status"] for e in srv.log if "/git/trees/" in e["key"]].count(200) == 22
+    finally:
+        srv.stop()
+
+
+def test_graphql_unavailable_falls_back_to_rest_once(world, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    srv = FakeServer().start()
+    try:
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, []))
+        c.run_search(KEYWORDS)
+        srv.faults = [("/graphql", "501")]
+        with caplog.at_level(logging.WARNING, logger="pipeline"):
+            c.run_filter()
+        assert caplog.text.count("answers GraphQL with HTTP 501: counting with REST") == 1
+        assert sum("/graphql" in e["key"] for e in srv.log) == 1
+        got = pd.read_csv(p.interim / "collect/metadata.csv")
+        want = pd.read_csv(world["root"] / "data/interim/collect/metadata.csv")
+        cols = ["repo", "commits", "releases", "contributors", "head_sha", "included", "excluded_by"]
+        pd.testing.assert_frame_equal(got[cols], want[cols])
+    finally:
+        srv.stop()

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from github import Auth, BadCredentialsException, Github, GithubException, GithubRetry
 from github.GithubObject import GithubObject
+from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from urllib3 import Retry
 
@@ -73,7 +74,7 @@ class MldockRetry(GithubRetry):
 
     def __init__(self, waiter: Waiter | None = None, secondary_wait: float = 60.0,
                  limited: int = 0, **kw: Any) -> None:
-        kw.setdefault("status_forcelist", [*range(500, 600), 429])
+        kw.setdefault("status_forcelist", [*(s for s in range(500, 600) if s != 501), 429])  # 501: no GraphQL
         kw.setdefault("raise_on_status", False)
         super().__init__(secondary_rate_wait=secondary_wait, **kw)
         self.waiter = waiter or Waiter()
@@ -211,6 +212,18 @@ def connection(g: Github) -> Any:
     return g.requester._Requester__createConnection()  # type: ignore[attr-defined]
 
 
+def paged_count(listing: PaginatedList[Any]) -> int:
+    """A PyGithub listing's length in one request (``per_page=1``, the ``last`` page); 0 when
+    the repository is missing (404) or empty (409)."""
+    try:
+        with errors():
+            return int(listing.totalCount)
+    except Refused as exc:
+        if exc.status in (404, 409):
+            return 0
+        raise
+
+
 def raw(obj: GithubObject) -> dict[str, Any]:
     """The JSON an object was built from, without PyGithub completing it by a request."""
     return dict(obj._rawData)
@@ -269,9 +282,18 @@ class GitHub:
         return Response(status, {k: str(v) for k, v in headers.items() if k in KEPT_HEADERS}, data)
 
 
+class Refused(Exception):
+    """GitHub answered a 4xx for one item (404 missing, 409 empty repository, ...)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
 @contextmanager
 def errors() -> Iterator[None]:
-    """PyGithub's and requests' exceptions as mldock's (a bad token stops; the rest is network)."""
+    """PyGithub's and requests' exceptions as mldock's: a bad token stops the run, a 4xx is
+    :class:`Refused` (about one item), the rest is a :class:`NetworkError` (rerun to resume)."""
     try:
         yield
     except BadCredentialsException as exc:
@@ -279,7 +301,7 @@ def errors() -> Iterator[None]:
     except GithubException as exc:
         if exc.status in (403, 422) or exc.status >= 500:
             raise NetworkError(f"GitHub: HTTP {exc.status}: {exc.data}; rerun to resume") from exc
-        raise
+        raise Refused(exc.status) from exc
     except (requests.RequestException, OSError) as exc:
         raise NetworkError(f"GitHub: {type(exc).__name__}; rerun to resume") from exc
 

@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from github import GithubException
-
 from ..core.modes import ORCHESTRATION
 from ..core.sniff import classify_file
 from ..core.sniff import name_match as basename_match
 from ..errors import NetworkError
-from .client import GitHub, errors, raw
+from .client import GitHub, Refused, errors, raw
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +73,7 @@ def list_candidates(client: GitHub, repo: str, sha: str,
         with errors():
             tree = client.repo(repo).get_git_tree(sha, recursive=True)
             data = raw(tree)
-    except GithubException as exc:
+    except Refused as exc:
         raise BadBlob(f"tree {sha} not found (HTTP {exc.status})") from exc
     out = []
     for e in data.get("tree") or []:
@@ -91,7 +89,7 @@ def fetch_blob(client: GitHub, repo: str, sha: str) -> bytes:
     try:
         with errors():
             d = raw(client.repo(repo).get_git_blob(sha))
-    except GithubException as exc:
+    except Refused as exc:
         raise BadBlob(f"blob {sha}: HTTP {exc.status}") from exc
     if "content" not in d:
         raise BadBlob(f"blob {sha}: no content")

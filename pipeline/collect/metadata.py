@@ -14,11 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from github import GithubException
-from github.PaginatedList import PaginatedList
-
 from ..errors import NetworkError
-from .client import GRAPHQL_UNAVAILABLE, GitHub, errors
+from .client import GRAPHQL_UNAVAILABLE, GitHub, paged_count
 from .jsonhttp import last_page
 
 log = logging.getLogger(__name__)
@@ -92,18 +89,6 @@ def from_search_item(item: dict[str, Any]) -> dict[str, Any]:
         "default_branch": item.get("default_branch"),
         "open_issues": item.get("open_issues_count"),
     }
-
-
-def paged_count(listing: PaginatedList[Any]) -> int:
-    """A PyGithub listing's length in one request (``per_page=1``, the ``last`` page); 0 when
-    the repository is missing (404) or empty (409)."""
-    try:
-        with errors():
-            return int(listing.totalCount)
-    except GithubException as exc:
-        if exc.status in (404, 409):
-            return 0
-        raise
 
 
 def count(client: GitHub, path: str, params: dict[str, Any]) -> tuple[int, Any]:
