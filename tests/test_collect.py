@@ -196,8 +196,9 @@ def test_requests_per_candidate(world) -> None:  # type: ignore[no-untyped-def]
     req = pd.read_csv(world["root"] / "data/interim/collect/requests.csv").set_index("step")
     n_cand = 30
     per = (req.loc["metadata", "requests"] + req.loc["files:tree", "requests"]) / n_cand
-    assert (req.loc["metadata", "requests"], req.loc["files:tree", "requests"]) == (32, 22)
-    assert per == pytest.approx(1.8) and per <= 3
+    # 2 GraphQL queries + contributors of the 22 the other criteria keep; 22 trees
+    assert (req.loc["metadata", "requests"], req.loc["files:tree", "requests"]) == (24, 22)
+    assert per == pytest.approx(46 / 30)
 
 
 def test_token_never_written_and_only_sent_to_github(world) -> None:  # type: ignore[no-untyped-def]
@@ -286,7 +287,7 @@ def test_anonymous_rest_metadata_equals_graphql(world, tmp_path: Path, caplog: p
     assert "GITHUB_TOKEN is not set: working anonymously" in caplog.text
     new = world["srv"].log[n:]
     assert {e["auth"] for e in new} == {None} and not any("/graphql" in e["key"] for e in new)
-    assert len(new) == 3 * 30  # commits, releases and contributors: one request each
+    assert len(new) == 2 * 30 + 22  # commits and releases each; contributors where the rest pass
     got = pd.read_csv(p.interim / "collect/metadata.csv")
     want = pd.read_csv(src / "metadata.csv")
     cols = ["repo", "commits", "releases", "contributors", "stars", "forks", "archived", "head_sha",
@@ -355,7 +356,7 @@ def test_a_new_collection_date_never_replays_old_answers(world, tmp_path: Path) 
     assert len(srv.log) == n  # same collection: replayed
     c.state(until=date(2030, 1, 1))
     c.run_filter()
-    assert len(srv.log) - n == 32  # a new collection asks again (2 GraphQL + 30 contributors)
+    assert len(srv.log) - n == 24  # a new collection asks again (2 GraphQL + 22 contributors)
     assert sorted(d.name for d in (p.cache / "github").iterdir()) == sorted(
         [json.loads((world["root"] / "data/interim/collect/run.json").read_text())["until"], "2030-01-01"])
 

@@ -155,8 +155,13 @@ def collect_metadata(
     batch: int = 25,
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,
+    wants_contributors: Callable[[dict[str, Any]], bool] = lambda row: True,
 ) -> list[dict[str, Any]]:
-    """One row per candidate that could be read; failures go to ``on_error``."""
+    """One row per candidate that could be read; failures go to ``on_error``.
+
+    Contributors (one REST request each) are counted only where ``wants_contributors(row)``
+    (the repositories the other criteria keep); elsewhere they stay unknown (None).
+    """
     rows: list[dict[str, Any]] = []
     names = [c[0] for c in candidates]
     items = dict(candidates)
@@ -171,11 +176,12 @@ def collect_metadata(
     for n in names:
         if n in got:
             row = got[n]
+            row["contributors"] = None
             try:
-                row["contributors"] = contributors(client, n)
+                if wants_contributors(row):
+                    row["contributors"] = contributors(client, n)
             except NetworkError as exc:
                 on_error(n, exc, str(exc))
-                row["contributors"] = None
             rows.append({"repo": n, **row})
         if progress:
             progress(1)

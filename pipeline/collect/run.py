@@ -224,6 +224,7 @@ class Collector:
             rows = metadata.collect_metadata(
                 self.gh, [(n, items.get(n, {})) for n in names], use_graphql=use_graphql,
                 batch=self.s.batch, on_error=self.on_error, progress=bar.update,
+                wants_contributors=lambda row: crit.passes_without(row, cfg.criteria, "contributors"),
             )
             bar.close()
         topic = dict(zip(cand["repo"], cand["search_topic"], strict=True))
@@ -290,12 +291,7 @@ class Collector:
         self.write(mdf, "collect_hub_matches")
         self.normalise(md, fdf, mdf, {(f.repo, f.path): f.data for f in recs})
         req = read_table("collect_requests", self.p, path=self.path("collect_requests")).set_index("step")
-        if {"metadata", "files:tree"} <= set(req.index) and req.loc["metadata", "items"]:
-            n = int(req.loc["metadata", "items"])
-            logical = sum(int(req.loc[s, "requests"] - req.loc[s, "retries"] + req.loc[s, "cache_hits"])
-                          for s in ("metadata", "files:tree"))
-            self.summary.append(f"metadata + file listing: {logical} requests for {n} candidates = "
-                                f"{logical / n:.2f} per candidate repository")
+        self.summary.extend(per_candidate(req))
         self.finish()
 
     def check_overwrite(self, force: bool) -> None:
@@ -381,3 +377,27 @@ class Collector:
             dst = tmp / r / pth
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(blobs[(r, pth)])
+
+
+OVERALL = ("search", "metadata", "files:tree", "files:blobs", "dockerhub")
+
+
+def per_candidate(req: pd.DataFrame) -> list[str]:
+    """Summary lines: requests per candidate for metadata + file listing, and overall.
+
+    A request counts once however it was served (network or cache), retries not included,
+    so a resumed run reports the figure of an uninterrupted one.
+    """
+    if "metadata" not in req.index or not req.loc["metadata", "items"]:
+        return []
+    n = int(req.loc["metadata", "items"])
+
+    def logical(steps: tuple[str, ...]) -> int:
+        return sum(int(req.loc[s, "requests"] - req.loc[s, "retries"] + req.loc[s, "cache_hits"])
+                   for s in steps if s in req.index)
+
+    listing, overall = logical(("metadata", "files:tree")), logical(OVERALL)
+    return [f"metadata + file listing: {listing} requests for {n} candidates = {listing / n:.2f} per candidate repository",
+            f"overall ({' + '.join(OVERALL)}): {overall} requests for {n} candidates = "
+            f"{overall / n:.2f} per candidate repository"]
+
