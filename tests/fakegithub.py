@@ -115,8 +115,10 @@ def make_repos() -> list[FakeRepo]:
     ml = [
         FakeRepo("acme/mlkit", date(2016, 1, 10), stars=500, topics=["machine-learning", "deep-learning"],
                  files={"Dockerfile": real("bert"), "docker-compose.yml": real("compose"),
-                        "web/ace/mode-dockerfile.js": real("js"), "docs/logo.png": b"\x89PNG..."},
-                 images=[HubImage("acme/mlkit", "ML kit.\n\nSource: https://github.com/acme/mlkit")]),
+                        "web/ace/mode-dockerfile.js": real("js"), "docs/logo.png": b"\x89PNG...",
+                        "README.md": b"# mlkit\n\n    docker run --gpus all -p 80:80 mlkitorg/kit-serve:1.2\n"},
+                 images=[HubImage("acme/mlkit", "ML kit.\n\nSource: https://github.com/acme/mlkit"),
+                         HubImage("mlkitorg/kit-serve", "Serving image of https://github.com/acme/mlkit")]),
         FakeRepo("acme/gpu-tools", date(2017, 5, 5), stars=50, topics=["machine-learning"],
                  files={"tools/ci/Dockerfile.gpu": real("gpu"), "Dockerfile": real("pymc")},
                  images=[HubImage("someone/gpu-tools", "no link here", dockerfile=real("pymc").decode())]),

@@ -190,6 +190,9 @@ def test_files_are_pinned_verified_and_classified(world) -> None:  # type: ignor
     assert hub.loc["someone/gpu-tools:latest", "evidence"] == "name,dockerfile"
     assert not hub.loc["acme/nameonly:latest", "confirmed"] and hub.loc["acme/nameonly:latest", "score"] == 0.4
     assert hub.loc["other/ml-serving-old:latest", "evidence"] == "namespace"
+    # named only by the README's `docker run`, confirmed by its link back
+    assert hub.loc["mlkitorg/kit-serve:latest"].to_dict() == {
+        "repo": "acme/mlkit", "score": 0.8, "evidence": "link,readme", "confirmed": True}
 
 
 def test_requests_per_candidate(world) -> None:  # type: ignore[no-untyped-def]
@@ -334,9 +337,12 @@ def test_bad_items_are_recorded_and_never_stop_the_run(tmp_path: Path) -> None:
         n = len(srv.log)
         c2 = Collector(p, settings(srv, []))
         c2.run_extract()
+        readme = srv.repos["acme/mlkit"].files["README.md"]
         assert [e["key"].split("?")[0] for e in srv.log[n:]] == [
             f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(real('bert'))}",
-            "GET /hub/v2/search/repositories/", "GET /hub/v2/repositories/acme/mlkit/"]
+            f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(readme)}",  # image evidence: README
+            "GET /hub/v2/search/repositories/", "GET /hub/v2/repositories/acme/mlkit/",
+            "GET /hub/v2/repositories/mlkitorg/kit-serve/"]
         files = pd.read_csv(p.interim / "files.csv")
         assert "Dockerfile" in set(files.loc[files["repo"] == "acme/mlkit", "path"])
     finally:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..core import hubrefs
 from ..core.modes import ORCHESTRATION
 from ..core.sniff import classify_file
 from ..core.sniff import name_match as basename_match
@@ -67,8 +68,8 @@ class BadBlob(Exception):
 
 
 def list_candidates(client: GitHub, repo: str, sha: str,
-                    wanted: Callable[[str], str | None] | None = None) -> tuple[list[dict[str, Any]], bool]:
-    """Blob entries whose names make them candidates (:func:`name_match`); and whether truncated."""
+                    pick: Callable[[str], str | None] = name_match) -> tuple[list[dict[str, Any]], bool]:
+    """Blob entries ``pick`` names a reason for (by default :func:`name_match`); and whether truncated."""
     try:
         with errors():
             tree = client.repo(repo).get_git_tree(sha, recursive=True)
@@ -79,7 +80,7 @@ def list_candidates(client: GitHub, repo: str, sha: str,
     for e in data.get("tree") or []:
         if e.get("type") != "blob" or not e.get("path"):
             continue
-        nm = name_match(e["path"], wanted)
+        nm = pick(e["path"])
         if nm:
             out.append({**e, "name_match": nm})
     return out, bool(data.get("truncated"))
@@ -116,7 +117,7 @@ def collect_files(
     for repo, sha in repos:
         client.step = f"{step}:tree" if step else "tree"
         try:
-            entries, truncated = list_candidates(client, repo, sha, wanted)
+            entries, truncated = list_candidates(client, repo, sha, lambda p: name_match(p, wanted))
             if truncated:
                 on_error(repo, "TreeTruncated", f"{repo}: tree at {sha} was truncated by GitHub; some files may be missing")
         except (NetworkError, BadBlob, ValueError) as exc:  # one repository never stops the step
@@ -138,6 +139,28 @@ def collect_files(
             progress(1)
     client.step = step
     return out
+
+
+EVIDENCE_MAX_FILES = 8
+EVIDENCE_MAX_BYTES = 200_000
+
+
+def image_evidence(client: GitHub, repo: str, sha: str) -> dict[str, str]:
+    """``{image: evidence}`` from the repository's own files at the pinned commit.
+
+    The tree is the one :func:`collect_files` listed (a cache hit); README, compose files,
+    Makefiles/scripts and workflows (:func:`pipeline.core.hubrefs.evidence_kind`) are read,
+    at most ``EVIDENCE_MAX_FILES`` of them (root files first) and none over the size cap.
+    """
+    entries, _ = list_candidates(client, repo, sha, hubrefs.evidence_kind)
+    entries = [e for e in entries if int(e.get("size") or 0) <= EVIDENCE_MAX_BYTES]
+    entries.sort(key=lambda e: (e["path"].count("/"), e["path"]))
+    found: dict[str, str] = {}
+    for e in entries[:EVIDENCE_MAX_FILES]:
+        text = fetch_blob(client, repo, e["sha"]).decode("utf-8", errors="replace")
+        for image, kind in hubrefs.images_in(e["path"], text).items():
+            found.setdefault(image, kind)
+    return found
 
 
 def kind_of(rec: FileRecord) -> tuple[str, str]:

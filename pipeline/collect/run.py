@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import Paths, dockerhub_url, github_api_url, github_token
-from ..errors import CollectWouldOverwrite, StageInputMissing
+from ..errors import CollectWouldOverwrite, NetworkError, StageInputMissing
 from ..outputs import OutputSet, output_set
 from ..progress import Bar, Progress, no_progress, track
 from ..schemas import TABLES
@@ -282,9 +282,10 @@ class Collector:
             if row["kind"] == "dockerfile":
                 text = f.data.decode("utf-8", errors="replace")
                 dockerfiles.setdefault(f.repo, set()).add(dockerhub.dockerfile_digest(text))
+        named = self.image_evidence(sorted(dockerfiles), dict(pairs))
         with self.step("dockerhub", lambda: len(dockerfiles)):
             bar = self.bar(len(dockerfiles), "docker hub")
-            matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update)
+            matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update, named=named)
             bar.close()
         mdf = pd.DataFrame(matches, columns=TABLES["collect_hub_matches"].column_names)
         mdf = mdf.drop_duplicates(subset=["repo", "image"])
@@ -293,6 +294,17 @@ class Collector:
         req = read_table("collect_requests", self.p, path=self.path("collect_requests")).set_index("step")
         self.summary.extend(per_candidate(req))
         self.finish()
+
+    def image_evidence(self, repos: list[str], sha_of: dict[str, str]) -> dict[str, dict[str, str]]:
+        """Images each repository's own files name (README, compose, scripts, workflows)."""
+        named: dict[str, dict[str, str]] = {}
+        with self.step("evidence", lambda: len(repos)):
+            for repo in track(repos, self.progress, "evidence", len(repos), "repo"):
+                try:
+                    named[repo] = files.image_evidence(self.gh, repo, sha_of[repo])
+                except (NetworkError, files.BadBlob, ValueError) as exc:
+                    self.on_error(repo, exc, f"{repo}: cannot read image evidence: {exc}")
+        return named
 
     def check_overwrite(self, force: bool) -> None:
         if force:
@@ -379,7 +391,7 @@ class Collector:
             dst.write_bytes(blobs[(r, pth)])
 
 
-OVERALL = ("search", "metadata", "files:tree", "files:blobs", "dockerhub")
+OVERALL = ("search", "metadata", "files:tree", "files:blobs", "evidence", "dockerhub")
 
 
 def per_candidate(req: pd.DataFrame) -> list[str]:
