@@ -88,10 +88,10 @@ class MldockRetry(GithubRetry):
         return Retry.new(self, **kw)  # type: ignore[return-value]
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
-                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> MldockRetry:
         wait = self._limit(response, url or "") if response is not None and response.status in (403, 429) else None
         if response is not None and response.status == 403 and wait is None:
-            return super().increment(method, url, response, error, _pool, _stacktrace)  # a refusal: raises
+            return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]  # a refusal: raises
         retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
         assert isinstance(retry, MldockRetry)
         if wait is not None:

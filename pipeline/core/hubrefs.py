@@ -10,8 +10,6 @@ variable (``${TAG}``, ``$IMAGE``) are dropped, since their value is unknown here
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
-
 from .imageref import DOCKER_HUB, parse
 
 _COMPOSE_IMAGE = re.compile(r"^\s*-?\s*image:\s*['\"]?([^\s'\"#]+)", re.M)
@@ -107,15 +105,15 @@ def badge_images(text: str) -> list[str]:
 
 def evidence_kind(path: str) -> str | None:
     """Which extraction applies to a repository file, by its path; None = not evidence."""
-    p = PurePosixPath(path)
-    name = p.name.lower()
-    if p.parts[:2] == (".github", "workflows") and name.endswith((".yml", ".yaml")):
+    parts = path.split("/")
+    name = parts[-1].lower()
+    if parts[:2] == [".github", "workflows"] and name.endswith((".yml", ".yaml")):
         return "workflow"
     if name.startswith(("docker-compose", "compose.")) and name.endswith((".yml", ".yaml")):
         return "compose"
     if name in ("makefile", "gnumakefile") or name.endswith((".sh", ".mk")):
         return "script"
-    if len(p.parts) == 1 and name.startswith("readme"):
+    if len(parts) == 1 and name.startswith("readme"):
         return "readme"
     return None
 
