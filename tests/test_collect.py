@@ -431,3 +431,28 @@ def test_graphql_unavailable_falls_back_to_rest_once(world, tmp_path: Path, capl
         pd.testing.assert_frame_equal(got[cols], want[cols])
     finally:
         srv.stop()
+
+
+def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) -> None:
+    from pipeline.schemas.inputs import MANUAL
+
+    pkg = tmp_path / "pkg"
+    (pkg / "RQ1").mkdir(parents=True)
+    names = ["acme/mlkit", "acme/fewcommits", "acme/nodocker", "gone/away"]
+    pd.DataFrame([{c: (n if c == "repos" else "x") for c in MANUAL.columns} for n in names]).to_csv(
+        pkg / MANUAL.path, index=False)
+    srv = FakeServer().start()
+    try:
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, []))
+        c.run_from_package(pkg)
+        c.run_filter()
+        c.run_extract()
+        assert not any("/api/search/" in e["key"] for e in srv.log)
+        repos = pd.read_csv(p.interim / "repos.csv")
+        # no criteria (fewcommits has 40 commits) and no Dockerfile or image required (nodocker)
+        assert sorted(repos["repo"]) == ["acme/fewcommits", "acme/mlkit", "acme/nodocker"]
+        assert pd.read_csv(p.interim / "collect_errors.csv")["item"].tolist() == ["gone/away"]
+        assert repos.set_index("repo").loc["acme/fewcommits", "commits"] == 40
+    finally:
+        srv.stop()

@@ -26,7 +26,8 @@ from ..errors import CollectWouldOverwrite, NetworkError, StageInputMissing
 from ..outputs import OutputSet, output_set
 from ..progress import Bar, Progress, no_progress, track
 from ..schemas import TABLES
-from ..tables import ErrorLog, atomic_write_text, read_table, write_table
+from ..schemas.inputs import MANUAL
+from ..tables import ErrorLog, atomic_write_text, read_package_csv, read_table, write_table
 from ..taxonomy import load_orchestration
 from . import criteria as crit
 from . import dockerhub, files, metadata, search
@@ -103,7 +104,7 @@ class Collector:
     def bar(self, total: int, desc: str) -> Bar:
         return self.progress(desc, total, "repo")
 
-    def state(self, until: date | None = None) -> dict[str, Any]:
+    def state(self, until: date | None = None, package: Path | None = None) -> dict[str, Any]:
         """The pinned run state: the search end date stays fixed across resumes.
 
         ``until`` pins a new end date (a new collection; cached slices of other dates stay).
@@ -114,6 +115,8 @@ class Collector:
         else:
             st = {"until": (until or datetime.now(UTC).date()).isoformat(), "api_url": self.s.api_url,
                   "started": datetime.now(UTC).isoformat(timespec="seconds")}
+            if package is not None:
+                st["package"] = str(package)
             atomic_write_text(f, json.dumps(st, indent=2) + "\n")
         # one cache per collection: answers that change over time (counts, head SHAs) are
         # replayed within a collection, never into a later one
@@ -208,13 +211,38 @@ class Collector:
         self.finish()
         return cand
 
+    def run_from_package(self, package: Path, until: date | None = None) -> pd.DataFrame:
+        """Candidates = exactly the package's studied repositories (``manual-labeling.csv``):
+        no search and no criteria, so the study's snapshot can be compared with GitHub today."""
+        f = package / MANUAL.path
+        manual = read_package_csv(f, MANUAL.columns, rows=True, root=package, label=str(f))
+        manual = manual.dropna(subset=["repos"])
+        self.state(until or datetime.now(UTC).date(), package=package)
+        (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)
+        names = list(dict.fromkeys(str(r).strip() for r in manual["repos"]))
+        topic = dict(zip(manual["repos"].astype(str).str.strip(), manual.get("topic", manual["manual_topic"]),
+                         strict=True))
+        cand = pd.DataFrame([{"repo": n, "search_topic": topic.get(n), "keywords": "[]", "created_at": None,
+                              "stars": None, "forks": None} for n in sorted(names)],
+                            columns=TABLES["collect_candidates"].column_names)
+        atomic_write_text(self.dir / "items.json", "{}")
+        self.write(cand, "collect_candidates")
+        self.summary.insert(0, f"from package: {len(cand)} repositories of {f} (no search, no criteria)")
+        self.finish()
+        return cand
+
+    def criteria(self) -> tuple[crit.Criterion, ...]:
+        """The inclusion criteria; none when collecting the package's own repositories."""
+        st = self.state()
+        return () if st.get("package") else self.config().criteria
+
     # -- steps 3-4 --------------------------------------------------------------------
     def run_filter(self) -> pd.DataFrame:
         self.state()
         cand = self.read("collect_candidates", "mldock collect search")
         items_f = self.dir / "items.json"
         items: dict[str, Any] = json.loads(items_f.read_text(encoding="utf-8")) if items_f.exists() else {}
-        cfg = self.config()
+        criteria = self.criteria()
         use_graphql = self.s.graphql and self.gh.authenticated
         if self.s.graphql and not self.gh.authenticated:
             log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (3 requests per repository)")
@@ -224,7 +252,7 @@ class Collector:
             rows = metadata.collect_metadata(
                 self.gh, [(n, items.get(n, {})) for n in names], use_graphql=use_graphql,
                 batch=self.s.batch, on_error=self.on_error, progress=bar.update,
-                wants_contributors=lambda row: crit.passes_without(row, cfg.criteria, "contributors"),
+                wants_contributors=lambda row: crit.passes_without(row, criteria, "contributors"),
             )
             bar.close()
         topic = dict(zip(cand["repo"], cand["search_topic"], strict=True))
@@ -233,9 +261,9 @@ class Collector:
         for c in cols:
             if c not in md.columns:
                 md[c] = None
-        kept, funnel_rows = crit.apply_criteria(md, cfg.criteria)
+        kept, funnel_rows = crit.apply_criteria(md, criteria)
         md["included"] = md.index.isin(kept.index)
-        md["excluded_by"] = crit.first_failed(md, cfg.criteria)
+        md["excluded_by"] = crit.first_failed(md, criteria)
         self.write(md[cols], "collect_metadata")
         funnel: list[dict[str, Any]] = [
             {"step": "search", "description": "unique non-fork repositories found by the keyword search",
@@ -328,7 +356,10 @@ class Collector:
         conf = mdf[mdf["confirmed"].astype(bool)] if len(mdf) else mdf
         images = {r: sorted(g["image"]) for r, g in conf.groupby("repo")} if len(conf) else {}
         with_df = inc[inc["repo"].isin(has_df)]
-        studied = with_df[with_df["repo"].isin(set(images))] if cfg.require_image else with_df
+        if self.state().get("package"):  # the package's repositories, whatever they hold today
+            with_df = studied = inc
+        else:
+            studied = with_df[with_df["repo"].isin(set(images))] if cfg.require_image else with_df
         repos = pd.DataFrame({
             "repo": studied["repo"], "in_final_dataset": True, "search_topic": studied["search_topic"],
             "commits": studied["commits"], "contributors": studied["contributors"],
