@@ -10,6 +10,7 @@ variable (``${TAG}``, ``$IMAGE``) are dropped, since their value is unknown here
 from __future__ import annotations
 
 import re
+
 from .imageref import DOCKER_HUB, parse
 
 _COMPOSE_IMAGE = re.compile(r"^\s*-?\s*image:\s*['\"]?([^\s'\"#]+)", re.M)
