@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ from .jsonhttp import (
     Store,
     Waiter,
     canonical_url,
+    limit_wait,
+    reset_wait,
 )
 
 log = logging.getLogger(__name__)
@@ -55,13 +57,6 @@ def _no_default_port(url: str) -> str:
     if (p.scheme, p.port) in (("https", 443), ("http", 80)):
         p = p._replace(netloc=p.hostname or "")
     return urlunsplit(p)
-
-
-def _reset_wait(headers: Any, clock: Callable[[], float]) -> float | None:
-    try:
-        return float(headers.get("x-ratelimit-reset")) - clock() + 1.0
-    except (TypeError, ValueError):
-        return None
 
 
 class MldockRetry(GithubRetry):
@@ -102,21 +97,9 @@ class MldockRetry(GithubRetry):
         return retry
 
     def _limit(self, r: Any, url: str) -> tuple[float, str] | None:
-        """(seconds, why) when a 403/429 is a rate limit; None when it is a real refusal."""
-        shown = url.split("?", 1)[0]
-        after = r.headers.get("retry-after")
-        if after is not None:
-            try:
-                return float(after), f"secondary rate limit on {shown}"
-            except ValueError:
-                return self.secondary_rate_wait, f"secondary rate limit on {shown}"
-        if r.headers.get("x-ratelimit-remaining") == "0":
-            wait = _reset_wait(r.headers, self.waiter.clock)
-            return (wait if wait is not None else self.secondary_rate_wait), "primary rate limit reached"
-        body = (self.get_content(r, url) or b"").lower()
-        if r.status == 429 or b"rate limit" in body:
-            return self.secondary_rate_wait * 2**self.limited, f"secondary rate limit on {shown}"
-        return None
+        body = b"" if r.status == 429 or "retry-after" in r.headers else self.get_content(r, url)
+        return limit_wait(r.status, r.headers, body, url.split("?", 1)[0], self.waiter.clock,
+                          self.secondary_rate_wait, self.limited)
 
     def sleep(self, response: Any = None) -> None:
         self.waiter.stats.retries[self.waiter.step] += 1
@@ -164,7 +147,7 @@ class CachingSession(requests.Session):
             self.waiter.stats.retries[self.waiter.step] += 1
             if r.headers.get("x-ratelimit-remaining") == "0":
                 self._pending = None
-                self.waiter.wait(_reset_wait(r.headers, self.waiter.clock) or 0.0, "rate limited (GraphQL)")
+                self.waiter.wait(reset_wait(r.headers, self.waiter.clock) or 0.0, "rate limited (GraphQL)")
             else:
                 self.waiter.wait(self.backoff * 2 ** (attempt - 1), f"{problem}, retrying")
         if r.status_code in CACHEABLE:
@@ -184,7 +167,7 @@ class CachingSession(requests.Session):
         r = super().send(request, **kw)
         self._last = clock()
         if r.headers.get("x-ratelimit-remaining") == "0" and r.status_code < 400:
-            self._pending = _reset_wait(r.headers, clock)
+            self._pending = reset_wait(r.headers, clock)
         return r
 
     @staticmethod

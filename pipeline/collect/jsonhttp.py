@@ -255,13 +255,7 @@ class HttpClient:
         self.waiter.wait(seconds, why)
 
     def _reset_wait(self, headers: Any) -> float | None:
-        reset = headers.get("x-ratelimit-reset")
-        if reset is None:
-            return None
-        try:
-            return float(reset) - self.clock() + 1.0
-        except ValueError:
-            return None
+        return reset_wait(headers, self.clock)
 
     def _fetch(self, method: str, url: str, body: str | None) -> Response:
         """Send one request until it gets a final answer; every wait goes through ``sleep``."""
@@ -314,19 +308,38 @@ class HttpClient:
 
     def _limit_wait(self, r: requests.Response, limited: int) -> tuple[float, str] | None:
         """(seconds, why) when a 403/429 is a rate limit; None when it is a real refusal."""
-        shown = _shown(r.url or "")
-        retry_after = r.headers.get("retry-after")
-        if retry_after is not None:
-            try:
-                return float(retry_after), f"secondary rate limit on {shown}"
-            except ValueError:
-                return self.secondary_wait, f"secondary rate limit on {shown}"
-        if r.headers.get("x-ratelimit-remaining") == "0":
-            wait = self._reset_wait(r.headers)
-            return (wait if wait is not None else self.secondary_wait), "primary rate limit reached"
-        if r.status_code == 429 or b"rate limit" in r.content.lower():
-            # secondary limit without Retry-After: GitHub asks for at least a minute, growing
-            return self.secondary_wait * 2**limited, f"secondary rate limit on {shown}"
+        return limit_wait(r.status_code, r.headers, r.content, _shown(r.url or ""), self.clock,
+                          self.secondary_wait, limited)
+
+
+def limit_wait(status: int, headers: Any, body: bytes, shown: str, clock: Callable[[], float],
+               secondary_wait: float, limited: int) -> tuple[float, str] | None:
+    """(seconds, why) when a 403/429 answer is a rate limit; None when it is a real refusal.
+
+    ``Retry-After`` is waited as given; a used-up quota (``x-ratelimit-remaining: 0``) until
+    ``x-ratelimit-reset`` + 1 s by ``clock``; a 429 or a rate-limit message without either
+    ``secondary_wait``, doubled for each earlier rate-limit answer (``limited``).
+    """
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return float(retry_after), f"secondary rate limit on {shown}"
+        except ValueError:
+            return secondary_wait, f"secondary rate limit on {shown}"
+    if headers.get("x-ratelimit-remaining") == "0":
+        wait = reset_wait(headers, clock)
+        return (wait if wait is not None else secondary_wait), "primary rate limit reached"
+    if status == 429 or b"rate limit" in (body or b"").lower():
+        # secondary limit without Retry-After: GitHub asks for at least a minute, growing
+        return secondary_wait * 2**limited, f"secondary rate limit on {shown}"
+    return None
+
+
+def reset_wait(headers: Any, clock: Callable[[], float]) -> float | None:
+    """Seconds until ``x-ratelimit-reset`` (by ``clock``) plus 1 s; None without the header."""
+    try:
+        return float(headers.get("x-ratelimit-reset")) - clock() + 1.0
+    except (TypeError, ValueError):
         return None
 
 
