@@ -67,23 +67,20 @@ class BadBlob(Exception):
     pass
 
 
-def list_candidates(client: GitHub, repo: str, sha: str,
-                    pick: Callable[[str], str | None] = name_match) -> tuple[list[dict[str, Any]], bool]:
-    """Blob entries ``pick`` names a reason for (by default :func:`name_match`); and whether truncated."""
+def tree_blobs(client: GitHub, repo: str, sha: str) -> tuple[list[dict[str, Any]], bool]:
+    """Every blob entry of the recursive tree at ``sha`` (one request); and whether truncated."""
     try:
         with errors():
-            tree = client.repo(repo).get_git_tree(sha, recursive=True)
-            data = raw(tree)
+            data = raw(client.repo(repo).get_git_tree(sha, recursive=True))
     except Refused as exc:
         raise BadBlob(f"tree {sha} not found (HTTP {exc.status})") from exc
-    out = []
-    for e in data.get("tree") or []:
-        if e.get("type") != "blob" or not e.get("path"):
-            continue
-        nm = pick(e["path"])
-        if nm:
-            out.append({**e, "name_match": nm})
-    return out, bool(data.get("truncated"))
+    blobs = [e for e in data.get("tree") or [] if e.get("type") == "blob" and e.get("path")]
+    return blobs, bool(data.get("truncated"))
+
+
+def picked(entries: list[dict[str, Any]], pick: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """The entries ``pick`` names a reason for, with it as ``name_match``."""
+    return [{**e, "name_match": nm} for e in entries if (nm := pick(e["path"]))]
 
 
 def fetch_blob(client: GitHub, repo: str, sha: str) -> bytes:
@@ -110,14 +107,21 @@ def collect_files(
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,
     wanted: Callable[[str], str | None] | None = None,
+    evidence: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[FileRecord]:
-    """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step."""
+    """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step.
+
+    ``evidence`` (filled when given): each repository's whole blob list, for :func:`image_evidence`.
+    """
     out: list[FileRecord] = []
     step = client.step
     for repo, sha in repos:
         client.step = f"{step}:tree" if step else "tree"
         try:
-            entries, truncated = list_candidates(client, repo, sha, lambda p: name_match(p, wanted))
+            blobs, truncated = tree_blobs(client, repo, sha)
+            if evidence is not None:
+                evidence[repo] = blobs
+            entries = picked(blobs, lambda p: name_match(p, wanted))
             if truncated:
                 on_error(repo, "TreeTruncated", f"{repo}: tree at {sha} was truncated by GitHub; some files may be missing")
         except (NetworkError, BadBlob, ValueError) as exc:  # one repository never stops the step
@@ -145,15 +149,14 @@ EVIDENCE_MAX_FILES = 8
 EVIDENCE_MAX_BYTES = 200_000
 
 
-def image_evidence(client: GitHub, repo: str, sha: str) -> dict[str, str]:
+def image_evidence(client: GitHub, repo: str, entries: list[dict[str, Any]]) -> dict[str, str]:
     """``{image: evidence}`` from the repository's own files at the pinned commit.
 
-    The tree is the one :func:`collect_files` listed (a cache hit); README, compose files,
+    ``entries``: the tree :func:`collect_files` listed (``evidence``); README, compose files,
     Makefiles/scripts and workflows (:func:`pipeline.core.hubrefs.evidence_kind`) are read,
     at most ``EVIDENCE_MAX_FILES`` of them (root files first) and none over the size cap.
     """
-    entries, _ = list_candidates(client, repo, sha, hubrefs.evidence_kind)
-    entries = [e for e in entries if int(e.get("size") or 0) <= EVIDENCE_MAX_BYTES]
+    entries = [e for e in picked(entries, hubrefs.evidence_kind) if int(e.get("size") or 0) <= EVIDENCE_MAX_BYTES]
     entries.sort(key=lambda e: (e["path"].count("/"), e["path"]))
     found: dict[str, str] = {}
     for e in entries[:EVIDENCE_MAX_FILES]:

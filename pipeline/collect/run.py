@@ -293,8 +293,9 @@ class Collector:
         pairs = list(zip(inc["repo"], inc["head_sha"], strict=True))
         with self.step("files", lambda: len(pairs), parts=("files:tree", "files:blobs")):
             bar = self.bar(len(pairs), "files")
+            trees: dict[str, list[dict[str, Any]]] = {}
             recs = files.collect_files(self.gh, pairs, self.on_error, progress=bar.update,
-                                       wanted=load_orchestration(self.p.taxonomy).wanted)
+                                       wanted=load_orchestration(self.p.taxonomy).wanted, evidence=trees)
             bar.close()
         rows = []
         sha_of = dict(pairs)
@@ -310,7 +311,7 @@ class Collector:
             if row["kind"] == "dockerfile":
                 text = f.data.decode("utf-8", errors="replace")
                 dockerfiles.setdefault(f.repo, set()).add(dockerhub.dockerfile_digest(text))
-        named = self.image_evidence(sorted(dockerfiles), dict(pairs))
+        named = self.image_evidence(sorted(dockerfiles), trees)
         with self.step("dockerhub", lambda: len(dockerfiles)):
             bar = self.bar(len(dockerfiles), "docker hub")
             matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update, named=named)
@@ -323,13 +324,13 @@ class Collector:
         self.summary.extend(per_candidate(req))
         self.finish()
 
-    def image_evidence(self, repos: list[str], sha_of: dict[str, str]) -> dict[str, dict[str, str]]:
+    def image_evidence(self, repos: list[str], trees: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, str]]:
         """Images each repository's own files name (README, compose, scripts, workflows)."""
         named: dict[str, dict[str, str]] = {}
         with self.step("evidence", lambda: len(repos)):
             for repo in track(repos, self.progress, "evidence", len(repos), "repo"):
                 try:
-                    named[repo] = files.image_evidence(self.gh, repo, sha_of[repo])
+                    named[repo] = files.image_evidence(self.gh, repo, trees.get(repo, []))
                 except (NetworkError, files.BadBlob, ValueError) as exc:
                     self.on_error(repo, exc, f"{repo}: cannot read image evidence: {exc}")
         return named
