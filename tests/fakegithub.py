@@ -17,7 +17,7 @@ consumed by the first matching request: ``ratelimit`` (403, remaining 0, reset),
 ``secondary`` (403 + Retry-After), ``502``, ``reset`` (TCP reset, no response),
 ``truncated`` (200 with half the JSON body), ``429`` (no Retry-After), ``corrupt`` (a blob
 whose bytes do not match its SHA), ``gql_ratelimited`` (GraphQL's 200 with a RATE_LIMITED
-error), ``401``, ``exhausted`` (a normal answer with ``x-ratelimit-remaining: 0``).
+error), ``401``, ``501`` (no GraphQL here), ``exhausted`` (a normal answer with ``x-ratelimit-remaining: 0``).
 """
 
 from __future__ import annotations
@@ -115,8 +115,10 @@ def make_repos() -> list[FakeRepo]:
     ml = [
         FakeRepo("acme/mlkit", date(2016, 1, 10), stars=500, topics=["machine-learning", "deep-learning"],
                  files={"Dockerfile": real("bert"), "docker-compose.yml": real("compose"),
-                        "web/ace/mode-dockerfile.js": real("js"), "docs/logo.png": b"\x89PNG..."},
-                 images=[HubImage("acme/mlkit", "ML kit.\n\nSource: https://github.com/acme/mlkit")]),
+                        "web/ace/mode-dockerfile.js": real("js"), "docs/logo.png": b"\x89PNG...",
+                        "README.md": b"# mlkit\n\n    docker run --gpus all -p 80:80 mlkitorg/kit-serve:1.2\n"},
+                 images=[HubImage("acme/mlkit", "ML kit.\n\nSource: https://github.com/acme/mlkit"),
+                         HubImage("mlkitorg/kit-serve", "Serving image of https://github.com/acme/mlkit")]),
         FakeRepo("acme/gpu-tools", date(2017, 5, 5), stars=50, topics=["machine-learning"],
                  files={"tools/ci/Dockerfile.gpu": real("gpu"), "Dockerfile": real("pymc")},
                  images=[HubImage("someone/gpu-tools", "no link here", dockerfile=real("pymc").decode())]),
@@ -285,9 +287,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "429":
             entry["status"] = 429
             return self._send(429, {"message": "You have exceeded a secondary rate limit."})
-        if fault == "502":
-            entry["status"] = 502
-            return self._send(502, {"message": "Server Error"})
+        if fault in ("502", "501"):
+            entry["status"] = int(fault)
+            return self._send(int(fault), {"message": "Server Error" if fault == "502" else "Not Implemented"})
         try:
             status, data, headers = self._route(method, parts.path, dict(parse_qsl(parts.query)), body)
         except Exception as exc:  # a bug in the fake: make it visible

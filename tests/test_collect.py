@@ -13,7 +13,7 @@ import pytest
 from pipeline.collect import criteria as crit
 from pipeline.collect.dockerhub import links_to, score_match
 from pipeline.collect.files import name_match, safe_path
-from pipeline.collect.github import canonical_url, last_page
+from pipeline.collect.jsonhttp import canonical_url, last_page
 from pipeline.collect.run import Collector, Settings
 from pipeline.collect.search import build_query
 from pipeline.errors import CollectWouldOverwrite, TaxonomyError
@@ -106,7 +106,7 @@ def test_small_pure_helpers() -> None:
 
 def settings(srv: FakeServer, waits: list[float], token: str | None = TOKEN, **kw: object) -> Settings:
     return Settings(api_url=srv.api, hub_url=srv.hub, token=token, sleep=waits.append,
-                    clock=lambda: srv.clock, backoff=0.0, **kw)  # type: ignore[arg-type]
+                    clock=lambda: srv.clock, backoff=0.0, min_interval=0.0, **kw)  # type: ignore[arg-type]
 
 
 def run_all(root: Path, srv: FakeServer, waits: list[float], **kw: object) -> Collector:
@@ -190,14 +190,18 @@ def test_files_are_pinned_verified_and_classified(world) -> None:  # type: ignor
     assert hub.loc["someone/gpu-tools:latest", "evidence"] == "name,dockerfile"
     assert not hub.loc["acme/nameonly:latest", "confirmed"] and hub.loc["acme/nameonly:latest", "score"] == 0.4
     assert hub.loc["other/ml-serving-old:latest", "evidence"] == "namespace"
+    # named only by the README's `docker run`, confirmed by its link back
+    assert hub.loc["mlkitorg/kit-serve:latest"].to_dict() == {
+        "repo": "acme/mlkit", "score": 0.8, "evidence": "link,readme", "confirmed": True}
 
 
 def test_requests_per_candidate(world) -> None:  # type: ignore[no-untyped-def]
     req = pd.read_csv(world["root"] / "data/interim/collect/requests.csv").set_index("step")
     n_cand = 30
     per = (req.loc["metadata", "requests"] + req.loc["files:tree", "requests"]) / n_cand
-    assert (req.loc["metadata", "requests"], req.loc["files:tree", "requests"]) == (32, 22)
-    assert per == pytest.approx(1.8) and per <= 3
+    # 2 GraphQL queries + contributors of the 22 the other criteria keep; 22 trees
+    assert (req.loc["metadata", "requests"], req.loc["files:tree", "requests"]) == (24, 22)
+    assert per == pytest.approx(46 / 30)
 
 
 def test_token_never_written_and_only_sent_to_github(world) -> None:  # type: ignore[no-untyped-def]
@@ -206,7 +210,7 @@ def test_token_never_written_and_only_sent_to_github(world) -> None:  # type: ig
     assert len(written) > 100
     assert [f for f in written if secret in f.read_bytes()] == []
     log = world["srv"].log[: world["n_first"]]
-    assert {e["auth"] for e in log if e["key"].split()[1].startswith("/api/")} == {f"Bearer {TOKEN}"}
+    assert {e["auth"] for e in log if e["key"].split()[1].startswith("/api/")} == {f"token {TOKEN}"}  # PyGithub's Auth.Token
     assert {e["auth"] for e in log if e["key"].split()[1].startswith("/hub/")} == {None}
 
 
@@ -286,7 +290,7 @@ def test_anonymous_rest_metadata_equals_graphql(world, tmp_path: Path, caplog: p
     assert "GITHUB_TOKEN is not set: working anonymously" in caplog.text
     new = world["srv"].log[n:]
     assert {e["auth"] for e in new} == {None} and not any("/graphql" in e["key"] for e in new)
-    assert len(new) == 3 * 30  # commits, releases and contributors: one request each
+    assert len(new) == 2 * 30 + 22  # commits and releases each; contributors where the rest pass
     got = pd.read_csv(p.interim / "collect/metadata.csv")
     want = pd.read_csv(src / "metadata.csv")
     cols = ["repo", "commits", "releases", "contributors", "stars", "forks", "archived", "head_sha",
@@ -333,9 +337,12 @@ def test_bad_items_are_recorded_and_never_stop_the_run(tmp_path: Path) -> None:
         n = len(srv.log)
         c2 = Collector(p, settings(srv, []))
         c2.run_extract()
+        readme = srv.repos["acme/mlkit"].files["README.md"]
         assert [e["key"].split("?")[0] for e in srv.log[n:]] == [
             f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(real('bert'))}",
-            "GET /hub/v2/search/repositories/", "GET /hub/v2/repositories/acme/mlkit/"]
+            f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(readme)}",  # image evidence: README
+            "GET /hub/v2/search/repositories/", "GET /hub/v2/repositories/acme/mlkit/",
+            "GET /hub/v2/repositories/mlkitorg/kit-serve/"]
         files = pd.read_csv(p.interim / "files.csv")
         assert "Dockerfile" in set(files.loc[files["repo"] == "acme/mlkit", "path"])
     finally:
@@ -355,6 +362,97 @@ def test_a_new_collection_date_never_replays_old_answers(world, tmp_path: Path) 
     assert len(srv.log) == n  # same collection: replayed
     c.state(until=date(2030, 1, 1))
     c.run_filter()
-    assert len(srv.log) - n == 32  # a new collection asks again (2 GraphQL + 30 contributors)
+    assert len(srv.log) - n == 24  # a new collection asks again (2 GraphQL + 22 contributors)
     assert sorted(d.name for d in (p.cache / "github").iterdir()) == sorted(
         [json.loads((world["root"] / "data/interim/collect/run.json").read_text())["until"], "2030-01-01"])
+
+
+# -- PyGithub behind the cache --------------------------------------------------------
+
+
+def test_pygithub_private_connection_is_still_reachable(tmp_path: Path) -> None:
+    """Fails loudly when PyGithub renames the requester's connection (the cache hangs on it)."""
+    from github.Requester import Requester
+
+    from pipeline.collect.client import MldockRetry, connection, github_client
+    from pipeline.collect.jsonhttp import Waiter
+
+    assert hasattr(Requester, "_Requester__createConnection"), (
+        "PyGithub renamed Requester.__createConnection: pipeline/collect/client.py must follow")
+    srv = FakeServer().start()
+    try:
+        gh = github_client(srv.api, tmp_path / "c", TOKEN, waiter=Waiter(sleep=lambda s: None))
+        cnx = connection(gh.g)
+        assert cnx.session is gh.session and connection(gh.g) is cnx  # one persistent connection
+        assert isinstance(cnx.adapter.max_retries, MldockRetry)
+        assert gh.session.get_adapter(srv.api) is cnx.adapter  # PyGithub's own adapter kept
+        assert gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True).sha
+        assert (gh.stats.requests["other"], gh.stats.cache_hits["other"]) == (1, 0)
+        gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True)
+        assert (gh.stats.requests["other"], gh.stats.cache_hits["other"]) == (1, 1) and len(srv.log) == 1
+    finally:
+        srv.stop()
+
+
+def test_only_the_factory_imports_pygithub() -> None:
+    pkg = REPO_ROOT / "pipeline" / "collect"
+    users = sorted(f.name for f in pkg.glob("*.py")
+                   if any(ln.startswith(("from github", "import github")) for ln in f.read_text().splitlines()))
+    assert users == ["client.py"]
+
+
+@pytest.mark.parametrize("fault, wait", [("429", 5.0), ("secondary", 7.0), ("ratelimit", 121.0)])
+def test_rest_rate_limits_are_waited_through_the_clock(tmp_path: Path, fault: str, wait: float) -> None:
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        srv.faults = [("/git/trees/", fault)]
+        c = run_all(tmp_path / "p", srv, waits, secondary_wait=5.0)
+        assert waits == [wait] and len(c.errors) == 0
+        assert [e["status"] for e in srv.log if "/git/trees/" in e["key"]].count(200) == 22
+    finally:
+        srv.stop()
+
+
+def test_graphql_unavailable_falls_back_to_rest_once(world, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    srv = FakeServer().start()
+    try:
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, []))
+        c.run_search(KEYWORDS)
+        srv.faults = [("/graphql", "501")]
+        with caplog.at_level(logging.WARNING, logger="pipeline"):
+            c.run_filter()
+        assert caplog.text.count("answers GraphQL with HTTP 501: counting with REST") == 1
+        assert sum("/graphql" in e["key"] for e in srv.log) == 1
+        got = pd.read_csv(p.interim / "collect/metadata.csv")
+        want = pd.read_csv(world["root"] / "data/interim/collect/metadata.csv")
+        cols = ["repo", "commits", "releases", "contributors", "head_sha", "included", "excluded_by"]
+        pd.testing.assert_frame_equal(got[cols], want[cols])
+    finally:
+        srv.stop()
+
+
+def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) -> None:
+    from pipeline.schemas.inputs import MANUAL
+
+    pkg = tmp_path / "pkg"
+    (pkg / "RQ1").mkdir(parents=True)
+    names = ["acme/mlkit", "acme/fewcommits", "acme/nodocker", "gone/away"]
+    pd.DataFrame([{c: (n if c == "repos" else "x") for c in MANUAL.columns} for n in names]).to_csv(
+        pkg / MANUAL.path, index=False)
+    srv = FakeServer().start()
+    try:
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, []))
+        c.run_from_package(pkg)
+        c.run_filter()
+        c.run_extract()
+        assert not any("/api/search/" in e["key"] for e in srv.log)
+        repos = pd.read_csv(p.interim / "repos.csv")
+        # no criteria (fewcommits has 40 commits) and no Dockerfile or image required (nodocker)
+        assert sorted(repos["repo"]) == ["acme/fewcommits", "acme/mlkit", "acme/nodocker"]
+        assert pd.read_csv(p.interim / "collect_errors.csv")["item"].tolist() == ["gone/away"]
+        assert repos.set_index("repo").loc["acme/fewcommits", "commits"] == 40
+    finally:
+        srv.stop()

@@ -21,7 +21,7 @@ def start(root: Path, srv: FakeServer) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLDOCK_HOME", "GITHUB_TOKEN")}
     env.update({"GITHUB_API_URL": srv.api, "DOCKERHUB_URL": srv.hub, "GITHUB_TOKEN": TOKEN})
     cmd = [sys.executable, "-m", "pipeline.cli", "--root", str(root), "-q", "collect",
-           "--keywords", KEYWORDS, "--backoff", "0"]
+           "--keywords", KEYWORDS, "--backoff", "0", "--throttle", "0"]
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -34,10 +34,10 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
         proc = holder["proc"] = start(ref, srv)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
-        assert b"metadata: 32 requests" in err and b"search: 2 keywords, 17 slices, 30 unique" in err
-        assert b"metadata + file listing: 54 requests for 30 candidates = 1.80 per candidate" in err
+        assert b"metadata: 24 requests" in err and b"search: 2 keywords, 17 slices, 30 unique" in err
+        assert b"metadata + file listing: 46 requests for 30 candidates = 1.53 per candidate" in err
         ref_keys = [e["key"] for e in srv.log if e["status"] > 0]  # 200s and final 404s
-        assert len(ref_keys) == len(set(ref_keys)) == 158
+        assert len(ref_keys) == len(set(ref_keys)) == 152
 
         root = make_project(tmp_path / "killed").root
         base = len(srv.log)

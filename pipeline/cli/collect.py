@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -35,9 +36,14 @@ def _finish(c: Collector) -> None:
 @click.option("--backoff", type=float, default=1.0, show_default=True, help="First retry delay (s), doubled each time.")
 @click.option("--max-wait", type=float, default=3700.0, show_default=True,
               help="Longest rate-limit wait (s) before stopping with a 'rerun to resume' message.")
+@click.option("--from-package", "from_package", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Collect today's state of exactly the replication package's studied "
+                                 "repositories (RQ1/manual-labeling.csv): no search, no criteria.")
+@click.option("--throttle", type=float, default=0.25, show_default=True,
+              help="Least time (s) between two real GitHub requests (cache hits are never delayed).")
 @click.pass_context
 def cli(ctx: click.Context, keywords: str | None, force: bool, rest: bool, batch: int,
-        retries: int, backoff: float, max_wait: float) -> None:
+        retries: int, backoff: float, max_wait: float, throttle: float, from_package: Path | None) -> None:
     """Mine GitHub and Docker Hub: search, filter (metadata + criteria), extract (files, images).
 
     Without a subcommand, runs all steps.  Uses GITHUB_TOKEN (anonymous without it),
@@ -45,11 +51,15 @@ def cli(ctx: click.Context, keywords: str | None, force: bool, rest: bool, batch
     """
     ctx.find_root().meta["collect_opts"] = {
         "graphql": not rest, "batch": batch, "retries": retries, "backoff": backoff, "max_wait": max_wait,
+        "min_interval": throttle,
     }
     if ctx.invoked_subcommand is None:
         c = _collector(ctx)
         try:
-            c.run_search(keywords)
+            if from_package is not None:
+                c.run_from_package(from_package)
+            else:
+                c.run_search(keywords)
             c.run_filter()
             c.run_extract(force=force)
         finally:

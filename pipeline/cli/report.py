@@ -18,10 +18,19 @@ from . import bars, ctx_paths
               help="paper_targets.json (default: $MLDOCK_PAPER_TARGETS or ../shared/docs/).")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
               help="Figures drawn and notebooks executed at the same time.")
-def cli(no_notebooks: bool, targets: str | None, workers: int) -> None:
+@click.option("--compare", "other", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Another project root (e.g. a `collect --from-package` run): write its Table 1, "
+                   "Figure 3 and 4 numbers beside this root's to reports/compare/ instead of the report.")
+def cli(no_notebooks: bool, targets: str | None, workers: int, other: Path | None) -> None:
     """Draw the paper's tables and figures, execute the notebooks, write the reproduction
     report (reports/reproduction.md and .csv)."""
     p = ctx_paths()
+    if other is not None:
+        from ..report.compare import compare
+
+        frames = compare(p, other)
+        click.echo(f"report: {len(frames)} artefacts compared in {p.reports / 'compare' / 'compare.md'}")
+        return
     res = report.run(p, bars(), notebooks=not no_notebooks,
                      targets=Path(targets) if targets else None, workers=workers)
     ok = sum(v == "ok" for v in res["drawn"].values())

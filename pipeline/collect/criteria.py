@@ -41,6 +41,22 @@ class Criterion:
         return OPS[self.op](col, self.value).fillna(False).astype(bool)
 
 
+    def holds(self, value: Any) -> bool:
+        """The criterion on one value (as :meth:`mask`: a missing or unreadable value fails)."""
+        if value is None or (isinstance(value, float) and value != value):
+            return False
+        try:
+            v = bool(value) if isinstance(self.value, bool) else float(value)
+        except (TypeError, ValueError):
+            return False
+        return bool(OPS[self.op](v, self.value))
+
+
+def passes_without(row: dict[str, Any], criteria: tuple[Criterion, ...], column: str) -> bool:
+    """Whether ``row`` meets every criterion that does not read ``column`` (not yet known)."""
+    return all(c.holds(row.get(c.column)) for c in criteria if c.column != column)
+
+
 @dataclass(frozen=True)
 class CollectConfig:
     criteria: tuple[Criterion, ...]

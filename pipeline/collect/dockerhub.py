@@ -16,11 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import NetworkError
-from .github import HttpClient
+from .jsonhttp import HttpClient
 
 log = logging.getLogger(__name__)
 
-WEIGHTS = {"name": 0.2, "namespace": 0.2, "link": 0.6, "dockerfile": 0.6}
+WEIGHTS = {"name": 0.2, "namespace": 0.2, "link": 0.6, "dockerfile": 0.6,
+           "compose": 0.2, "script": 0.2, "workflow": 0.2, "readme": 0.2}
+"""Evidence weights: the name, then what confirms (link, Dockerfile), then the repository
+file that names the image (:mod:`pipeline.core.hubrefs`); only link/Dockerfile confirm."""
 
 
 def norm_name(s: str) -> str:
@@ -52,9 +55,13 @@ def split_image(repo_name: str) -> tuple[str, str]:
 
 
 def score_match(
-    repo: str, image: str, description: str, dockerfile: str | None, repo_dockerfiles: set[str]
+    repo: str, image: str, description: str, dockerfile: str | None, repo_dockerfiles: set[str],
+    named_in: str | None = None,
 ) -> tuple[float, list[str], bool]:
-    """(score, evidence, confirmed) for one image against one repository.  Pure."""
+    """(score, evidence, confirmed) for one image against one repository.  Pure.
+
+    ``named_in``: the kind of repository file that names the image, if any.
+    """
     owner, name = repo.split("/", 1)
     ns, iname = split_image(image)
     evidence: list[str] = []
@@ -66,6 +73,8 @@ def score_match(
         evidence.append("link")
     if dockerfile and dockerfile_digest(dockerfile) in repo_dockerfiles:
         evidence.append("dockerfile")
+    if named_in:
+        evidence.append(named_in)
     score = round(min(1.0, sum(WEIGHTS[e] for e in evidence)), 2)
     confirmed = "link" in evidence or "dockerfile" in evidence
     return score, evidence, confirmed
@@ -77,22 +86,30 @@ def image_ref(image: str) -> str:
 
 
 def match_repo(
-    hub: HttpClient, repo: str, repo_dockerfiles: set[str], max_candidates: int = 5
+    hub: HttpClient, repo: str, repo_dockerfiles: set[str], max_candidates: int = 5,
+    named: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """All examined candidates for ``repo`` with their score and evidence."""
+    """All examined candidates for ``repo`` with their score and evidence.
+
+    Candidates: Hub search hits named like the repository, then the images the repository's
+    own files name (``named``: image -> file kind), each confirmed by the same rules.
+    """
     owner, name = repo.split("/", 1)
     r = hub.get("v2/search/repositories/", {"query": name, "page_size": 25})
     results = (r.data or {}).get("results") or [] if isinstance(r.data, dict) else []
-    named = []
+    by_name = []
     for res in results:
         image = res.get("repo_name") or ""
         ns, iname = split_image(image)
         if norm_name(iname) == norm_name(name) or norm_name(ns) == norm_name(owner):
-            named.append(image)
+            by_name.append(image)
+    files = named or {}
     out = []
-    for image in named[:max_candidates]:
+    for image in by_name[:max_candidates] + [i for i in files if i not in by_name[:max_candidates]]:
         ns, iname = split_image(image)
         d = hub.get(f"v2/repositories/{ns}/{iname}/")
+        if d.status != 200 and image not in by_name:
+            continue  # named in a file but not on Docker Hub: nothing to record
         info = d.data if isinstance(d.data, dict) and d.status == 200 else {}
         text = f"{info.get('description') or ''}\n{info.get('full_description') or ''}"
         dockerfile = None
@@ -100,7 +117,7 @@ def match_repo(
             df = hub.get(f"v2/repositories/{ns}/{iname}/dockerfile/")
             if df.status == 200 and isinstance(df.data, dict):
                 dockerfile = df.data.get("contents")
-        score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles)
+        score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles, files.get(image))
         out.append({
             "repo": repo,
             "image": image_ref(image),
@@ -116,11 +133,12 @@ def match_all(
     repos: dict[str, set[str]],
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,
+    named: dict[str, dict[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for repo in sorted(repos):
         try:
-            rows.extend(match_repo(hub, repo, repos[repo]))
+            rows.extend(match_repo(hub, repo, repos[repo], named=(named or {}).get(repo)))
         except NetworkError as exc:
             on_error(repo, exc, f"{repo}: Docker Hub matching failed: {exc}")
         if progress:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..core import hubrefs
 from ..core.modes import ORCHESTRATION
 from ..core.sniff import classify_file
 from ..core.sniff import name_match as basename_match
 from ..errors import NetworkError
-from .github import HttpClient
+from .client import GitHub, Refused, errors, raw
 
 log = logging.getLogger(__name__)
 
@@ -66,28 +67,30 @@ class BadBlob(Exception):
     pass
 
 
-def list_candidates(client: HttpClient, repo: str, sha: str,
-                    wanted: Callable[[str], str | None] | None = None) -> tuple[list[dict[str, Any]], bool]:
-    """Blob entries whose names make them candidates (:func:`name_match`); and whether truncated."""
-    r = client.get(f"repos/{repo}/git/trees/{sha}", {"recursive": 1})
-    data = r.data if isinstance(r.data, dict) else {}
-    if r.status != 200:
-        raise BadBlob(f"tree {sha} not found (HTTP {r.status})")
-    out = []
-    for e in data.get("tree") or []:
-        if e.get("type") != "blob" or not e.get("path"):
-            continue
-        nm = name_match(e["path"], wanted)
-        if nm:
-            out.append({**e, "name_match": nm})
-    return out, bool(data.get("truncated"))
+def tree_blobs(client: GitHub, repo: str, sha: str) -> tuple[list[dict[str, Any]], bool]:
+    """Every blob entry of the recursive tree at ``sha`` (one request); and whether truncated."""
+    try:
+        with errors():
+            data = raw(client.repo(repo).get_git_tree(sha, recursive=True))
+    except Refused as exc:
+        raise BadBlob(f"tree {sha} not found (HTTP {exc.status})") from exc
+    blobs = [e for e in data.get("tree") or [] if e.get("type") == "blob" and e.get("path")]
+    return blobs, bool(data.get("truncated"))
 
 
-def fetch_blob(client: HttpClient, repo: str, sha: str) -> bytes:
-    r = client.get(f"repos/{repo}/git/blobs/{sha}")
-    d = r.data if isinstance(r.data, dict) else {}
-    if r.status != 200 or "content" not in d:
-        raise BadBlob(f"blob {sha}: HTTP {r.status}")
+def picked(entries: list[dict[str, Any]], pick: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """The entries ``pick`` names a reason for, with it as ``name_match``."""
+    return [{**e, "name_match": nm} for e in entries if (nm := pick(e["path"]))]
+
+
+def fetch_blob(client: GitHub, repo: str, sha: str) -> bytes:
+    try:
+        with errors():
+            d = raw(client.repo(repo).get_git_blob(sha))
+    except Refused as exc:
+        raise BadBlob(f"blob {sha}: HTTP {exc.status}") from exc
+    if "content" not in d:
+        raise BadBlob(f"blob {sha}: no content")
     if d.get("encoding") == "base64":
         data = base64.b64decode(d["content"])
     else:
@@ -99,19 +102,26 @@ def fetch_blob(client: HttpClient, repo: str, sha: str) -> bytes:
 
 
 def collect_files(
-    client: HttpClient,
+    client: GitHub,
     repos: list[tuple[str, str]],
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,
     wanted: Callable[[str], str | None] | None = None,
+    evidence: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[FileRecord]:
-    """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step."""
+    """Files of each (repo, head_sha); problems go to ``on_error`` and never stop the step.
+
+    ``evidence`` (filled when given): each repository's whole blob list, for :func:`image_evidence`.
+    """
     out: list[FileRecord] = []
     step = client.step
     for repo, sha in repos:
         client.step = f"{step}:tree" if step else "tree"
         try:
-            entries, truncated = list_candidates(client, repo, sha, wanted)
+            blobs, truncated = tree_blobs(client, repo, sha)
+            if evidence is not None:
+                evidence[repo] = blobs
+            entries = picked(blobs, lambda p: name_match(p, wanted))
             if truncated:
                 on_error(repo, "TreeTruncated", f"{repo}: tree at {sha} was truncated by GitHub; some files may be missing")
         except (NetworkError, BadBlob, ValueError) as exc:  # one repository never stops the step
@@ -133,6 +143,27 @@ def collect_files(
             progress(1)
     client.step = step
     return out
+
+
+EVIDENCE_MAX_FILES = 8
+EVIDENCE_MAX_BYTES = 200_000
+
+
+def image_evidence(client: GitHub, repo: str, entries: list[dict[str, Any]]) -> dict[str, str]:
+    """``{image: evidence}`` from the repository's own files at the pinned commit.
+
+    ``entries``: the tree :func:`collect_files` listed (``evidence``); README, compose files,
+    Makefiles/scripts and workflows (:func:`pipeline.core.hubrefs.evidence_kind`) are read,
+    at most ``EVIDENCE_MAX_FILES`` of them (root files first) and none over the size cap.
+    """
+    entries = [e for e in picked(entries, hubrefs.evidence_kind) if int(e.get("size") or 0) <= EVIDENCE_MAX_BYTES]
+    entries.sort(key=lambda e: (e["path"].count("/"), e["path"]))
+    found: dict[str, str] = {}
+    for e in entries[:EVIDENCE_MAX_FILES]:
+        text = fetch_blob(client, repo, e["sha"]).decode("utf-8", errors="replace")
+        for image, kind in hubrefs.images_in(e["path"], text).items():
+            found.setdefault(image, kind)
+    return found
 
 
 def kind_of(rec: FileRecord) -> tuple[str, str]:

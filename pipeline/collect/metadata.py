@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import NetworkError
-from .github import HttpClient, Response, last_page
+from .client import GRAPHQL_UNAVAILABLE, GitHub, paged_count
+from .jsonhttp import last_page
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,6 @@ def graphql_query(repos: list[str]) -> str:
         owner, name = full.split("/", 1)
         parts.append(f"  r{i}: repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) {{{_FIELDS}  }}")
     return "query {\n" + "\n".join(parts) + "\n}"
-
-
-def graphql_path(base_url: str) -> str:
-    """GraphQL endpoint: ``<api>/graphql``; GitHub Enterprise: ``/api/v3`` -> ``/api/graphql``."""
-    if base_url.rstrip("/").endswith("/api/v3"):
-        return base_url.rstrip("/")[: -len("/v3")] + "/graphql"
-    return "graphql"
-
-
-def graphql_failed(r: Response) -> bool:
-    """A 200 answer that is really a failure: rate limited, or no data at all."""
-    d = r.data if isinstance(r.data, dict) else {}
-    errors = d.get("errors") or []
-    return r.status == 200 and (d.get("data") is None or any(e.get("type") == "RATE_LIMITED" for e in errors))
 
 
 def from_graphql(node: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +91,7 @@ def from_search_item(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def count(client: HttpClient, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+def count(client: GitHub, path: str, params: dict[str, Any]) -> tuple[int, Any]:
     """Count a listing in one request: ``per_page=1``, then the ``last`` page number."""
     r = client.get(path, {**params, "per_page": 1})
     if r.status in (404, 409):  # 409: empty repository
@@ -115,71 +102,86 @@ def count(client: HttpClient, path: str, params: dict[str, Any]) -> tuple[int, A
     return n, r.data
 
 
-def contributors(client: HttpClient, repo: str) -> int:
-    n, _ = count(client, f"repos/{repo}/contributors", {"anon": 1})
-    return n
+def contributors(client: GitHub, repo: str) -> int:
+    return paged_count(client.repo(repo).get_contributors(anon="1"))
 
 
-def rest_metadata(client: HttpClient, repo: str, item: dict[str, Any]) -> dict[str, Any]:
+def rest_metadata(client: GitHub, repo: str, item: dict[str, Any]) -> dict[str, Any]:
     """Metadata from the search item plus three counting requests."""
     row = from_search_item(item)
     branch = row["default_branch"]
     params = {"sha": branch} if branch else {}
     row["commits"], data = count(client, f"repos/{repo}/commits", params)
     row["head_sha"] = data[0]["sha"] if isinstance(data, list) and data else None
-    row["releases"], _ = count(client, f"repos/{repo}/releases", {})
+    row["releases"] = paged_count(client.repo(repo).get_releases())
     row["issues"] = None
     row["pulls"] = None
     return row
 
 
+def graphql_rows(client: GitHub, names: list[str], items: dict[str, dict[str, Any]], batch: int,
+                 on_error: Callable[[str, BaseException | str, str], None]) -> dict[str, dict[str, Any]] | None:
+    """Metadata of ``names`` by batched GraphQL queries (missing ones to ``on_error``), or None
+    when the server has no GraphQL (401/404/501: the caller falls back to REST)."""
+    base: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(names), batch):
+        chunk = names[start : start + batch]
+        try:
+            r = client.graphql(graphql_query(chunk))
+        except NetworkError as exc:
+            for n in chunk:
+                on_error(n, exc, str(exc))
+            continue
+        if r.status in GRAPHQL_UNAVAILABLE:
+            log.warning("GitHub answers GraphQL with HTTP %d: counting with REST instead", r.status)
+            return None
+        data = (r.data or {}).get("data") or {}
+        for i, n in enumerate(chunk):
+            node = data.get(f"r{i}")
+            if not node:  # NOT_FOUND for this alias only
+                on_error(n, "NotFound", f"{n}: repository not found or not readable (GraphQL)")
+                continue
+            row = from_graphql(node)
+            row["open_issues"] = items[n].get("open_issues_count")
+            base[n] = row
+    return base
+
+
 def collect_metadata(
-    client: HttpClient,
+    client: GitHub,
     candidates: list[tuple[str, dict[str, Any]]],
     *,
     use_graphql: bool,
     batch: int = 25,
     on_error: Callable[[str, BaseException | str, str], None],
     progress: Callable[[int], object] | None = None,
+    wants_contributors: Callable[[dict[str, Any]], bool] = lambda row: True,
 ) -> list[dict[str, Any]]:
-    """One row per candidate that could be read; failures go to ``on_error``."""
+    """One row per candidate that could be read; failures go to ``on_error``.
+
+    Contributors (one REST request each) are counted only where ``wants_contributors(row)``
+    (the repositories the other criteria keep); elsewhere they stay unknown (None).
+    """
     rows: list[dict[str, Any]] = []
     names = [c[0] for c in candidates]
     items = dict(candidates)
-    base: dict[str, dict[str, Any]] = {}
-    if use_graphql:
-        for start in range(0, len(names), batch):
-            chunk = names[start : start + batch]
-            try:
-                r = client.post_json(graphql_path(client.base_url), {"query": graphql_query(chunk)},
-                                     retry_if=graphql_failed)
-            except NetworkError as exc:
-                for n in chunk:
-                    on_error(n, exc, str(exc))
-                continue
-            data = (r.data or {}).get("data") or {}
-            for i, n in enumerate(chunk):
-                node = data.get(f"r{i}")
-                if not node:
-                    on_error(n, "NotFound", f"{n}: repository not found or not readable (GraphQL)")
-                    continue
-                row = from_graphql(node)
-                row["open_issues"] = items[n].get("open_issues_count")
-                base[n] = row
-    else:
+    got = graphql_rows(client, names, items, batch, on_error) if use_graphql else None
+    if got is None:
+        got = {}
         for n in names:
             try:
-                base[n] = rest_metadata(client, n, items[n])
+                got[n] = rest_metadata(client, n, items[n])
             except NetworkError as exc:
                 on_error(n, exc, str(exc))
     for n in names:
-        if n in base:
-            row = base[n]
+        if n in got:
+            row = got[n]
+            row["contributors"] = None
             try:
-                row["contributors"] = contributors(client, n)
+                if wants_contributors(row):
+                    row["contributors"] = contributors(client, n)
             except NetworkError as exc:
                 on_error(n, exc, str(exc))
-                row["contributors"] = None
             rows.append({"repo": n, **row})
         if progress:
             progress(1)

@@ -22,15 +22,17 @@ from typing import Any
 import pandas as pd
 
 from ..config import Paths, dockerhub_url, github_api_url, github_token
-from ..errors import CollectWouldOverwrite, StageInputMissing
+from ..errors import CollectWouldOverwrite, NetworkError, StageInputMissing
 from ..outputs import OutputSet, output_set
 from ..progress import Bar, Progress, no_progress, track
 from ..schemas import TABLES
-from ..tables import ErrorLog, atomic_write_text, read_table, write_table
+from ..schemas.inputs import MANUAL
+from ..tables import ErrorLog, atomic_write_text, read_package_csv, read_table, write_table
 from ..taxonomy import load_orchestration
 from . import criteria as crit
 from . import dockerhub, files, metadata, search
-from .github import HttpClient, Stats, dockerhub_client, github_client
+from .client import GitHub, github_client
+from .jsonhttp import HttpClient, Stats, Waiter, dockerhub_client
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Settings:
     secondary_wait: float = 60.0
     graphql: bool = True
     batch: int = 25
+    min_interval: float = 0.25
     criteria_file: Path | None = None
     keywords_file: Path | None = None
 
@@ -67,13 +70,12 @@ class Collector:
         self.progress = progress
         self.dir = p.interim / "collect"
         self.stats = Stats()
-        kw: dict[str, Any] = {
-            "sleep": self.s.sleep, "clock": self.s.clock, "backoff": self.s.backoff,
-            "retries": self.s.retries, "max_wait": self.s.max_wait, "stats": self.stats,
-            "secondary_wait": self.s.secondary_wait,
-        }
-        self.gh: HttpClient = github_client(self.s.api_url, p.cache, self.s.token, **kw)
-        self.hub: HttpClient = dockerhub_client(self.s.hub_url, p.cache, **kw)
+        waiter = Waiter(self.s.sleep, self.s.clock, self.s.max_wait, self.stats)
+        kw: dict[str, Any] = {"backoff": self.s.backoff, "retries": self.s.retries,
+                              "secondary_wait": self.s.secondary_wait}
+        self.gh: GitHub = github_client(self.s.api_url, p.cache / "github", self.s.token, waiter=waiter,
+                                        min_interval=self.s.min_interval, **kw)
+        self.hub: HttpClient = dockerhub_client(self.s.hub_url, p.cache, waiter, **kw)
         self.errors = ErrorLog("collect")
         self.summary: list[str] = []
 
@@ -102,7 +104,7 @@ class Collector:
     def bar(self, total: int, desc: str) -> Bar:
         return self.progress(desc, total, "repo")
 
-    def state(self, until: date | None = None) -> dict[str, Any]:
+    def state(self, until: date | None = None, package: Path | None = None) -> dict[str, Any]:
         """The pinned run state: the search end date stays fixed across resumes.
 
         ``until`` pins a new end date (a new collection; cached slices of other dates stay).
@@ -113,6 +115,8 @@ class Collector:
         else:
             st = {"until": (until or datetime.now(UTC).date()).isoformat(), "api_url": self.s.api_url,
                   "started": datetime.now(UTC).isoformat(timespec="seconds")}
+            if package is not None:
+                st["package"] = str(package)
             atomic_write_text(f, json.dumps(st, indent=2) + "\n")
         # one cache per collection: answers that change over time (counts, head SHAs) are
         # replayed within a collection, never into a later one
@@ -207,13 +211,38 @@ class Collector:
         self.finish()
         return cand
 
+    def run_from_package(self, package: Path, until: date | None = None) -> pd.DataFrame:
+        """Candidates = exactly the package's studied repositories (``manual-labeling.csv``):
+        no search and no criteria, so the study's snapshot can be compared with GitHub today."""
+        f = package / MANUAL.path
+        manual = read_package_csv(f, MANUAL.columns, rows=True, root=package, label=str(f))
+        manual = manual.dropna(subset=["repos"])
+        self.state(until or datetime.now(UTC).date(), package=package)
+        (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)
+        names = list(dict.fromkeys(str(r).strip() for r in manual["repos"]))
+        topic = dict(zip(manual["repos"].astype(str).str.strip(), manual.get("topic", manual["manual_topic"]),
+                         strict=True))
+        cand = pd.DataFrame([{"repo": n, "search_topic": topic.get(n), "keywords": "[]", "created_at": None,
+                              "stars": None, "forks": None} for n in sorted(names)],
+                            columns=TABLES["collect_candidates"].column_names)
+        atomic_write_text(self.dir / "items.json", "{}")
+        self.write(cand, "collect_candidates")
+        self.summary.insert(0, f"from package: {len(cand)} repositories of {f} (no search, no criteria)")
+        self.finish()
+        return cand
+
+    def criteria(self) -> tuple[crit.Criterion, ...]:
+        """The inclusion criteria; none when collecting the package's own repositories."""
+        st = self.state()
+        return () if st.get("package") else self.config().criteria
+
     # -- steps 3-4 --------------------------------------------------------------------
     def run_filter(self) -> pd.DataFrame:
         self.state()
         cand = self.read("collect_candidates", "mldock collect search")
         items_f = self.dir / "items.json"
         items: dict[str, Any] = json.loads(items_f.read_text(encoding="utf-8")) if items_f.exists() else {}
-        cfg = self.config()
+        criteria = self.criteria()
         use_graphql = self.s.graphql and self.gh.authenticated
         if self.s.graphql and not self.gh.authenticated:
             log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (3 requests per repository)")
@@ -223,6 +252,7 @@ class Collector:
             rows = metadata.collect_metadata(
                 self.gh, [(n, items.get(n, {})) for n in names], use_graphql=use_graphql,
                 batch=self.s.batch, on_error=self.on_error, progress=bar.update,
+                wants_contributors=lambda row: crit.passes_without(row, criteria, "contributors"),
             )
             bar.close()
         topic = dict(zip(cand["repo"], cand["search_topic"], strict=True))
@@ -231,9 +261,9 @@ class Collector:
         for c in cols:
             if c not in md.columns:
                 md[c] = None
-        kept, funnel_rows = crit.apply_criteria(md, cfg.criteria)
+        kept, funnel_rows = crit.apply_criteria(md, criteria)
         md["included"] = md.index.isin(kept.index)
-        md["excluded_by"] = crit.first_failed(md, cfg.criteria)
+        md["excluded_by"] = crit.first_failed(md, criteria)
         self.write(md[cols], "collect_metadata")
         funnel: list[dict[str, Any]] = [
             {"step": "search", "description": "unique non-fork repositories found by the keyword search",
@@ -263,8 +293,9 @@ class Collector:
         pairs = list(zip(inc["repo"], inc["head_sha"], strict=True))
         with self.step("files", lambda: len(pairs), parts=("files:tree", "files:blobs")):
             bar = self.bar(len(pairs), "files")
+            trees: dict[str, list[dict[str, Any]]] = {}
             recs = files.collect_files(self.gh, pairs, self.on_error, progress=bar.update,
-                                       wanted=load_orchestration(self.p.taxonomy).wanted)
+                                       wanted=load_orchestration(self.p.taxonomy).wanted, evidence=trees)
             bar.close()
         rows = []
         sha_of = dict(pairs)
@@ -280,22 +311,29 @@ class Collector:
             if row["kind"] == "dockerfile":
                 text = f.data.decode("utf-8", errors="replace")
                 dockerfiles.setdefault(f.repo, set()).add(dockerhub.dockerfile_digest(text))
+        named = self.image_evidence(sorted(dockerfiles), trees)
         with self.step("dockerhub", lambda: len(dockerfiles)):
             bar = self.bar(len(dockerfiles), "docker hub")
-            matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update)
+            matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update, named=named)
             bar.close()
         mdf = pd.DataFrame(matches, columns=TABLES["collect_hub_matches"].column_names)
         mdf = mdf.drop_duplicates(subset=["repo", "image"])
         self.write(mdf, "collect_hub_matches")
         self.normalise(md, fdf, mdf, {(f.repo, f.path): f.data for f in recs})
         req = read_table("collect_requests", self.p, path=self.path("collect_requests")).set_index("step")
-        if {"metadata", "files:tree"} <= set(req.index) and req.loc["metadata", "items"]:
-            n = int(req.loc["metadata", "items"])
-            logical = sum(int(req.loc[s, "requests"] - req.loc[s, "retries"] + req.loc[s, "cache_hits"])
-                          for s in ("metadata", "files:tree"))
-            self.summary.append(f"metadata + file listing: {logical} requests for {n} candidates = "
-                                f"{logical / n:.2f} per candidate repository")
+        self.summary.extend(per_candidate(req))
         self.finish()
+
+    def image_evidence(self, repos: list[str], trees: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, str]]:
+        """Images each repository's own files name (README, compose, scripts, workflows)."""
+        named: dict[str, dict[str, str]] = {}
+        with self.step("evidence", lambda: len(repos)):
+            for repo in track(repos, self.progress, "evidence", len(repos), "repo"):
+                try:
+                    named[repo] = files.image_evidence(self.gh, repo, trees.get(repo, []))
+                except (NetworkError, files.BadBlob, ValueError) as exc:
+                    self.on_error(repo, exc, f"{repo}: cannot read image evidence: {exc}")
+        return named
 
     def check_overwrite(self, force: bool) -> None:
         if force:
@@ -319,7 +357,10 @@ class Collector:
         conf = mdf[mdf["confirmed"].astype(bool)] if len(mdf) else mdf
         images = {r: sorted(g["image"]) for r, g in conf.groupby("repo")} if len(conf) else {}
         with_df = inc[inc["repo"].isin(has_df)]
-        studied = with_df[with_df["repo"].isin(set(images))] if cfg.require_image else with_df
+        if self.state().get("package"):  # the package's repositories, whatever they hold today
+            with_df = studied = inc
+        else:
+            studied = with_df[with_df["repo"].isin(set(images))] if cfg.require_image else with_df
         repos = pd.DataFrame({
             "repo": studied["repo"], "in_final_dataset": True, "search_topic": studied["search_topic"],
             "commits": studied["commits"], "contributors": studied["contributors"],
@@ -380,3 +421,27 @@ class Collector:
             dst = tmp / r / pth
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(blobs[(r, pth)])
+
+
+OVERALL = ("search", "metadata", "files:tree", "files:blobs", "evidence", "dockerhub")
+
+
+def per_candidate(req: pd.DataFrame) -> list[str]:
+    """Summary lines: requests per candidate for metadata + file listing, and overall.
+
+    A request counts once however it was served (network or cache), retries not included,
+    so a resumed run reports the figure of an uninterrupted one.
+    """
+    if "metadata" not in req.index or not req.loc["metadata", "items"]:
+        return []
+    n = int(req.loc["metadata", "items"])
+
+    def logical(steps: tuple[str, ...]) -> int:
+        return sum(int(req.loc[s, "requests"] - req.loc[s, "retries"] + req.loc[s, "cache_hits"])
+                   for s in steps if s in req.index)
+
+    listing, overall = logical(("metadata", "files:tree")), logical(OVERALL)
+    return [f"metadata + file listing: {listing} requests for {n} candidates = {listing / n:.2f} per candidate repository",
+            f"overall ({' + '.join(OVERALL)}): {overall} requests for {n} candidates = "
+            f"{overall / n:.2f} per candidate repository"]
+

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from .github import HttpClient, parse_link
+from .client import GitHub, errors, raw
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +91,24 @@ class SearchResult:
     slices: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _search_page(client: HttpClient, query: str, page_url: str | None) -> tuple[dict[str, Any], str | None]:
-    if page_url:
-        r = client.get(page_url)
-    else:
-        r = client.get(
-            "search/repositories",
-            {"q": query, "per_page": PER_PAGE, "page": 1, "sort": "stars", "order": "desc"},
-        )
-    data = r.data if isinstance(r.data, dict) else {}
-    return data, parse_link(r.link).get("next")
+def _search_page(client: GitHub, query: str, page: int) -> dict[str, Any]:
+    """Page ``page`` (0-based) of a search through PyGithub: ``total_count`` is the page's own
+    (``PaginatedList.totalCount`` read through the ``last`` link is capped at 1,000)."""
+    with errors():
+        pl = client.g.search_repositories(query, sort="stars", order="desc")
+        items = pl.get_page(page)
+        return {"total_count": pl.totalCount, "incomplete_results": bool(pl.incomplete_results),
+                "items": [raw(it) for it in items]}
+
+
+def _more(data: dict[str, Any], pages: int) -> bool:
+    """Whether a next page can hold results: this one was full and the cap is not reached."""
+    shown = min(int(data.get("total_count") or 0), CAP)
+    return len(data.get("items") or []) == PER_PAGE and pages * PER_PAGE < shown
 
 
 def search_keyword(
-    client: HttpClient,
+    client: GitHub,
     kw: str,
     qualifiers: Iterable[str],
     until: date,
@@ -120,7 +124,7 @@ def search_keyword(
     while todo:
         lo, hi, stars = todo.pop(0)
         query = build_query(kw, quals, (lo, hi), stars)
-        data, nxt = _search_page(client, query, None)
+        data = _search_page(client, query, 0)
         total = int(data.get("total_count", 0))
         items = list(data.get("items") or [])
         sl = Slice(kw, lo, hi, stars[0] if stars else None, stars[1] if stars else None, total)
@@ -150,9 +154,9 @@ def search_keyword(
                 if kw not in kws:
                     kws.append(kw)
                 sl.items += 1
-            if not nxt or pages * PER_PAGE >= CAP:
+            if not _more(data, pages):
                 break
-            data, nxt = _search_page(client, query, nxt)
+            data = _search_page(client, query, pages)
             items = list(data.get("items") or [])
             sl.incomplete_results = sl.incomplete_results or bool(data.get("incomplete_results"))
             pages += 1
@@ -164,7 +168,7 @@ def search_keyword(
 
 
 def propose_keywords(
-    client: HttpClient, seeds: Iterable[str], pages: int = 3, top: int = 30
+    client: GitHub, seeds: Iterable[str], pages: int = 3, top: int = 30
 ) -> list[dict[str, Any]]:
     """Count topics co-occurring with each seed topic among the most-starred repositories.
 
@@ -177,11 +181,8 @@ def propose_keywords(
     by_seed: dict[str, set[str]] = {}
     seen: set[str] = set()
     for seed in seeds:
-        url: str | None = None
-        for page in range(1, pages + 1):
-            if page > 1 and not url:
-                break
-            data, url = _search_page(client, f"topic:{seed} fork:false", url)
+        for page in range(pages):
+            data = _search_page(client, f"topic:{seed} fork:false", page)
             for it in data.get("items") or []:
                 name = it.get("full_name")
                 if not name or name in seen:
@@ -190,6 +191,8 @@ def propose_keywords(
                 for t in it.get("topics") or []:
                     counts[t] += 1
                     by_seed.setdefault(t, set()).add(seed)
+            if not _more(data, page + 1):
+                break
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [
         {"keyword": t, "count": c, "seeds": ",".join(sorted(by_seed[t])), "proposed": i < top}

@@ -1,9 +1,9 @@
-"""HTTP client for the GitHub REST/GraphQL APIs and Docker Hub: cache, rate limits, retries.
+"""A JSON HTTP client (Docker Hub) and the parts it shares with the GitHub client.
 
 Every successful response is cached on disk by request (method, URL with sorted query,
-body), without any request header, so a rerun replays what it already has and requests
-nothing twice.  The token is only ever placed in the ``Authorization`` header of requests
-to the GitHub API base URL: never in a cache key, a cached file, a log line or an error.
+body), without any request header (:class:`Store`), so a rerun replays what it already has
+and requests nothing twice.  GitHub goes through PyGithub (:mod:`.client`), which uses the
+same store and the same :class:`Waiter`.
 
 Waiting is done through an injectable ``sleep``/``clock`` pair so tests can check that the
 wait for a rate-limit reset is computed from the ``x-ratelimit-reset`` header without
@@ -96,56 +96,44 @@ class Stats:
     waits: list[float] = field(default_factory=list)
 
 
-class HttpClient:
-    """A small JSON client with an on-disk cache, retries and rate-limit handling."""
+@dataclass
+class Waiter:
+    """Every wait of a collection: through the injectable ``sleep``/``clock``, counted in ``stats``."""
 
-    def __init__(
-        self,
-        base_url: str,
-        cache_dir: Path,
-        token: str | None = None,
-        *,
-        service: str = "GitHub",
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-        backoff: float = 1.0,
-        retries: int = 6,
-        max_wait: float = 3700.0,
-        secondary_wait: float = 60.0,
-        timeout: float = 30.0,
-        session: requests.Session | None = None,
-        stats: Stats | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.cache_dir = cache_dir
-        self._token = token
-        self.service = service
-        self.sleep = sleep
-        self.clock = clock
-        self.backoff = backoff
-        self.retries = retries
-        self.max_wait = max_wait
-        self.secondary_wait = secondary_wait
-        self.timeout = timeout
-        self.session = session or requests.Session()
-        self.stats = stats or Stats()
-        self.step = "other"
-        self._pending_wait: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    max_wait: float = 3700.0
+    stats: Stats = field(default_factory=Stats)
+    service: str = "GitHub"
+    step: str = "other"
 
-    @property
-    def authenticated(self) -> bool:
-        return self._token is not None
+    def wait(self, seconds: float, why: str) -> None:
+        seconds = max(0.0, seconds)
+        until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
+        if seconds > self.max_wait:
+            raise RateLimited(self.service, until)
+        if seconds >= 1:
+            log.warning("%s: %s; waiting %.0f s (until %s)", self.service, why, seconds, until)
+        self.stats.waited += seconds
+        self.stats.waits.append(seconds)
+        self.sleep(seconds)
 
-    # -- cache ------------------------------------------------------------------------
-    def _key(self, method: str, url: str, body: str | None) -> str:
-        h = hashlib.sha256(f"{method}\n{url}\n{body or ''}".encode())
-        return h.hexdigest()
 
-    def _cache_file(self, key: str) -> Path:
-        return self.cache_dir / key[:2] / f"{key}.json"
+class Store:
+    """Immutable answers on disk, one atomic JSON file per request key."""
 
-    def _cache_get(self, key: str) -> Response | None:
-        f = self._cache_file(key)
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @staticmethod
+    def key(method: str, url: str, body: str | None) -> str:
+        return hashlib.sha256(f"{method}\n{url}\n{body or ''}".encode()).hexdigest()
+
+    def file(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Response | None:
+        f = self.file(key)
         if not f.exists():
             return None
         try:
@@ -155,17 +143,59 @@ class HttpClient:
             log.warning("ignoring unreadable cache entry %s", f)
             return None
 
-    def _cache_put(self, key: str, method: str, url: str, body: str | None, resp: Response) -> None:
-        rec = {
-            "method": method,
-            "url": url,
-            "body": body,
-            "status": resp.status,
-            "headers": resp.headers,
-            "data": resp.data,
-            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        atomic_write_text(self._cache_file(key), json.dumps(rec, sort_keys=True))
+    def put(self, key: str, method: str, url: str, body: str | None, resp: Response) -> None:
+        rec = {"method": method, "url": url, "body": body, "status": resp.status, "headers": resp.headers,
+               "data": resp.data, "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write_text(self.file(key), json.dumps(rec, sort_keys=True))
+
+    def forget(self, key: str) -> None:
+        self.file(key).unlink(missing_ok=True)
+
+
+class HttpClient:
+    """A small JSON client (Docker Hub) with the on-disk :class:`Store` and rate-limit handling."""
+
+    def __init__(
+        self,
+        base_url: str,
+        cache_dir: Path,
+        waiter: Waiter,
+        *,
+        service: str = "Docker Hub",
+        backoff: float = 1.0,
+        retries: int = 6,
+        secondary_wait: float = 60.0,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.store = Store(cache_dir)
+        self.waiter = Waiter(waiter.sleep, waiter.clock, waiter.max_wait, waiter.stats, service)
+        self.service = service
+        self.clock = waiter.clock
+        self.backoff = backoff
+        self.retries = retries
+        self.secondary_wait = secondary_wait
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.stats = waiter.stats
+        self._pending_wait: float | None = None
+
+    @property
+    def step(self) -> str:
+        return self.waiter.step
+
+    @step.setter
+    def step(self, value: str) -> None:
+        self.waiter.step = value
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.store.root
+
+    @cache_dir.setter
+    def cache_dir(self, value: Path) -> None:
+        self.store.root = value
 
     # -- requests ---------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -195,8 +225,8 @@ class HttpClient:
         the rate-limit reset when ``x-ratelimit-remaining`` is 0, else after a backoff.
         """
         full = canonical_url(url, params)
-        key = self._key(method, full, body)
-        hit = self._cache_get(key)
+        key = self.store.key(method, full, body)
+        hit = self.store.get(key)
         if hit is not None:
             self.stats.cache_hits[self.step] += 1
             return hit
@@ -210,40 +240,22 @@ class HttpClient:
             if resp.headers.get("x-ratelimit-remaining") != "0":  # else _fetch waited for the reset
                 self._wait(self.backoff * 2 ** (attempt - 1), "transient error in the response body")
         if resp.status in CACHEABLE:
-            self._cache_put(key, method, full, body, resp)
+            self.store.put(key, method, full, body, resp)
         return resp
 
     def forget(self, path: str, params: dict[str, Any] | None = None, body: str | None = None) -> None:
         """Drop a cached response (e.g. content that failed verification) so it is fetched again."""
         method = "POST" if body is not None else "GET"
-        self._cache_file(self._key(method, canonical_url(self.url(path), params), body)).unlink(missing_ok=True)
+        self.store.forget(self.store.key(method, canonical_url(self.url(path), params), body))
 
     def _headers(self, url: str) -> dict[str, str]:
-        accept = "application/vnd.github+json" if self.service == "GitHub" else "application/json"
-        h = {"Accept": accept, "User-Agent": "mldock"}
-        if self._token and url.startswith(self.base_url):
-            h["Authorization"] = f"Bearer {self._token}"
-        return h
+        return {"Accept": "application/json", "User-Agent": "mldock"}
 
     def _wait(self, seconds: float, why: str) -> None:
-        seconds = max(0.0, seconds)
-        until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%H:%M:%S UTC")
-        if seconds > self.max_wait:
-            raise RateLimited(self.service, until)
-        if seconds >= 1:
-            log.warning("%s: %s; waiting %.0f s (until %s)", self.service, why, seconds, until)
-        self.stats.waited += seconds
-        self.stats.waits.append(seconds)
-        self.sleep(seconds)
+        self.waiter.wait(seconds, why)
 
     def _reset_wait(self, headers: Any) -> float | None:
-        reset = headers.get("x-ratelimit-reset")
-        if reset is None:
-            return None
-        try:
-            return float(reset) - self.clock() + 1.0
-        except ValueError:
-            return None
+        return reset_wait(headers, self.clock)
 
     def _fetch(self, method: str, url: str, body: str | None) -> Response:
         """Send one request until it gets a final answer; every wait goes through ``sleep``."""
@@ -296,31 +308,41 @@ class HttpClient:
 
     def _limit_wait(self, r: requests.Response, limited: int) -> tuple[float, str] | None:
         """(seconds, why) when a 403/429 is a rate limit; None when it is a real refusal."""
-        shown = _shown(r.url or "")
-        retry_after = r.headers.get("retry-after")
-        if retry_after is not None:
-            try:
-                return float(retry_after), f"secondary rate limit on {shown}"
-            except ValueError:
-                return self.secondary_wait, f"secondary rate limit on {shown}"
-        if r.headers.get("x-ratelimit-remaining") == "0":
-            wait = self._reset_wait(r.headers)
-            return (wait if wait is not None else self.secondary_wait), "primary rate limit reached"
-        if r.status_code == 429 or b"rate limit" in r.content.lower():
-            # secondary limit without Retry-After: GitHub asks for at least a minute, growing
-            return self.secondary_wait * 2**limited, f"secondary rate limit on {shown}"
+        return limit_wait(r.status_code, r.headers, r.content, _shown(r.url or ""), self.clock,
+                          self.secondary_wait, limited)
+
+
+def limit_wait(status: int, headers: Any, body: bytes, shown: str, clock: Callable[[], float],
+               secondary_wait: float, limited: int) -> tuple[float, str] | None:
+    """(seconds, why) when a 403/429 answer is a rate limit; None when it is a real refusal.
+
+    ``Retry-After`` is waited as given; a used-up quota (``x-ratelimit-remaining: 0``) until
+    ``x-ratelimit-reset`` + 1 s by ``clock``; a 429 or a rate-limit message without either
+    ``secondary_wait``, doubled for each earlier rate-limit answer (``limited``).
+    """
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return float(retry_after), f"secondary rate limit on {shown}"
+        except ValueError:
+            return secondary_wait, f"secondary rate limit on {shown}"
+    if headers.get("x-ratelimit-remaining") == "0":
+        wait = reset_wait(headers, clock)
+        return (wait if wait is not None else secondary_wait), "primary rate limit reached"
+    if status == 429 or b"rate limit" in (body or b"").lower():
+        # secondary limit without Retry-After: GitHub asks for at least a minute, growing
+        return secondary_wait * 2**limited, f"secondary rate limit on {shown}"
+    return None
+
+
+def reset_wait(headers: Any, clock: Callable[[], float]) -> float | None:
+    """Seconds until ``x-ratelimit-reset`` (by ``clock``) plus 1 s; None without the header."""
+    try:
+        return float(headers.get("x-ratelimit-reset")) - clock() + 1.0
+    except (TypeError, ValueError):
         return None
 
 
-def github_client(
-    base_url: str, cache_root: Path, token: str | None, **kw: Any
-) -> HttpClient:
-    """A client for the GitHub API, caching under ``cache_root/github``."""
-    if token is None:
-        log.warning("GITHUB_TOKEN is not set: working anonymously (60 requests/hour, no GraphQL)")
-    return HttpClient(base_url, cache_root / "github", token, service="GitHub", **kw)
-
-
-def dockerhub_client(base_url: str, cache_root: Path, **kw: Any) -> HttpClient:
+def dockerhub_client(base_url: str, cache_root: Path, waiter: Waiter, **kw: Any) -> HttpClient:
     """A client for Docker Hub (never given the GitHub token), caching under ``cache_root/dockerhub``."""
-    return HttpClient(base_url, cache_root / "dockerhub", None, service="Docker Hub", **kw)
+    return HttpClient(base_url, cache_root / "dockerhub", waiter, service="Docker Hub", **kw)
