@@ -176,18 +176,25 @@ def fig4_doc(inp: Inputs) -> dict[str, Any]:
     return doc
 
 
-def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
-    """Paper-mode Figure 4a/4b from the study's own sheet (study.md 4.4/4.5, fig4)."""
+def paper_base_hits(inp: Inputs, kind: str) -> pd.DataFrame:
+    """Paper-mode Figure 4a/4b (repo, key) hits on the study's own sheet (study.md 4.4/4.5);
+    4b keys are the paper's type labels."""
     sheet, temp = inp.need("package_base_images", "package_base_types")
     doc = fig4_doc(inp)
     if kind == "keyword":
-        hits = F4.keyword_hits(sheet, doc["figure4a"])
-    else:
-        labels = base_type_labels(inp)
-        hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
-                            doc["figure4a"])
-        hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
-    return base_image_shares(hits, inp.categories(), "key", top=top, n_repos=F4.n_repos(sheet))
+        return F4.keyword_hits(sheet, doc["figure4a"])
+    labels = base_type_labels(inp)
+    hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
+                        doc["figure4a"])
+    hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
+    return hits
+
+
+def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
+    """Paper-mode Figure 4a/4b shares from :func:`paper_base_hits` (fig4)."""
+    (sheet,) = inp.need("package_base_images")
+    return base_image_shares(paper_base_hits(inp, kind), inp.categories(), "key", top=top,
+                             n_repos=F4.n_repos(sheet))
 
 
 def type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:

@@ -263,3 +263,33 @@ def section(ranked: list[tuple[TypeRule, int, int]], kw: pd.DataFrame, ty: pd.Da
              if "python" in v}
     totals = total_residual(ty, spec["rq3_base_image_types"].get("totals", {}), n)
     return section_lines(ranked, totals, bar_residual(kw, "python", paper, n), to_md)
+
+
+def label_brackets(hits: pd.DataFrame, categories: pd.DataFrame,
+                   human: tuple[str, ...] | frozenset[str]) -> pd.DataFrame:
+    """Per (category, key): repositories of the category that hit the key with a category
+    a person gave (``labelled``), and the key's hits whose category is predicted, whatever
+    it is (``unlabelled``): with blank labels the study's cell can only lie in
+    ``[labelled, labelled + unlabelled]``."""
+    df = hits.merge(categories[["repo", "category", "category_source"]], on="repo")
+    human_hit = df["category_source"].isin(set(human))
+    unl = df[~human_hit].groupby("key")["repo"].nunique()
+    cats = sorted(set(categories["category"]))
+    grid = pd.MultiIndex.from_product([cats, sorted(set(df["key"]))], names=["category", "key"])
+    lab = df[human_hit].groupby(["category", "key"])["repo"].nunique().reindex(grid, fill_value=0)
+    out = lab.rename("labelled").reset_index()
+    out["unlabelled"] = out["key"].map(unl).fillna(0).astype(int)
+    return out
+
+
+def bracket_reason(paper: int, labelled: int, unlabelled: int) -> str:
+    """One line: is the paper's cell (repositories) reachable by labelling the blanks?"""
+    if labelled <= paper <= labelled + unlabelled:
+        return (f"the copy leaves {unlabelled} of this cell's {labelled + unlabelled} "
+                f"repositories unlabelled; its {labelled} labelled ones are consistent with "
+                f"the paper's {paper}")
+    if paper < labelled:
+        return (f"rule: the copy's labelled repositories alone give {labelled}, above the "
+                f"paper's {paper}")
+    return (f"rule: with all {unlabelled} unlabelled hits the cell reaches "
+            f"{labelled + unlabelled}, below the paper's {paper}")

@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from ..core import modes
+from ..tables import HUMAN_SOURCES
 from . import artefacts as A
+from . import fig4 as F4
 from .frames import canon, label_mix
 from .inputs import (
     MODES,
@@ -252,11 +254,31 @@ def _base_shares(ctx: Ctx, mode: str, sh: pd.DataFrame, section: str, total_key:
         g = sh[sh["category"] == cc].groupby("key_norm")["pct"].max()
         for k in vals:
             ctx.ours.set(mode, tid(section, "value", c, k), round(float(g.get(nkey(k), 0.0)), 2))
+    if modes.policy(mode).figure4a_substring_rule:
+        _bracket_causes(ctx, mode, section, "keyword" if total_key == "stacked_totals"
+                        else "type", nkey)
     tot = sh.groupby(["category", "key_norm"])["pct"].max().groupby("key_norm").sum()
     for k in ctx.spec[section].get(total_key, {}):
         ctx.ours.set(mode, tid(section, total_key, k), round(float(tot.get(nkey(k), 0.0)), 2))
     if "n_types" in ctx.spec[section]:
         ctx.ours.set(mode, tid(section, "n_types"), int(sh["key"].nunique()))
+
+
+def _bracket_causes(ctx: Ctx, mode: str, section: str, kind: str,
+                    nkey: Callable[[Any], str]) -> None:
+    """Paper-mode Figure 4 cells: is the paper's cell reachable by labelling the copy's
+    blanks (:func:`fig4.label_brackets`)? The answer is the cell's cause if it differs."""
+    (sheet,) = ctx.inp.need("package_base_images")
+    n = F4.n_repos(sheet)
+    hits = A.paper_base_hits(ctx.inp, kind)
+    br = F4.label_brackets(hits.assign(key=hits["key"].map(nkey)), ctx.inp.categories(),
+                           HUMAN_SOURCES).set_index(["category", "key"])
+    for c, vals in ctx.spec[section]["value"].items():
+        for k, v in vals.items():
+            lab, unl = (br.loc[(canon(c), nkey(k))] if (canon(c), nkey(k)) in br.index
+                        else (0, 0))
+            ctx.ours.why[mode][tid(section, "value", c, k)] = F4.bracket_reason(
+                round(float(v) * n / 100), int(lab), int(unl))
 
 
 @registers("rq3_base_images")

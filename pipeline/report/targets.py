@@ -112,6 +112,7 @@ class Ours:
         self.reasons: dict[str, dict[str, str]] = {m: {} for m in MODES}
         self.mix: dict[str, str] = {}
         self.notes: dict[str, str] = {}
+        self.why: dict[str, dict[str, str]] = {m: {} for m in MODES}  # per-target cause
 
     def set(self, mode: str, target: str, value: Any) -> None:
         self.values[mode][target] = value
@@ -238,6 +239,29 @@ def _mix_for(ours: Ours, target: str) -> str:
     return ours.mix.get(best, "")
 
 
+def _causes(row: dict[str, Any], target: str, ours: Ours) -> list[str]:
+    """Per differing mode, the cause found in the data: a computed per-target cause
+    (``ours.why``), else the category's predicted labels (``labels`` column)."""
+    out = []
+    for mode in MODES:
+        if row[f"status_{mode}"] != "differs":
+            continue
+        why = ours.why[mode].get(target) or _label_cause(str(row.get("labels") or ""))
+        if why and why not in out:
+            out.append(why if len(MODES) == 1 else f"{mode}: {why}")
+    return out
+
+
+def _label_cause(mix: str) -> str:
+    """``"n manual / m predicted"`` -> the blank-label cause when m > 0."""
+    parts = [x.split() for x in mix.split(" / ")]
+    if len(parts) != 2 or not all(p and p[0].isdigit() for p in parts):
+        return ""
+    n, m = int(parts[0][0]), int(parts[1][0])
+    return (f"the copy leaves {m} of this category's {n + m} repositories unlabelled "
+            f"(category predicted)") if m else ""
+
+
 def _show(v: Any) -> Any:
     if isinstance(v, (list, tuple, set)):
         return ", ".join(str(x) for x in v)
@@ -268,6 +292,7 @@ def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], our
                 parts.extend(r for r in reasons if r.startswith(mode))
             else:
                 parts.append(f"{mode} mode reproduced")
+    parts += _causes(row, leaf.id, ours)
     note = ours.notes.get(leaf.section, "")
     if note and "differs" in (sp, sc):
         parts.append(note)
