@@ -14,7 +14,12 @@ from . import artefacts as A
 from . import fig4 as F4
 from .frames import canon
 from .inputs import MODES, SKIPPED, Inputs, sections
-from .targets import artefact_counts
+from .targets import artefact_counts, difference_causes
+
+CAUSE_NOTE = ("*rule*: the copy's labelled repositories alone contradict the paper's cell, so "
+              "the rule differs; *blank labels*: the value rests on repositories whose "
+              "category the copy leaves blank (predicted), and for a Figure 4 cell the paper's "
+              "value is reachable by labelling them")
 
 
 def _fmt(v: Any) -> str:
@@ -76,6 +81,10 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "## By paper artefact",
         "",
         to_markdown(artefact_counts(rep, MODES, sections(inp))).rstrip(),
+        "",
+        f"Paper-mode differences by the cause their reason names ({CAUSE_NOTE}):",
+        "",
+        to_markdown(difference_causes(rep, "paper")).rstrip(),
         "",
         "## Summary",
         "",

@@ -349,12 +349,22 @@ def _table2_claims(ctx: Ctx, mode: str, t2: pd.DataFrame) -> None:
         if canon(c) in t2.index:
             for key, col in columns.items():
                 ctx.ours.set(mode, tid(contrib, "value", key, c), int(t2.loc[canon(c), col]))
+                ctx.ours.mix[tid(contrib, "value", key, c)] = (
+                    f"{int(t2.loc[canon(c), 'n_manual'])} manual / "
+                    f"{int(t2.loc[canon(c), 'n_predicted'])} predicted")
     claims = "rq4_text_claims"
+    all_mix = f"{int(t2['n_manual'].sum())} manual / {int(t2['n_predicted'].sum())} predicted"
+    for claim in ("median_config_size_about", "env_vars_more_than"):
+        ctx.ours.mix[tid(claims, claim)] = all_mix
     ctx.ours.set(mode, tid(claims, "median_config_size_about", "value"),
                  round(float(t2["conf_size"].median()), 2))
     ctx.ours.set(mode, tid(claims, "max_subdirectories_gt", "value"),
                  float(t2["max_level"].median()) if t2["max_level"].notna().any() else None)
-    ctx.ours.set(mode, tid(claims, "env_vars_more_than", "value"), float(t2["env"].min()))
+    env = float(t2["env"].min())
+    ctx.ours.set(mode, tid(claims, "env_vars_more_than", "value"), env)
+    if env > ctx.spec[claims]["env_vars_more_than"]["value"]:
+        ctx.ours.why[mode][tid(claims, "env_vars_more_than", "value")] = (
+            f"the claim is a lower bound and holds: the smallest category median is {env:g}")
     if t2["files"].notna().all():
         ctx.ours.set(mode, tid(claims, "doc_minus_model_files", "value"),
                      float(t2.loc["Documentation", "files"] - t2.loc["Model", "files"]))

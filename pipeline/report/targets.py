@@ -258,7 +258,7 @@ def _label_cause(mix: str) -> str:
     if len(parts) != 2 or not all(p and p[0].isdigit() for p in parts):
         return ""
     n, m = int(parts[0][0]), int(parts[1][0])
-    return (f"the copy leaves {m} of this category's {n + m} repositories unlabelled "
+    return (f"the copy leaves {m} of the {n + m} repositories behind this value unlabelled "
             f"(category predicted)") if m else ""
 
 
@@ -330,6 +330,33 @@ def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
         out[mode] = rep[f"status_{mode}"].value_counts()
     df = pd.DataFrame(out).reindex(list(STATUSES)).fillna(0)
     return df.astype(int)
+
+
+#: what a differing target's reason says, in the order the causes are told apart
+CAUSES = (("rule", ("rule:",)),
+          ("claim holds (a bound compared as a number)", ("lower bound and holds",)),
+          ("blank labels of the copy", ("unlabelled", "labels are blank")))
+
+
+def difference_causes(rep: pd.DataFrame, mode: str = "paper") -> pd.DataFrame:
+    """Differing targets of ``mode`` per cause found in their reason (``unexplained`` when
+    the reason names none)."""
+    d = rep[rep[f"status_{mode}"] == "differs"]
+    mine = d["reason"].fillna("").map(lambda r: _mode_part(r, mode))
+
+    def cause(r: str) -> str:
+        return next((c for c, marks in CAUSES if any(m in r for m in marks)), "unexplained")
+
+    got = mine.map(cause).value_counts()
+    names = [c for c, _ in CAUSES] + ["unexplained"]
+    return pd.DataFrame({"cause": names, "targets": [int(got.get(c, 0)) for c in names]})
+
+
+def _mode_part(reason: str, mode: str) -> str:
+    """The parts of a reason that speak of ``mode`` (or of no mode in particular)."""
+    others = [m for m in MODES if m != mode]
+    return "; ".join(p for p in reason.split("; ")
+                     if not any(p.startswith(f"{o}:") or p.startswith(f"{o} mode") for o in others))
 
 
 def artefact_counts(rep: pd.DataFrame, modes: tuple[str, ...] = MODES,
