@@ -80,16 +80,22 @@ def test_figure4b_rule_search(sheets: dict[str, pd.DataFrame]) -> None:
               "ml_platform": 118, "variable": 75, "web_computing": 29, "static_binary": 21,
               "data_processing": 17, "interactive_computing": 14, "database": 9,
               "compute_distributed": 7, "network_communication": 6, "monitoring": 1}
-    ranked = F4.search_type_rules(bi, temp, merge, target, doc["figure4a"])
+    closest = doc["python_closest"]
+    assert closest == ["python", "torch"]
+    ranked = F4.search_type_rules(bi, temp, merge, target, doc["figure4a"], closest)
     best, exact, residual = ranked[0]
-    assert best == F4.TypeRule(2, "official+4a", "$")
-    assert (exact, residual) == (4, 44)
-    assert len(ranked) == 36 and ranked[-1][2] > residual
-    got = F4.type_hits(bi, temp, merge, best, doc["figure4a"]).groupby("key")["repo"].nunique()
-    assert {t: int(got[t]) for t in ("operating_system", "ml_platform", "static_binary",
-                                     "monitoring", "language_runtime", "platform_runtime")} == {
-        "operating_system": 253, "ml_platform": 118, "static_binary": 21, "monitoring": 1,
-        "language_runtime": 178, "platform_runtime": 163}
+    assert best == F4.TypeRule(2, F4.CLOSEST, "$")
+    assert (exact, residual) == (4, 21)
+    assert len(ranked) == 45 and ranked[-1][2] > residual
+    # the same rule with the study's python keyword: Language Runtime 25 short
+    assert dict((r, (e, s)) for r, e, s in ranked)[F4.TypeRule(2, "official+4a", "$")] == (4, 44)
+    got = F4.type_hits(bi, temp, merge, best, doc["figure4a"], closest)
+    n = got.groupby("key")["repo"].nunique()
+    assert {t: int(n[t]) for t in target} == {
+        "operating_system": 253, "language_runtime": 205, "platform_runtime": 163,
+        "ml_platform": 118, "variable": 76, "web_computing": 30, "static_binary": 21,
+        "data_processing": 16, "interactive_computing": 18, "database": 8,
+        "compute_distributed": 8, "network_communication": 2, "monitoring": 1}
     # without the substring keywords the temp mapping alone undercounts the OS by far
     plain = F4.type_hits(bi, temp, merge, F4.TypeRule(2, "none", "$"))
     assert plain.loc[plain["key"] == "operating_system", "repo"].nunique() < 253
@@ -286,8 +292,8 @@ def test_figure4b_cells_against_the_labelled_repositories(
     bi, temp = sheets["package_base_images"], sheets["package_base_types"]
     doc = F4.load_fig4(ROOT / "taxonomy")
     spec = R.load_spec(Paths(ROOT))
-    hits = F4.type_hits(bi, temp, doc["figure4b_merge"], F4.TypeRule(2, "official+4a", "$"),
-                        doc["figure4a"])
+    hits = F4.type_hits(bi, temp, doc["figure4b_merge"], F4.TypeRule(2, F4.CLOSEST, "$"),
+                        doc["figure4a"], doc["python_closest"])
     first = bi.drop_duplicates("repo")
     cats = pd.DataFrame({"repo": first["repo"],
                          "category": first["raw_category"].map(lambda c: FULL.get(CATS.get(c, ""), "?")),

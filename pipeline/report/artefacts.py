@@ -185,7 +185,7 @@ def paper_base_hits(inp: Inputs, kind: str) -> pd.DataFrame:
         return F4.keyword_hits(sheet, doc["figure4a"])
     labels = base_type_labels(inp)
     hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
-                        doc["figure4a"])
+                        doc["figure4a"], doc.get("python_closest"))
     hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
     return hits
 
@@ -216,7 +216,8 @@ def _search_type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
     to_id = {" ".join(p.split()): t for t, (_, p) in base_type_labels(inp).items()}
     doc = fig4_doc(inp)
     return F4.search_type_rules(sheet, temp, doc["figure4b_merge"],
-                                F4.paper_type_targets(inp.spec, to_id), doc["figure4a"])
+                                F4.paper_type_targets(inp.spec, to_id), doc["figure4a"],
+                                doc.get("python_closest"))
 
 
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:
