@@ -324,3 +324,14 @@ def test_difference_causes() -> None:
     got = T.difference_causes(rep, "paper").set_index("cause")["targets"].to_dict()
     assert got == {"rule": 1, "claim holds (a bound compared as a number)": 1,
                    "blank labels of the copy": 1, "unexplained": 1}
+
+
+def test_figure3b_paper_repositories_are_the_studys() -> None:
+    """study.md 4.3: the published Figure 3b file has the 406 studied repositories (with
+    hydro-serving-ui) but two with matched commands; paper mode uses that set."""
+    repos = pd.DataFrame({"repo": ["Hydrospheredata/hydro-serving-ui", "rapidsai/cuml",
+                                   "bitnami/bitnami-docker-tensorflow-serving", "a/b"],
+                          "in_final_dataset": [False, True, True, True]})
+    inp = R.Inputs(Paths(ROOT), {"repos": repos}, {})
+    assert A.run_category_repos(inp, "paper") == {"Hydrospheredata/hydro-serving-ui", "a/b"}
+    assert A.run_category_repos(inp, "corrected") == set(repos["repo"])

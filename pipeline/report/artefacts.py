@@ -19,6 +19,7 @@ import pandas as pd
 from ..config import CATEGORIES
 from ..core import modes
 from ..errors import StageInputMissing
+from ..taxonomy import read_yaml
 from . import fig4 as F4
 from .frames import (
     INSTRUCTIONS_3A,
@@ -156,9 +157,26 @@ def instruction_frame(inp: Inputs, mode: str) -> pd.DataFrame:
     return with_category(sh, inp.categories())
 
 
+FIG3B_YAML = "figure3b_paper.yaml"
+
+
+def run_category_repos(inp: Inputs, mode: str) -> set[str]:
+    """Figure 3b's repositories: in paper mode the study's set of
+    ``taxonomy/figure3b_paper.yaml`` (study.md 4.3), else :func:`mode_repos`."""
+    repos = mode_repos(inp, mode)
+    path = inp.paths.taxonomy / FIG3B_YAML
+    if not modes.policy(mode).final_dataset_only or not path.exists():
+        return repos
+    doc: dict[str, Any] = read_yaml(path) or {}
+    if doc.get("studied_set") == "all":
+        (studied,) = inp.need("repos")
+        repos = set(studied["repo"])
+    return repos - set(doc.get("missing_unexplained", []))
+
+
 def run_category_frame(inp: Inputs, mode: str) -> pd.DataFrame:
     sh = inp.mode("run_category_shares", mode).rename(columns={"category": "run_category"})
-    sh = sh[sh["repo"].isin(mode_repos(inp, mode))]
+    sh = sh[sh["repo"].isin(run_category_repos(inp, mode))]
     return with_category(sh, inp.categories())
 
 

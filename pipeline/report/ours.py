@@ -225,7 +225,7 @@ def run_command_medians(ctx: Ctx, mode: str) -> None:
     base = "rq3_run_command_categories"
     df = A.figure_3b(ctx.inp, mode).frame
     med = df.groupby(["category", "run_category"])["percentage"].median()
-    mix = label_mix(ctx.inp.categories(), mode_repos(ctx.inp, mode))
+    mix = label_mix(ctx.inp.categories(), set(df["repo"]))
     for c, vals in ctx.spec[base]["value"].items():
         cc = canon(c)
         ctx.ours.mix[tid(base, "value", c)] = mix.get(cc, "")
