@@ -19,6 +19,7 @@ import pandas as pd
 from ..config import CATEGORIES
 from ..core import modes
 from ..errors import StageInputMissing
+from ..taxonomy import read_yaml
 from . import fig4 as F4
 from .frames import (
     INSTRUCTIONS_3A,
@@ -156,9 +157,26 @@ def instruction_frame(inp: Inputs, mode: str) -> pd.DataFrame:
     return with_category(sh, inp.categories())
 
 
+FIG3B_YAML = "figure3b_paper.yaml"
+
+
+def run_category_repos(inp: Inputs, mode: str) -> set[str]:
+    """Figure 3b's repositories: in paper mode the study's set of
+    ``taxonomy/figure3b_paper.yaml`` (study.md 4.3), else :func:`mode_repos`."""
+    repos = mode_repos(inp, mode)
+    path = inp.paths.taxonomy / FIG3B_YAML
+    if not modes.policy(mode).final_dataset_only or not path.exists():
+        return repos
+    doc: dict[str, Any] = read_yaml(path) or {}
+    if doc.get("studied_set") == "all":
+        (studied,) = inp.need("repos")
+        repos = set(studied["repo"])
+    return repos - set(doc.get("missing_unexplained", []))
+
+
 def run_category_frame(inp: Inputs, mode: str) -> pd.DataFrame:
     sh = inp.mode("run_category_shares", mode).rename(columns={"category": "run_category"})
-    sh = sh[sh["repo"].isin(mode_repos(inp, mode))]
+    sh = sh[sh["repo"].isin(run_category_repos(inp, mode))]
     return with_category(sh, inp.categories())
 
 
@@ -176,18 +194,25 @@ def fig4_doc(inp: Inputs) -> dict[str, Any]:
     return doc
 
 
-def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
-    """Paper-mode Figure 4a/4b from the study's own sheet (study.md 4.4/4.5, fig4)."""
+def paper_base_hits(inp: Inputs, kind: str) -> pd.DataFrame:
+    """Paper-mode Figure 4a/4b (repo, key) hits on the study's own sheet (study.md 4.4/4.5);
+    4b keys are the paper's type labels."""
     sheet, temp = inp.need("package_base_images", "package_base_types")
     doc = fig4_doc(inp)
     if kind == "keyword":
-        hits = F4.keyword_hits(sheet, doc["figure4a"])
-    else:
-        labels = base_type_labels(inp)
-        hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
-                            doc["figure4a"])
-        hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
-    return base_image_shares(hits, inp.categories(), "key", top=top, n_repos=F4.n_repos(sheet))
+        return F4.keyword_hits(sheet, doc["figure4a"])
+    labels = base_type_labels(inp)
+    hits = F4.type_hits(sheet, temp, doc["figure4b_merge"], type_rules(inp)[0][0],
+                        doc["figure4a"], doc.get("python_closest"))
+    hits["key"] = hits["key"].map(lambda t: labels.get(str(t), (t, t))[1])
+    return hits
+
+
+def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFrame:
+    """Paper-mode Figure 4a/4b shares from :func:`paper_base_hits` (fig4)."""
+    (sheet,) = inp.need("package_base_images")
+    return base_image_shares(paper_base_hits(inp, kind), inp.categories(), "key", top=top,
+                             n_repos=F4.n_repos(sheet))
 
 
 def type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
@@ -209,7 +234,8 @@ def _search_type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
     to_id = {" ".join(p.split()): t for t, (_, p) in base_type_labels(inp).items()}
     doc = fig4_doc(inp)
     return F4.search_type_rules(sheet, temp, doc["figure4b_merge"],
-                                F4.paper_type_targets(inp.spec, to_id), doc["figure4a"])
+                                F4.paper_type_targets(inp.spec, to_id), doc["figure4a"],
+                                doc.get("python_closest"))
 
 
 def base_image_frame(inp: Inputs, mode: str, kind: str, top: int | None = 10) -> pd.DataFrame:

@@ -69,7 +69,21 @@ KEYWORD_SOURCES = {
     "last": "substring keywords = last path segment of every temp name",
     "official+4a": "substring keywords = temp names without a namespace and Figure 4a's "
                    "bar keywords, each typed by the temp names of its bar",
+    "official+4a-closest": "substring keywords = temp names without a namespace and Figure "
+                           "4a's bar keywords with the closest python rule (python_closest), "
+                           "each typed by the temp names of its bar",
 }
+CLOSEST = "official+4a-closest"
+
+
+def rule_bars(how: str, bars: dict[str, list[str]] | None,
+              closest: list[str] | None) -> dict[str, list[str]] | None:
+    """Figure 4a's bar keywords for keyword source ``how``: the python bar's replaced by
+    ``closest`` for :data:`CLOSEST`."""
+    if how == CLOSEST and bars is not None and closest:
+        return {**bars, "python": list(closest)}
+    return bars
+
 
 
 def name_types(temp: pd.DataFrame, merge: dict[str, list[str]], columns: int) -> dict[str, set[str]]:
@@ -101,7 +115,7 @@ def type_keywords(types: dict[str, set[str]], how: str,
     out: dict[str, set[str]] = {}
     if how == "none":
         return out
-    if how == "official+4a":
+    if how.startswith("official+4a"):
         for bar, words in (bars or {}).items():
             for t in bar_types(types, bar):
                 out.setdefault(t, set()).update(str(w).lower() for w in words)
@@ -163,11 +177,14 @@ def rule_pairs(fv: FromValues, typed: list[set[str]], variable: str) -> set[tupl
 
 
 def type_hits(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
-              rule: TypeRule, bars: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """(repo, type id) pairs under ``rule`` (``bars``: Figure 4a's keywords)."""
+              rule: TypeRule, bars: dict[str, list[str]] | None = None,
+              closest: list[str] | None = None) -> pd.DataFrame:
+    """(repo, type id) pairs under ``rule`` (``bars``: Figure 4a's keywords; ``closest``:
+    the closest python rule, see :func:`rule_bars`)."""
     fv = FromValues.of(sheet)
     types = name_types(temp, merge, rule.columns)
-    typed = value_types(fv, types, type_keywords(types, rule.keywords, bars))
+    kws = type_keywords(types, rule.keywords, rule_bars(rule.keywords, bars, closest))
+    typed = value_types(fv, types, kws)
     return pd.DataFrame(sorted(rule_pairs(fv, typed, rule.variable)), columns=["repo", "key"])
 
 
@@ -189,7 +206,7 @@ def _score(got: dict[str, int], target_repos: dict[str, int]) -> tuple[int, int]
 
 def search_type_rules(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, list[str]],
                       target_repos: dict[str, int], bars: dict[str, list[str]] | None = None,
-                      ) -> list[tuple[TypeRule, int, int]]:
+                      closest: list[str] | None = None) -> list[tuple[TypeRule, int, int]]:
     """Every candidate rule with its score, best first (most exact types, then residual).
 
     The same as scoring :func:`type_hits` of each of :func:`candidate_rules`, with the
@@ -201,7 +218,8 @@ def search_type_rules(sheet: pd.DataFrame, temp: pd.DataFrame, merge: dict[str, 
         key = (rule.columns, rule.keywords)
         if key not in typed:
             types = name_types(temp, merge, rule.columns)
-            typed[key] = value_types(fv, types, type_keywords(types, rule.keywords, bars))
+            kws = type_keywords(types, rule.keywords, rule_bars(rule.keywords, bars, closest))
+            typed[key] = value_types(fv, types, kws)
         got = Counter(t for _, t in rule_pairs(fv, typed[key], rule.variable))
         scored.append((rule, *_score(got, target_repos)))
     return sorted(scored, key=lambda x: (-x[1], x[2], x[0].columns, x[0].keywords))
@@ -263,3 +281,33 @@ def section(ranked: list[tuple[TypeRule, int, int]], kw: pd.DataFrame, ty: pd.Da
              if "python" in v}
     totals = total_residual(ty, spec["rq3_base_image_types"].get("totals", {}), n)
     return section_lines(ranked, totals, bar_residual(kw, "python", paper, n), to_md)
+
+
+def label_brackets(hits: pd.DataFrame, categories: pd.DataFrame,
+                   human: tuple[str, ...] | frozenset[str]) -> pd.DataFrame:
+    """Per (category, key): repositories of the category that hit the key with a category
+    a person gave (``labelled``), and the key's hits whose category is predicted, whatever
+    it is (``unlabelled``): with blank labels the study's cell can only lie in
+    ``[labelled, labelled + unlabelled]``."""
+    df = hits.merge(categories[["repo", "category", "category_source"]], on="repo")
+    human_hit = df["category_source"].isin(set(human))
+    unl = df[~human_hit].groupby("key")["repo"].nunique()
+    cats = sorted(set(categories["category"]))
+    grid = pd.MultiIndex.from_product([cats, sorted(set(df["key"]))], names=["category", "key"])
+    lab = df[human_hit].groupby(["category", "key"])["repo"].nunique().reindex(grid, fill_value=0)
+    out = lab.rename("labelled").reset_index()
+    out["unlabelled"] = out["key"].map(unl).fillna(0).astype(int)
+    return out
+
+
+def bracket_reason(paper: int, labelled: int, unlabelled: int) -> str:
+    """One line: is the paper's cell (repositories) reachable by labelling the blanks?"""
+    if labelled <= paper <= labelled + unlabelled:
+        return (f"the copy leaves {unlabelled} of this cell's {labelled + unlabelled} "
+                f"repositories unlabelled; its {labelled} labelled ones are consistent with "
+                f"the paper's {paper}")
+    if paper < labelled:
+        return (f"rule: the copy's labelled repositories alone give {labelled}, above the "
+                f"paper's {paper}")
+    return (f"rule: with all {unlabelled} unlabelled hits the cell reaches "
+            f"{labelled + unlabelled}, below the paper's {paper}")

@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from ..core import modes
+from ..tables import HUMAN_SOURCES
 from . import artefacts as A
+from . import fig4 as F4
 from .frames import canon, label_mix
 from .inputs import (
     MODES,
@@ -223,7 +225,7 @@ def run_command_medians(ctx: Ctx, mode: str) -> None:
     base = "rq3_run_command_categories"
     df = A.figure_3b(ctx.inp, mode).frame
     med = df.groupby(["category", "run_category"])["percentage"].median()
-    mix = label_mix(ctx.inp.categories(), mode_repos(ctx.inp, mode))
+    mix = label_mix(ctx.inp.categories(), set(df["repo"]))
     for c, vals in ctx.spec[base]["value"].items():
         cc = canon(c)
         ctx.ours.mix[tid(base, "value", c)] = mix.get(cc, "")
@@ -252,11 +254,31 @@ def _base_shares(ctx: Ctx, mode: str, sh: pd.DataFrame, section: str, total_key:
         g = sh[sh["category"] == cc].groupby("key_norm")["pct"].max()
         for k in vals:
             ctx.ours.set(mode, tid(section, "value", c, k), round(float(g.get(nkey(k), 0.0)), 2))
+    if modes.policy(mode).figure4a_substring_rule:
+        _bracket_causes(ctx, mode, section, "keyword" if total_key == "stacked_totals"
+                        else "type", nkey)
     tot = sh.groupby(["category", "key_norm"])["pct"].max().groupby("key_norm").sum()
     for k in ctx.spec[section].get(total_key, {}):
         ctx.ours.set(mode, tid(section, total_key, k), round(float(tot.get(nkey(k), 0.0)), 2))
     if "n_types" in ctx.spec[section]:
         ctx.ours.set(mode, tid(section, "n_types"), int(sh["key"].nunique()))
+
+
+def _bracket_causes(ctx: Ctx, mode: str, section: str, kind: str,
+                    nkey: Callable[[Any], str]) -> None:
+    """Paper-mode Figure 4 cells: is the paper's cell reachable by labelling the copy's
+    blanks (:func:`fig4.label_brackets`)? The answer is the cell's cause if it differs."""
+    (sheet,) = ctx.inp.need("package_base_images")
+    n = F4.n_repos(sheet)
+    hits = A.paper_base_hits(ctx.inp, kind)
+    br = F4.label_brackets(hits.assign(key=hits["key"].map(nkey)), ctx.inp.categories(),
+                           HUMAN_SOURCES).set_index(["category", "key"])
+    for c, vals in ctx.spec[section]["value"].items():
+        for k, v in vals.items():
+            lab, unl = (br.loc[(canon(c), nkey(k))] if (canon(c), nkey(k)) in br.index
+                        else (0, 0))
+            ctx.ours.why[mode][tid(section, "value", c, k)] = F4.bracket_reason(
+                round(float(v) * n / 100), int(lab), int(unl))
 
 
 @registers("rq3_base_images")
@@ -327,12 +349,22 @@ def _table2_claims(ctx: Ctx, mode: str, t2: pd.DataFrame) -> None:
         if canon(c) in t2.index:
             for key, col in columns.items():
                 ctx.ours.set(mode, tid(contrib, "value", key, c), int(t2.loc[canon(c), col]))
+                ctx.ours.mix[tid(contrib, "value", key, c)] = (
+                    f"{int(t2.loc[canon(c), 'n_manual'])} manual / "
+                    f"{int(t2.loc[canon(c), 'n_predicted'])} predicted")
     claims = "rq4_text_claims"
+    all_mix = f"{int(t2['n_manual'].sum())} manual / {int(t2['n_predicted'].sum())} predicted"
+    for claim in ("median_config_size_about", "env_vars_more_than"):
+        ctx.ours.mix[tid(claims, claim)] = all_mix
     ctx.ours.set(mode, tid(claims, "median_config_size_about", "value"),
                  round(float(t2["conf_size"].median()), 2))
     ctx.ours.set(mode, tid(claims, "max_subdirectories_gt", "value"),
                  float(t2["max_level"].median()) if t2["max_level"].notna().any() else None)
-    ctx.ours.set(mode, tid(claims, "env_vars_more_than", "value"), float(t2["env"].min()))
+    env = float(t2["env"].min())
+    ctx.ours.set(mode, tid(claims, "env_vars_more_than", "value"), env)
+    if env > ctx.spec[claims]["env_vars_more_than"]["value"]:
+        ctx.ours.why[mode][tid(claims, "env_vars_more_than", "value")] = (
+            f"the claim is a lower bound and holds: the smallest category median is {env:g}")
     if t2["files"].notna().all():
         ctx.ours.set(mode, tid(claims, "doc_minus_model_files", "value"),
                      float(t2.loc["Documentation", "files"] - t2.loc["Model", "files"]))

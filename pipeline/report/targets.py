@@ -112,6 +112,7 @@ class Ours:
         self.reasons: dict[str, dict[str, str]] = {m: {} for m in MODES}
         self.mix: dict[str, str] = {}
         self.notes: dict[str, str] = {}
+        self.why: dict[str, dict[str, str]] = {m: {} for m in MODES}  # per-target cause
 
     def set(self, mode: str, target: str, value: Any) -> None:
         self.values[mode][target] = value
@@ -238,6 +239,29 @@ def _mix_for(ours: Ours, target: str) -> str:
     return ours.mix.get(best, "")
 
 
+def _causes(row: dict[str, Any], target: str, ours: Ours) -> list[str]:
+    """Per differing mode, the cause found in the data: a computed per-target cause
+    (``ours.why``), else the category's predicted labels (``labels`` column)."""
+    out = []
+    for mode in MODES:
+        if row[f"status_{mode}"] != "differs":
+            continue
+        why = ours.why[mode].get(target) or _label_cause(str(row.get("labels") or ""))
+        if why and why not in out:
+            out.append(why if len(MODES) == 1 else f"{mode}: {why}")
+    return out
+
+
+def _label_cause(mix: str) -> str:
+    """``"n manual / m predicted"`` -> the blank-label cause when m > 0."""
+    parts = [x.split() for x in mix.split(" / ")]
+    if len(parts) != 2 or not all(p and p[0].isdigit() for p in parts):
+        return ""
+    n, m = int(parts[0][0]), int(parts[1][0])
+    return (f"the copy leaves {m} of the {n + m} repositories behind this value unlabelled "
+            f"(category predicted)") if m else ""
+
+
 def _show(v: Any) -> Any:
     if isinstance(v, (list, tuple, set)):
         return ", ".join(str(x) for x in v)
@@ -268,6 +292,7 @@ def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], our
                 parts.extend(r for r in reasons if r.startswith(mode))
             else:
                 parts.append(f"{mode} mode reproduced")
+    parts += _causes(row, leaf.id, ours)
     note = ours.notes.get(leaf.section, "")
     if note and "differs" in (sp, sc):
         parts.append(note)
@@ -305,6 +330,33 @@ def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
         out[mode] = rep[f"status_{mode}"].value_counts()
     df = pd.DataFrame(out).reindex(list(STATUSES)).fillna(0)
     return df.astype(int)
+
+
+#: what a differing target's reason says, in the order the causes are told apart
+CAUSES = (("rule", ("rule:",)),
+          ("claim holds (a bound compared as a number)", ("lower bound and holds",)),
+          ("blank labels of the copy", ("unlabelled", "labels are blank")))
+
+
+def difference_causes(rep: pd.DataFrame, mode: str = "paper") -> pd.DataFrame:
+    """Differing targets of ``mode`` per cause found in their reason (``unexplained`` when
+    the reason names none)."""
+    d = rep[rep[f"status_{mode}"] == "differs"]
+    mine = d["reason"].fillna("").map(lambda r: _mode_part(r, mode))
+
+    def cause(r: str) -> str:
+        return next((c for c, marks in CAUSES if any(m in r for m in marks)), "unexplained")
+
+    got = mine.map(cause).value_counts()
+    names = [c for c, _ in CAUSES] + ["unexplained"]
+    return pd.DataFrame({"cause": names, "targets": [int(got.get(c, 0)) for c in names]})
+
+
+def _mode_part(reason: str, mode: str) -> str:
+    """The parts of a reason that speak of ``mode`` (or of no mode in particular)."""
+    others = [m for m in MODES if m != mode]
+    return "; ".join(p for p in reason.split("; ")
+                     if not any(p.startswith(f"{o}:") or p.startswith(f"{o} mode") for o in others))
 
 
 def artefact_counts(rep: pd.DataFrame, modes: tuple[str, ...] = MODES,
