@@ -37,7 +37,7 @@ from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
 from .executor import DEFAULT_PARTITION, Scheduler, map_partitions
 from .outputs import writes_set
-from .progress import Progress, no_progress, track
+from .progress import Progress, no_progress
 from .schemas import TABLES
 from .tables import ErrorLog, fingerprint_unchanged, raw_copy, read_table, write_table
 from .taxonomy import load_base_image_types, load_orchestration, load_run_taxonomy
@@ -314,7 +314,7 @@ def select_files(files: pd.DataFrame, mode: str) -> pd.DataFrame:
     return out[out["parse_as"].notna()].copy()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class WorkItem:
     """One file to parse in one mode, as a task carries it: where its bytes are (a path,
     or ``size`` bytes at ``offset`` of an uncompressed tar), never the bytes themselves."""
