@@ -178,16 +178,22 @@ def map_partitions(fn: Callable[[list[T]], list[R]], items: Sequence[T], *,
     and pure: it reads its items' inputs itself and returns ``len(partition)`` results.
     """
     sched = sched or Scheduler()
-    parts = partitions(items, partition_size)
+    size = max(1, partition_size)
+    n_parts = -(-len(items) // size)
+
+    def part(k: int) -> list[T]:  # cut when submitted: a range of a million stays a range
+        return list(items[k * size:(k + 1) * size])
+
     bar = progress(desc, len(items), unit)
     backend = _backend(sched)
     try:
         window = max(2, 2 * backend.workers)
         todo: deque[_Task[T]] = deque()
         nxt = 0
-        for k in range(len(parts)):
-            while nxt < len(parts) and len(todo) < window:
-                todo.append(_Task(nxt, parts[nxt], backend.submit(fn, parts[nxt], retries)))
+        for k in range(n_parts):
+            while nxt < n_parts and len(todo) < window:
+                chunk = part(nxt)
+                todo.append(_Task(nxt, chunk, backend.submit(fn, chunk, retries)))
                 nxt += 1
             task = todo.popleft()
             assert task.index == k
