@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -145,12 +146,28 @@ class _Dask:
         self.workers = max(1, n or sched.workers)
 
     def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
-        return self.client.submit(fn, part, pure=False, retries=retries)
+        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=retries))
 
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _packed(fn: Callable[[list[Any]], list[Any]], part: list[Any]) -> bytes:
+    """``fn(part)`` pickled into one bytes object: distributed sends bytes as they are,
+    where it would walk a list of dicts of rows object by object (many times slower)."""
+    return pickle.dumps(fn(part), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Unpack:
+    """A Dask future of :func:`_packed`, whose ``result()`` is ``fn(part)`` again."""
+
+    def __init__(self, future: Any) -> None:
+        self.future = future
+
+    def result(self) -> Any:
+        return pickle.loads(self.future.result())
 
 
 def _backend(sched: Scheduler) -> _Pool | _Inline | _Dask:
