@@ -7,7 +7,7 @@ random-ish text, so gzip cannot collapse it) in a temporary directory, then in t
 * times :func:`pipeline.images.layers.scan_file` in a subprocess (best of N) and records its peak
   RSS with ``os.wait4``, next to the RSS of a subprocess that only imports the module.
 
-Prints the speed ratio (baseline time / our time; target >= 0.7) and the peak RSS growth
+Prints the speed ratio (baseline time / our time; target >= 2.0, with isal) and the peak RSS growth
 (target: flat, far below the layer size).  ``MLDOCK_BENCH_LAYER_MB`` changes the size.
 """
 
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGET_RATIO = 0.7
+TARGET_RATIO = 2.0
 REPEATS = 3
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,11 +18,11 @@ pure functions :func:`instruction_shares` and :func:`run_category_shares`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,9 @@ from .core import dockerfile as df_core
 from .core import orchestration as orch
 from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
+from .executor import DEFAULT_PARTITION, Scheduler, map_partitions
 from .outputs import writes_set
-from .progress import Progress, no_progress, track
+from .progress import Progress, no_progress
 from .schemas import TABLES
 from .tables import ErrorLog, fingerprint_unchanged, raw_copy, read_table, write_table
 from .taxonomy import load_base_image_types, load_orchestration, load_run_taxonomy
@@ -313,36 +314,104 @@ def select_files(files: pd.DataFrame, mode: str) -> pd.DataFrame:
     return out[out["parse_as"].notna()].copy()
 
 
-_WORKER_TAX: Taxonomies | None = None
+@dataclass(frozen=True, order=True)
+class WorkItem:
+    """One file to parse in one mode, as a task carries it: where its bytes are (a path,
+    or ``size`` bytes at ``offset`` of an uncompressed tar), never the bytes themselves."""
+
+    repo: str
+    path: str
+    sha256: str  # "" = computed from the bytes by the worker
+    kind: str  # parsed as: "dockerfile" or "compose"
+    mode: str
+    source: str
+    offset: int = -1
+    size: int = -1
+
+    def read(self) -> bytes:
+        if self.offset < 0:
+            return Path(self.source).read_bytes()
+        with open(self.source, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(self.size)
+        if len(data) != self.size:
+            raise OSError(f"{self.source} ends inside {self.path} (truncated archive)")
+        return data
 
 
-def _init_worker(taxonomy_dir: str) -> None:
-    global _WORKER_TAX
-    _WORKER_TAX = load_taxonomies(Path(taxonomy_dir))
+Result = dict[str, list[dict[str, Any]]]
+_TAX: dict[str, Taxonomies] = {}
 
 
-def _work(args: tuple[FileJob, str]) -> dict[str, list[dict[str, Any]]]:
-    job, mode = args
-    assert _WORKER_TAX is not None
+def _taxonomies(taxonomy_dir: str) -> Taxonomies:
+    """The taxonomies, loaded once per worker process."""
+    if taxonomy_dir not in _TAX:
+        _TAX[taxonomy_dir] = load_taxonomies(Path(taxonomy_dir))
+    return _TAX[taxonomy_dir]
+
+
+def parse_item(item: WorkItem, tax: Taxonomies) -> Result:
+    """The rows of one work item; an unreadable file gives a ``read_errors`` row."""
+    try:
+        data = item.read()
+    except OSError as exc:
+        return {"read_errors": [{"item": f"{item.repo}/{item.path}", "error_type": type(exc).__name__,
+                                 "message": f"[{item.mode}] cannot read {item.source}: {exc}"}]}
+    sha = item.sha256 or hashlib.sha256(data).hexdigest()
+    job = FileJob(item.repo, item.path, sha, item.kind, data)
     if job.kind == "compose":
-        return compose_rows(job, mode)
-    return dockerfile_rows(job, mode, _WORKER_TAX)
+        return compose_rows(job, item.mode)
+    return dockerfile_rows(job, item.mode, tax)
 
 
-def parse_jobs(jobs: Iterable[tuple[FileJob, str]], taxonomy_dir: Path, workers: int = 2,
-               progress: Progress = no_progress, total: int | None = None
-               ) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """Parse (job, mode) pairs, in ``workers`` processes when > 1, in order."""
-    it: Iterable[Any]
-    if workers <= 1:
-        _init_worker(str(taxonomy_dir))
-        it = map(_work, jobs)
-        yield from track(it, progress, "parse", total, "file")
-        return
-    with ProcessPoolExecutor(workers, initializer=_init_worker,
-                             initargs=(str(taxonomy_dir),)) as ex:
-        it = ex.map(_work, jobs, chunksize=64)
-        yield from track(it, progress, "parse", total, "file")
+def parse_partition(taxonomy_dir: str, items: list[WorkItem]) -> list[Result]:
+    """The executor's pure function: one result per item of a partition."""
+    tax = _taxonomies(taxonomy_dir)
+    return [parse_item(item, tax) for item in items]
+
+
+def poisoned(item: WorkItem, exc: BaseException) -> Result:
+    """The error rows of a file whose partition failed even alone (it killed its worker)."""
+    msg = f"{type(exc).__name__}: {exc}"
+    out: Result = {"errors": [{"item": f"{item.repo}/{item.path}", "error_type": "WorkerFailed",
+                               "message": f"[{item.mode}] {msg}"}]}
+    if item.kind != "compose":
+        out["dockerfiles"] = [{"mode": item.mode, "repo": item.repo, "path": item.path,
+                               "sha256": item.sha256, "n_stages": 0, "n_instructions": 0,
+                               "n_run_commands": 0, "parse_status": "error",
+                               "error": f"{item.repo}/{item.path}: {msg}"}]
+    return out
+
+
+def parse_items(items: Sequence[WorkItem], taxonomy_dir: Path, sched: Scheduler | None = None,
+                partition_size: int = DEFAULT_PARTITION, progress: Progress = no_progress
+                ) -> Iterator[Result]:
+    """:func:`parse_partition` over ``items`` through :mod:`pipeline.executor`, in order."""
+    return map_partitions(functools.partial(parse_partition, str(taxonomy_dir)), items,
+                          sched=sched, partition_size=partition_size, poisoned=poisoned,
+                          progress=progress, desc="parse", unit="file")
+
+
+def collect_rows(results: Iterable[Result], errors: ErrorLog) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    """Rows per table from the results, in order; unreadable files' errors first (as they
+    were found before parsing); returns (rows, files read)."""
+    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in OUTPUT_TABLES[:5]}
+    later: list[dict[str, str]] = []
+    read = 0
+    for res in results:
+        if "read_errors" in res:
+            for e in res["read_errors"]:
+                errors.add(e["item"], e["error_type"], e["message"])
+            continue
+        read += 1
+        for k, v in res.items():
+            if k == "errors":
+                later.extend(v)
+            else:
+                rows[k].extend(v)
+    for e in later:
+        errors.add(e["item"], e["error_type"], e["message"])
+    return rows, read
 
 
 def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
@@ -362,8 +431,13 @@ def _fingerprint(p: Paths, modes: tuple[str, ...]) -> str:
 
 @writes_set(STAGE)
 def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
-        progress: Progress = no_progress, force: bool = False) -> dict[str, int]:
-    """Run the stage; returns counts (files in, rows out, errors)."""
+        progress: Progress = no_progress, force: bool = False, sched: Scheduler | None = None,
+        partition_size: int = DEFAULT_PARTITION) -> dict[str, int]:
+    """Run the stage; returns counts (files in, rows out, errors).
+
+    ``sched`` (default: a process pool of ``workers``) and ``partition_size`` choose how
+    the files are spread (:mod:`pipeline.executor`); the outputs do not depend on them.
+    """
     modes = tuple(m for m in MODES if m in set(modes))
     tax_dir = p.taxonomy
     tax = load_taxonomies(tax_dir)  # fail fast with a clear message
@@ -374,27 +448,16 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
         log.info("parse: inputs unchanged; nothing to do (use --force to rerun)")
         return {"files": 0, "skipped": 1}
 
-    jobs: list[tuple[FileJob, str]] = []
+    items: list[WorkItem] = []
     errors = ErrorLog(STAGE)
     for mode in modes:
         sel = select_files(files, mode)
         for r in sel.itertuples(index=False):
             src = raw_copy(p, str(r.raw_path), bool(r.name_escaped))
-            try:
-                data = src.read_bytes()
-            except OSError as exc:
-                errors.add(f"{r.repo}/{r.path}", exc, f"[{mode}] cannot read {src}: {exc}")
-                continue
-            jobs.append((FileJob(str(r.repo), str(r.path), str(r.sha256), str(r.parse_as), data), mode))
-
-    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in OUTPUT_TABLES[:5]}
-    for res in parse_jobs(jobs, tax_dir, workers, progress, total=len(jobs)):
-        for k, v in res.items():
-            if k == "errors":
-                for e in v:
-                    errors.add(e["item"], e["error_type"], e["message"])
-            else:
-                rows[k].extend(v)
+            items.append(WorkItem(str(r.repo), str(r.path), str(r.sha256), str(r.parse_as),
+                                  mode, str(src)))
+    rows, n_files = collect_rows(parse_items(items, tax_dir, sched or Scheduler("pool", workers),
+                                             partition_size, progress), errors)
 
     frames = {k: _frame(k, v) for k, v in rows.items()}
     frames["instruction_shares"] = instruction_shares(frames["instructions"])
@@ -413,7 +476,7 @@ def run(p: Paths, modes: Iterable[str] = MODE_NAMES, workers: int = 2,
         write_table(new, name, p, extra_meta={"inputs_fingerprint": fp, "modes": list(modes)}
                     if name == "dockerfiles" and set(modes) == set(MODES) else {"modes": list(modes)})
     errors.write(p)
-    counts = {"files": len(jobs), "errors": len(errors),
+    counts = {"files": n_files, "errors": len(errors),
               **{name: len(frames[name]) for name in outputs}}
     log.info("parse: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts

@@ -20,13 +20,14 @@ SCHEMAS = ("base", "ingest", "inputs", "package", "parse", "classify", "evolutio
            "orchestration", "report", "smells", "label")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress", "pipeline.outputs",
+          "pipeline.executor",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
 #: stage -> module prefixes that belong to it
 STAGES = {
     "ingest": ("pipeline.ingest", "pipeline.ingest_checks", "pipeline.ingest_images",
                "pipeline.ingest_sheets"),
     "collect": ("pipeline.collect",),
-    "parse": ("pipeline.parse",),
+    "parse": ("pipeline.parse", "pipeline.parse_corpus"),
     "classify": ("pipeline.classify",),
     "evolution": ("pipeline.evolution",),
     "orchestration": ("pipeline.orchestration",),

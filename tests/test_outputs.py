@@ -156,9 +156,8 @@ def test_runaway_substitution_is_one_error_row_and_bounded_memory(
     bomb = ins[ins["repo"] == "bomb/bomb"]
     assert len(bomb) == 43 and bomb["instruction"].tolist().count("ENV") == 41
     # the real file's rows are those it gets alone
-    parse._init_worker(str(p.taxonomy))
-    alone = parse._work((parse.FileJob("real/real", "Dockerfile", "0" * 64, "dockerfile", real),
-                         "corrected"))
+    alone = parse.dockerfile_rows(parse.FileJob("real/real", "Dockerfile", "0" * 64, "dockerfile", real),
+                                  "corrected", parse.load_taxonomies(p.taxonomy))
     assert len(ins[ins["repo"] == "real/real"]) == len(alone["instructions"])
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from ..config import Paths
 from ..core import smells as core
 from ..errors import StageInputMissing
+from ..executor import Scheduler
 from ..outputs import writes_set
 from ..progress import Progress, no_progress
 from ..tables import (
@@ -131,8 +132,10 @@ def _apply_hadolint(files: pd.DataFrame, linted: H.Linted, rows: list[dict[str, 
 
 @writes_set("smells")
 def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int = 64,
-        force: bool = False) -> dict[str, Any]:
-    """Run the stage; returns counts (files, distinct contents, hadolint calls, smells)."""
+        force: bool = False, sched: Scheduler | None = None) -> dict[str, Any]:
+    """Run the stage; returns counts (files, distinct contents, hadolint calls, smells).
+
+    hadolint's batches run on ``sched`` (default: a process pool of ``workers``)."""
     rules = load_smell_rules(p.taxonomy)  # fail fast with a clear message
     exe = H.executable()
     version = H.version(exe)
@@ -144,9 +147,9 @@ def run(p: Paths, progress: Progress = no_progress, workers: int = 2, batch: int
     files, contents = read_contents(p, dockerfiles(p), errors)
     cache = H.Cache.for_run(p.cache, version, p.taxonomy / CONFIG)
     linted = H.lint(sorted(contents.items()), exe, p.taxonomy / CONFIG, cache, batch, workers,
-                    progress)
+                    progress, sched)
     rel, rel_linted = releases.lint_corpus(p, exe, p.taxonomy / CONFIG, cache, errors, batch,
-                                           workers, progress)
+                                           workers, progress, sched)
     facts = F.facts_by_file(read_table("instructions", p), read_table("base_images", p))
     rows = F.mldock_rows(files, facts, rules)
     files = _apply_hadolint(files, linted, rows, errors)

@@ -9,6 +9,7 @@ hadolint only for contents it has not seen with this version and configuration.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,12 +18,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ToolMissing
+from ..executor import Scheduler, map_partitions
 from ..progress import Progress, no_progress
 from ..tables import atomic_write_text
 
@@ -93,9 +94,11 @@ class Linted:
 
 
 def lint(items: Sequence[tuple[str, Path]], exe: Path, config: Path, cache: Cache,
-         batch: int = 64, workers: int = 2, progress: Progress = no_progress) -> Linted:
+         batch: int = 64, workers: int = 2, progress: Progress = no_progress,
+         sched: Scheduler | None = None) -> Linted:
     """hadolint's findings for each ``(sha256, file)``: from the cache, else from calls of
-    ``batch`` files, ``workers`` at a time; each batch is cached as soon as it is done."""
+    ``batch`` files (one partition of :mod:`pipeline.executor` each: a pool of ``workers``
+    unless ``sched`` says otherwise); each result is cached as soon as it is back."""
     out = Linted()
     todo = []
     for sha, path in items:
@@ -106,23 +109,29 @@ def lint(items: Sequence[tuple[str, Path]], exe: Path, config: Path, cache: Cach
             out.findings[sha] = hit
     if not todo:
         return out
-    bar = progress("smells: hadolint", len(todo), "file")
-    batches = [todo[i:i + batch] for i in range(0, len(todo), batch)]
-    try:
-        with ThreadPoolExecutor(max(1, workers)) as ex:
-            for res in ex.map(lambda b: _run_batch(b, exe, config), batches):
-                for sha, value, calls in res:
-                    out.calls += calls
-                    if isinstance(value, str):
-                        out.failed[sha] = value
-                    else:
-                        cache.put(sha, value)
-                        out.findings[sha] = value
-                        out.linted += 1
-                bar.update(sum(1 for _ in res))
-    finally:
-        bar.close()
+    results = map_partitions(functools.partial(lint_partition, str(exe), str(config)), todo,
+                             sched=sched or Scheduler("pool", workers), partition_size=batch,
+                             poisoned=_poisoned, progress=progress, desc="smells: hadolint",
+                             unit="file")
+    for (sha, _), (value, calls) in zip(todo, results, strict=True):
+        out.calls += calls
+        if isinstance(value, str):
+            out.failed[sha] = value
+        else:
+            cache.put(sha, value)
+            out.findings[sha] = value
+            out.linted += 1
     return out
+
+
+def lint_partition(exe: str, config: str, items: list[tuple[str, Path]]
+                   ) -> list[tuple[list[dict[str, Any]] | str, int]]:
+    """The executor's pure function: (findings or failure message, calls) per item."""
+    return [(value, calls) for _, value, calls in _run_batch(items, Path(exe), Path(config))]
+
+
+def _poisoned(item: tuple[str, Path], exc: BaseException) -> tuple[str, int]:
+    return f"hadolint failed: {type(exc).__name__}: {exc}", 0
 
 
 BatchResult = list[tuple[str, list[dict[str, Any]] | str, int]]

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import Paths
 from ..core.dockerfile import MAX_BYTES
+from ..executor import Scheduler
 from ..progress import Progress, no_progress
 from ..schemas import TABLES
 from ..tables import ErrorLog, read_table
@@ -70,8 +71,8 @@ def extract(archive: Path, wanted: dict[str, str], dest: Path, errors: ErrorLog)
 
 
 def lint_corpus(p: Paths, exe: Path, config: Path, cache: H.Cache, errors: ErrorLog,
-                batch: int = 64, workers: int = 2, progress: Progress = no_progress
-                ) -> tuple[pd.DataFrame, H.Linted]:
+                batch: int = 64, workers: int = 2, progress: Progress = no_progress,
+                sched: Scheduler | None = None) -> tuple[pd.DataFrame, H.Linted]:
     """``release_smells`` and hadolint's outcome per distinct content of the corpus."""
     got = corpus_versions(p)
     if got is None:
@@ -85,7 +86,7 @@ def lint_corpus(p: Paths, exe: Path, config: Path, cache: H.Cache, errors: Error
         files = extract(archive, todo, Path(tmp), errors) if todo else {}
         cached = [(s, Path(tmp, "in-cache")) for s in firsts["sha256"] if s not in todo.values()]
         linted = H.lint([*cached, *sorted(files.items())], exe, config, cache, batch, workers,
-                        progress)
+                        progress, sched)
     return releases_frame(versions, per_content(linted)), linted
 
 

@@ -1,0 +1,257 @@
+"""One seam for the stages' parallel work: map a pure function over partitions of items.
+
+:func:`map_partitions` cuts a sequence of work items (paths, archive members: never file
+contents) into partitions of ``partition_size`` items, runs ``fn(partition)`` on each --
+in this process, in a local process pool (the default), or on Dask distributed -- and
+yields the per-item results **in item order**, so the stage's output does not depend on
+the scheduler, the worker count or the partition size.  ``fn`` returns one result per
+item of its partition; at most a few partitions per worker are in flight at a time, so
+the caller's memory does not grow with the corpus.
+
+A partition that raises is retried ``retries`` times; if it still fails, each of its items
+runs alone and an item that fails on its own (a "poisoned" file) becomes
+``poisoned(item, exc)`` -- an error row -- instead of failing the stage.
+
+The scheduler (:func:`scheduler`) is ``None``/``"pool"`` (the local process pool),
+``"local"``/``"local:N"`` (a Dask ``LocalCluster`` of N one-thread worker processes that
+mldock starts and stops), or ``"tcp://host:port"`` (an existing Dask scheduler); the
+environment variable ``MLDOCK_SCHEDULER`` gives the default.  Dask is the optional extra
+``mldock[dask]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from .errors import MldockError
+from .progress import Progress, no_progress
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+SCHEDULER_ENV = "MLDOCK_SCHEDULER"
+DEFAULT_PARTITION = 1000
+INSTALL_DASK = "--scheduler needs Dask: pip install 'mldock[dask]' (or `make setup` in a checkout)"
+
+
+class SchedulerError(MldockError):
+    """A ``--scheduler`` value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """Where partitions run: ``kind`` is ``pool``, ``local`` (LocalCluster) or ``address``."""
+
+    kind: str = "pool"
+    workers: int = 2
+    address: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "pool":
+            return f"process pool of {self.workers}" if self.workers > 1 else "this process"
+        if self.kind == "local":
+            return f"Dask LocalCluster of {self.workers}"
+        return f"Dask scheduler {self.address}"
+
+
+def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
+    """The :class:`Scheduler` for a ``--scheduler`` value (else ``$MLDOCK_SCHEDULER``)."""
+    spec = (spec or os.environ.get(SCHEDULER_ENV) or "").strip()
+    if spec in ("", "pool"):
+        return Scheduler("pool", max(1, workers))
+    if spec == "local" or spec.startswith("local:"):
+        n = spec.partition(":")[2]
+        if n and not (n.isdigit() and int(n) > 0):
+            raise SchedulerError(f"--scheduler {spec}: N in local:N must be a positive integer")
+        return Scheduler("local", int(n) if n else max(1, workers))
+    if "://" in spec:
+        return Scheduler("address", max(1, workers), spec)
+    raise SchedulerError(f"--scheduler {spec!r}: use pool, local, local:N or tcp://host:port")
+
+
+def partitions(items: Sequence[T], size: int) -> list[list[T]]:
+    """``items`` in consecutive chunks of ``size`` (the last may be shorter)."""
+    size = max(1, size)
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+class _Pool:
+    """A process pool that is rebuilt when a worker dies (BrokenProcessPool)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.ex = ProcessPoolExecutor(workers)
+
+    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+        try:
+            return self.ex.submit(fn, part)
+        except BrokenProcessPool:
+            self.ex.shutdown(cancel_futures=True)
+            self.ex = ProcessPoolExecutor(self.workers)
+            return self.ex.submit(fn, part)
+
+    def close(self) -> None:
+        self.ex.shutdown(cancel_futures=True)
+
+
+class _Inline:
+    """Runs partitions in this process (one worker)."""
+
+    class _Done:
+        def __init__(self, fn: Callable[..., Any], part: list[Any]) -> None:
+            self.fn, self.part = fn, part
+
+        def result(self) -> Any:
+            return self.fn(self.part)
+
+    workers = 1
+
+    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+        return self._Done(fn, part)
+
+    def close(self) -> None:
+        pass
+
+
+class _Dask:
+    """A ``distributed.Client``: on a LocalCluster it owns, or on a running scheduler."""
+
+    def __init__(self, sched: Scheduler) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise SchedulerError(INSTALL_DASK) from exc
+        self.cluster: Any = None
+        if sched.kind == "local":
+            self.cluster = LocalCluster(n_workers=sched.workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None,
+                                        silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(sched.address, timeout=30)
+            except (OSError, TimeoutError) as exc:
+                raise SchedulerError(f"--scheduler {sched.address}: cannot connect ({exc})") from exc
+        n = len(self.client.scheduler_info().get("workers", {}))
+        self.workers = max(1, n or sched.workers)
+
+    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=retries))
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _packed(fn: Callable[[list[Any]], list[Any]], part: list[Any]) -> bytes:
+    """``fn(part)`` pickled into one bytes object: distributed sends bytes as they are,
+    where it would walk a list of dicts of rows object by object (many times slower)."""
+    return pickle.dumps(fn(part), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Unpack:
+    """A Dask future of :func:`_packed`, whose ``result()`` is ``fn(part)`` again."""
+
+    def __init__(self, future: Any) -> None:
+        self.future = future
+
+    def result(self) -> Any:
+        return pickle.loads(self.future.result())
+
+
+def _backend(sched: Scheduler) -> _Pool | _Inline | _Dask:
+    if sched.kind == "pool":
+        return _Pool(sched.workers) if sched.workers > 1 else _Inline()
+    return _Dask(sched)
+
+
+@dataclass
+class _Task(Generic[T]):
+    index: int
+    part: list[T]
+    future: Any
+    attempt: int = 0
+
+
+def map_partitions(fn: Callable[[list[T]], list[R]], items: Sequence[T], *,
+                   sched: Scheduler | None = None, partition_size: int = DEFAULT_PARTITION,
+                   retries: int = 2, poisoned: Callable[[T, BaseException], R] | None = None,
+                   progress: Progress = no_progress, desc: str = "work", unit: str = "item",
+                   ) -> Iterator[R]:
+    """``fn`` over partitions of ``items``; yields one result per item, in item order.
+
+    ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one)
+    and pure: it reads its items' inputs itself and returns ``len(partition)`` results.
+    """
+    sched = sched or Scheduler()
+    size = max(1, partition_size)
+    n_parts = -(-len(items) // size)
+
+    def part(k: int) -> list[T]:  # cut when submitted: a range of a million stays a range
+        return list(items[k * size:(k + 1) * size])
+
+    bar = progress(desc, len(items), unit)
+    backend = _backend(sched)
+    try:
+        window = max(2, 2 * backend.workers)
+        todo: deque[_Task[T]] = deque()
+        nxt = 0
+        for k in range(n_parts):
+            while nxt < n_parts and len(todo) < window:
+                chunk = part(nxt)
+                todo.append(_Task(nxt, chunk, backend.submit(fn, chunk, retries)))
+                nxt += 1
+            task = todo.popleft()
+            assert task.index == k
+            results = _result(backend, fn, task, retries, poisoned)
+            bar.update(len(task.part))
+            yield from results
+    finally:
+        bar.close()
+        backend.close()
+
+
+def _result(backend: Any, fn: Callable[[list[T]], list[R]], task: _Task[T], retries: int,
+            poisoned: Callable[[T, BaseException], R] | None) -> list[R]:
+    """The results of one partition: retried in a pool (Dask retries itself), then item by
+    item, a failing item becoming ``poisoned(item, exc)``."""
+    while True:
+        try:
+            out = task.future.result()
+            if len(out) != len(task.part):
+                raise RuntimeError(f"partition {task.index}: {len(out)} results "
+                                   f"for {len(task.part)} items")
+            return list(out)
+        except Exception as exc:
+            own_retries = not isinstance(backend, _Dask)
+            if own_retries and task.attempt < retries:
+                task.attempt += 1
+                log.warning("partition %d failed (%s); retry %d of %d", task.index,
+                            type(exc).__name__, task.attempt, retries)
+                task.future = backend.submit(fn, task.part, retries)
+                continue
+            if poisoned is None:
+                raise
+            log.warning("partition %d failed after %d retries; running its items one by one",
+                        task.index, retries)
+            return [_alone(backend, fn, item, poisoned) for item in task.part]
+
+
+def _alone(backend: Any, fn: Callable[[list[T]], list[R]], item: T,
+           poisoned: Callable[[T, BaseException], R]) -> R:
+    try:
+        out = backend.submit(fn, [item], 0).result()
+        return out[0]  # type: ignore[no-any-return]
+    except Exception as exc:
+        return poisoned(item, exc)

@@ -1,0 +1,125 @@
+"""The executor seam: same bytes whatever the scheduler and partition size; retries and
+poisoned items; the --scheduler values; parse --from-tar / --from-list on real files."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pipeline import executor, parse_corpus
+from pipeline.cli import main
+from pipeline.executor import Scheduler, map_partitions
+from tests.conftest import make_project
+
+ARCHIVE = Path("raw-data/Dockerfiles/samples/dockerfiles.tar.gz")
+SAMPLE = 2000
+
+
+def _sample_tar(shared: Path, target: Path, n: int = SAMPLE, step: int = 15) -> None:
+    """Every ``step``-th Dockerfile of the per-release corpus, ``n`` of them, as a .tar.gz."""
+    with tarfile.open(shared / ARCHIVE) as src, tarfile.open(target, "w:gz") as dst:
+        for i, m in enumerate(m for m in src if m.isfile()):
+            if i % step == 0 and len(dst.getmembers()) < n:
+                f = src.extractfile(m)
+                assert f is not None
+                dst.addfile(m, io.BytesIO(f.read()))
+
+
+def _tables(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(folder.glob("*.csv"))}
+
+
+@pytest.mark.slow
+def test_parse_is_byte_identical_whatever_the_scheduler_and_partition_size(
+        tmp_path: Path, shared_package: Path) -> None:
+    p = make_project(tmp_path / "root")
+    archive = tmp_path / "sample.tar.gz"
+    _sample_tar(shared_package, archive)
+    runs = {"pool": (Scheduler("pool", 2), 1000), "inline-500": (Scheduler("pool", 1), 500),
+            "local2-2000": (executor.scheduler("local:2"), 2000),
+            "local2-500": (executor.scheduler("local:2"), 500)}
+    out = {}
+    for name, (sched, size) in runs.items():
+        counts = parse_corpus.run(p, tmp_path / name, archive=archive, sched=sched,
+                                  partition_size=size)
+        assert counts["files"] == SAMPLE
+        out[name] = _tables(tmp_path / name)
+    first = out["pool"]
+    assert set(first) == {f"{t}.csv" for t in parse_corpus.OUT_TABLES} | {"parse_errors.csv"}
+    for name, tables in out.items():
+        assert tables == first, name
+    rows = first["dockerfiles.csv"].decode().splitlines()
+    assert len(rows) == SAMPLE + 1
+    assert rows[1].startswith("corrected,BVLC/caffe,Dockerfile_1.0,")
+
+
+def test_from_list_cli_reads_real_files_and_names_a_missing_one(
+        tmp_path: Path, shared_package: Path) -> None:
+    make_project(tmp_path)
+    with tarfile.open(shared_package / ARCHIVE) as src:
+        for m in src:
+            if m.isfile() and m.name.startswith("dockerfiles/BVLC/caffe/"):
+                src.extract(m, tmp_path / "files", filter="data")
+    top = tmp_path / "files" / "dockerfiles"
+    found = sorted(top.rglob("Dockerfile*"))
+    listing = top / "list.txt"
+    listing.write_text("# the corpus\n" + "".join(f"{f.relative_to(top)}\n" for f in found)
+                       + "BVLC/caffe/missing  # not there\n")
+    rc = main(["-q", "--root", str(tmp_path), "parse", "--from-list", str(listing),
+               "--out", str(tmp_path / "out")])
+    assert rc == 0
+    dockerfiles = (tmp_path / "out" / "dockerfiles.csv").read_text().splitlines()
+    assert len(dockerfiles) == len(found) + 1
+    assert all(r.split(",")[1] == "BVLC/caffe" for r in dockerfiles[1:])
+    errors = (tmp_path / "out" / "parse_errors.csv").read_text().splitlines()
+    assert len(errors) == 2 and "missing" in errors[1] and "FileNotFoundError" in errors[1]
+
+
+def _half(items: list[int]) -> list[int]:
+    if 13 in items:
+        os._exit(3)  # a poisoned item kills its worker process
+    return [i // 2 for i in items]
+
+
+def test_a_worker_killing_item_becomes_one_poisoned_result_in_order() -> None:
+    got = list(map_partitions(_half, list(range(40)), sched=Scheduler("pool", 2),
+                              partition_size=7, retries=1,
+                              poisoned=lambda item, exc: -item))
+    assert got == [i // 2 if i != 13 else -13 for i in range(40)]
+
+
+_FLAKY = Path(os.environ.get("TMPDIR", "/tmp")) / f"mldock-flaky-{os.getpid()}"
+
+
+def _flaky(items: list[int]) -> list[int]:
+    """Fails the first time it sees item 0 (a marker file remembers), then works."""
+    if 0 in items and not _FLAKY.exists():
+        _FLAKY.touch()
+        raise OSError("transient")
+    return [i + 1 for i in items]
+
+
+def test_a_failed_partition_is_retried() -> None:
+    _FLAKY.unlink(missing_ok=True)
+    try:
+        got = list(map_partitions(_flaky, list(range(10)), sched=Scheduler("pool", 2),
+                                  partition_size=3))
+    finally:
+        _FLAKY.unlink(missing_ok=True)
+    assert got == list(range(1, 11))
+
+
+def test_scheduler_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(executor.SCHEDULER_ENV, raising=False)
+    assert executor.scheduler(None, 3) == Scheduler("pool", 3)
+    assert executor.scheduler("local:4") == Scheduler("local", 4)
+    assert executor.scheduler("tcp://h:8786").address == "tcp://h:8786"
+    monkeypatch.setenv(executor.SCHEDULER_ENV, "local")
+    assert executor.scheduler(None, 2) == Scheduler("local", 2)
+    with pytest.raises(executor.SchedulerError, match="local:N"):
+        executor.scheduler("local:x")
+    assert executor.partitions(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
