@@ -19,7 +19,7 @@ PKG = ROOT / "pipeline"
 SCHEMAS = ("base", "ingest", "inputs", "package", "parse", "classify", "evolution", "images", "collect",
            "orchestration", "report", "smells", "label")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
-          "pipeline.tables", "pipeline.taxonomy", "pipeline.progress", "pipeline.outputs",
+          "pipeline.tables", "pipeline.taxonomy", "pipeline.near_duplicates", "pipeline.progress", "pipeline.outputs",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
 #: stage -> module prefixes that belong to it
 STAGES = {

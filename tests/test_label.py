@@ -23,9 +23,10 @@ from pipeline.cli import main
 from pipeline.config import Paths
 from pipeline.label import agreement as agree
 from pipeline.label import categories, run_agreement
-from pipeline.label.cards import load_cards, load_settings, near_duplicate_pairs, order
+from pipeline.label.cards import load_cards, order
 from pipeline.label.page import embed_json
 from pipeline.label.store import BadRater, labels_path
+from pipeline.near_duplicates import load_settings, near_duplicate_pairs
 from pipeline.schemas import LABELS
 from pipeline.tables import read_table, write_table
 from tests.conftest import REPO_ROOT, make_project

@@ -32,10 +32,11 @@ def block_specs(X: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
     rules fire), ``numeric`` (log metadata: commits, stars, ...), ``notes_word`` /
     ``notes_tok`` (word 1-2-gram TF-IDF and whole comma-separated tokens of the study's
     free-text notes, :data:`~.evidence.NOTE_COLUMNS`) and ``pnotes_word`` / ``pnotes_tok``
-    (the same over :data:`~.features.PURPOSE_NOTE_COLUMNS` only, for the purpose model).
+    (the same over :data:`~.features.PURPOSE_NOTE_COLUMNS` only, for the purpose model),
+    ``embed`` (the ``emb_`` columns of :func:`~.embedding.embedding_frame`, as they are).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     def cols(prefix: str) -> list[str]:
         return [c for c in X.columns if c.startswith(prefix)]
@@ -52,6 +53,7 @@ def block_specs(X: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
         "rules_category": (StandardScaler(), cols("rule_cat_")),
         "rules_purpose": (StandardScaler(), cols("rule_purpose_")),
         "numeric": (StandardScaler(), cols("num_")),
+        "embed": (FunctionTransformer(), cols("emb_")),
     }
 
 
