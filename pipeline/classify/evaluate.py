@@ -25,10 +25,12 @@ from .embedding import embedding_frame
 from .models import (
     CATEGORY_BLOCKS,
     CATEGORY_VARIANTS,
+    CURVE_SHARES,
     PURPOSE_BLOCKS,
     PURPOSE_VARIANTS,
     Blocks,
     category_classifier,
+    curve_method,
     fitting,
     purpose_predictions,
 )
@@ -105,7 +107,8 @@ def cv_categories(
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     variants = variants or {}
-    out = {m: CategoryCV(m, [], [], [], []) for m in [*methods, *variants, *(["nested"] if nested else [])]}
+    curve = [curve_method(q) for q in CURVE_SHARES] if "model" in methods else []
+    out = {m: CategoryCV(m, [], [], [], []) for m in [*methods, *variants, *curve, *(["nested"] if nested else [])]}
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     splits = list(cv.split(X, y))
     tasks = [(X, y, rules, tr, te, tuple(methods), variants, nested, seed) for tr, te in splits]
@@ -180,6 +183,8 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
             preds[m], sels[m] = selective_scores(model, X.iloc[te], yte)
         for name, blocks in variants.items():
             preds[name] = fits.predict(blocks)
+        if "model" in methods:
+            preds.update(learning_curve(Xtr, ytr, X.iloc[te], seed))
         pick = None
         if nested:
             pick = nested_pick(Xtr, ytr, nested, seed)
@@ -191,6 +196,20 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
     if "majority" in methods:
         preds["majority"] = np.array([majority] * len(te))
     return preds, pick, sels
+
+
+def learning_curve(Xtr: pd.DataFrame, ytr: pd.Series, Xte: pd.DataFrame, seed: int) -> dict[str, np.ndarray]:
+    """The fixed model (C=1, equal weights) trained on a stratified share of the training
+    fold, per :data:`CURVE_SHARES`, answering the same test fold: does more data help?"""
+    from sklearn.model_selection import train_test_split
+
+    out: dict[str, np.ndarray] = {}
+    for share in CURVE_SHARES:
+        idx = np.arange(len(ytr))
+        if share < 1.0:
+            idx, _ = train_test_split(idx, train_size=share, stratify=ytr, random_state=seed)
+        out[curve_method(share)] = _CategoryFits(Xtr.iloc[idx], ytr.iloc[idx], Xte).predict(CATEGORY_BLOCKS)
+    return out
 
 
 def nested_pick(Xtr: pd.DataFrame, ytr: pd.Series, candidates: dict[str, tuple[str, ...]], seed: int,

@@ -159,6 +159,15 @@ CATEGORY_VARIANTS: dict[str, tuple[str, ...]] = {
     "model + Docker file text (paths, instructions, base images, commands, services)":
         CATEGORY_BLOCKS + ("docker",),
 }
+#: shares of each training fold the fixed model is also trained on (the learning curve)
+CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)
+
+
+def curve_method(share: float) -> str:
+    """The method name of the learning curve's point at ``share``."""
+    return f"learning curve: fixed model on {share:.0%} of the training fold"
+
+
 #: purpose variants: name -> (logistic-regression blocks, with the extra-trees half)
 PURPOSE_VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "model": (PURPOSE_BLOCKS, True),

@@ -9,7 +9,7 @@ import pandas as pd
 from ..config import CATEGORIES
 from .calibrate import CATEGORY_GRID, COVERAGES, INNER_FOLDS, TARGET_ACCURACY
 from .features import PURPOSE_NOTE_COLUMNS
-from .models import PURPOSE_C, PURPOSE_THRESHOLDS, PURPOSE_TREES
+from .models import CURVE_SHARES, PURPOSE_C, PURPOSE_THRESHOLDS, PURPOSE_TREES, curve_method
 from .taxonomy import Taxonomy
 
 NAMES = {"model": "supervised model (word + character TF-IDF of name/description/homepage/"
@@ -88,6 +88,11 @@ def _targets(table: pd.DataFrame, info: dict[str, Any]) -> list[str]:
             continue
         L.append(f"| {what} | {int(sel['value'].iloc[0]) // info['repeats']} | {_get(table, 'category', 'model', 'accuracy_pooled', s_):.3f} | "
                  f"{_get(table, 'category', 'model', 'macro_f1_pooled', s_):.3f} |")
+    L += ["", "Learning curve (the fixed model, C=1, equal weights, trained on a stratified share of each "
+          "training fold, scored on the same test folds):", "",
+          "| training share | accuracy | macro-F1 |", "|---|---|---|"]
+    for q in CURVE_SHARES:
+        L.append(_category_row(table, curve_method(q), f"{q:.0%}"))
     n = int(_get(table, "consistency", "near_duplicates", "pairs"))
     same = int(_get(table, "consistency", "near_duplicates", "same"))
     dis = table[(table.task == "consistency") & (table.metric == "disagreeing_pair")]
