@@ -20,6 +20,7 @@ SCHEMAS = ("base", "ingest", "inputs", "package", "parse", "classify", "evolutio
            "orchestration", "report", "smells", "label")
 GROUND = {"pipeline", "pipeline.config", "pipeline.errors", "pipeline.schemas",
           "pipeline.tables", "pipeline.taxonomy", "pipeline.progress", "pipeline.outputs",
+          "pipeline.near_duplicates",
           "pipeline.executor",
           *(f"pipeline.schemas.{m}" for m in SCHEMAS)}
 #: stage -> module prefixes that belong to it

@@ -344,6 +344,11 @@ def test_evaluate_cli_writes_reports(classified: Paths) -> None:
     assert micro > rules
     assert f"| {acc:.3f} ±" in md
     assert "### Confusion matrix" in md and "Documentation" in md
+    # the label-consistency evidence is computed from the study's labels, beside the targets
+    cons = table.query("task == 'consistency'").set_index("metric")["value"]
+    assert (cons["pairs"], cons["same"]) == (20, 11)
+    assert "of the 20 pairs of studied repositories" in md and "11 (55%) carry the same" in md
+    assert "| accuracy | ≥ 0.70 |" in md and "| the study's labels | 326 |" in md
 
 
 # ---- leakage -------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from pipeline.cli import main
 from pipeline.config import Paths
 from pipeline.label import agreement as agree
 from pipeline.label import categories, run_agreement
-from pipeline.label.cards import load_cards, load_settings, near_duplicate_pairs, order
+from pipeline.label.cards import load_cards, order
 from pipeline.label.page import embed_json
 from pipeline.label.store import BadRater, labels_path
+from pipeline.near_duplicates import load_settings, near_duplicate_pairs
 from pipeline.schemas import LABELS
 from pipeline.tables import read_table, write_table
 from tests.conftest import REPO_ROOT, make_project
@@ -257,6 +258,18 @@ def test_the_page_in_a_browser(chrome: tuple[str, str], classified: Paths,
         progress("done 2 / to do 404")
         keys("n")  # to card 4, back to card 3
         progress("(card 4 of 406)")
+        # a note on a card not yet labelled is refused, with a message, not dropped
+        keys("/")
+        keys("a note before a label")
+        keys("\ue007")  # Enter
+        status = browser.find_element(By.ID, "status")
+        wait.until(lambda b: status.text.startswith("note not saved: this card has no label yet"))
+        keys("p")  # moving would drop it: refused too
+        assert "(card 4 of 406)" in browser.find_element(By.ID, "progress").text
+        assert "done 2 / to do 404" in browser.find_element(By.ID, "progress").text
+        keys("/")
+        browser.find_element(By.ID, "note").clear()
+        ActionChains(browser).send_keys("\ue00c").perform()
         keys("p")
         progress("(card 3 of 406)")
         keys("3")

@@ -29,21 +29,31 @@ import pandas as pd
 from .models import Blocks, _logreg
 
 #: the blocks the category model reads (name, description, homepage, topics, README; the
-#: category rules' votes; the study's notes)
-WEIGHTED_BLOCKS = ("meta_word", "meta_char", "rules_category", "notes_word", "notes_tok")
-#: candidates: (C, weight of the rule votes, weight of the two notes blocks); the text
-#: blocks of the repository's own description keep weight 1
-CATEGORY_GRID: tuple[tuple[float, float, float], ...] = tuple(
-    (c, r, n) for c in (1.0, 3.0) for r in (0.5, 1.0) for n in (0.5, 1.0))
+#: category rules' votes; the study's notes; optionally a pretrained embedding of the
+#: name, description and topics, :mod:`.embedding`)
+WEIGHTED_BLOCKS = ("meta_word", "meta_char", "rules_category", "notes_word", "notes_tok", "embed")
+#: a candidate: (C, weight of the two repository-text blocks, of the rule votes, of the two
+#: notes blocks, of the embedding block); weight 0 leaves a block out
+Candidate = tuple[float, float, float, float, float]
+#: candidates without the embedding (a text weight of 2 was tried in the grid too: nested CV
+#: scored it lower, docs/classify.md)
+CATEGORY_GRID: tuple[Candidate, ...] = tuple(
+    (c, 1.0, r, n, 0.0) for c in (1.0, 3.0) for r in (0.5, 1.0) for n in (0.5, 1.0))
+#: the embedding's weights tried (0: without it) when the embedding block exists
+EMBEDDING_WEIGHTS = (0.0, 2.0)
+EMBEDDING_GRID: tuple[Candidate, ...] = tuple(
+    (c, m, r, n, e) for c, m, r, n, _ in CATEGORY_GRID for e in EMBEDDING_WEIGHTS)
 INNER_FOLDS = 5
 TARGET_ACCURACY = 0.90
 MIN_ACCEPTED = 10  # a threshold must accept at least this many out-of-fold answers
 COVERAGES = (0.25, 0.5, 0.75, 1.0)
 
 
-def weights_of(candidate: tuple[float, float, float]) -> dict[str, float]:
-    _, r, n = candidate
-    return {"meta_word": 1.0, "meta_char": 1.0, "rules_category": r, "notes_word": n, "notes_tok": n}
+def weights_of(candidate: Candidate) -> dict[str, float]:
+    """Block -> weight of a candidate (blocks of weight 0 left out)."""
+    _, m, r, n, e = candidate
+    w = {"meta_word": m, "meta_char": m, "rules_category": r, "notes_word": n, "notes_tok": n, "embed": e}
+    return {b: v for b, v in w.items() if v}
 
 
 def weighted(blocks: Blocks, weights: dict[str, float], X: pd.DataFrame | None = None) -> tuple[object, object]:
@@ -126,7 +136,7 @@ class CategoryModel:
 
     seed: int = 0
     folds: int = INNER_FOLDS
-    grid: tuple[tuple[float, float, float], ...] = CATEGORY_GRID
+    grid: tuple[Candidate, ...] = CATEGORY_GRID
 
     def fit(self, X: pd.DataFrame, y: pd.Series) -> CategoryModel:
         from sklearn.model_selection import StratifiedKFold

@@ -16,17 +16,21 @@ import pandas as pd
 
 from ..config import CATEGORIES, Paths
 from ..errors import TooFewLabels
+from ..near_duplicates import load_settings, near_duplicate_pairs
 from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..tables import atomic_write_text
-from .calibrate import CategoryModel, coverage_accuracy
+from .calibrate import CATEGORY_GRID, EMBEDDING_GRID, Candidate, CategoryModel, coverage_accuracy
+from .embedding import embedding_frame
 from .models import (
     CATEGORY_BLOCKS,
     CATEGORY_VARIANTS,
+    CURVE_SHARES,
     PURPOSE_BLOCKS,
     PURPOSE_VARIANTS,
     Blocks,
     category_classifier,
+    curve_method,
     fitting,
     purpose_predictions,
 )
@@ -37,6 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: the fixed model before calibration and tuning, measured as a variant
 PREVIOUS = "previous model: the same blocks, C=1, equal weights, uncalibrated"
+#: the calibrated model whose grid also weighs the embedding block (``--embedding``)
+EMBEDDED = "model + embedding"
+#: the calibrated models: method -> the grid its inner CV chooses from
+MODEL_GRIDS: dict[str, tuple[Candidate, ...]] = {"model": CATEGORY_GRID, EMBEDDED: EMBEDDING_GRID}
 
 
 @dataclass
@@ -99,18 +107,19 @@ def cv_categories(
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     variants = variants or {}
-    out = {m: CategoryCV(m, [], [], [], []) for m in [*methods, *variants, *(["nested"] if nested else [])]}
+    curve = [curve_method(q) for q in CURVE_SHARES] if "model" in methods else []
+    out = {m: CategoryCV(m, [], [], [], []) for m in [*methods, *variants, *curve, *(["nested"] if nested else [])]}
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     splits = list(cv.split(X, y))
     tasks = [(X, y, rules, tr, te, tuple(methods), variants, nested, seed) for tr, te in splits]
-    for (_, te), (preds, pick, sel) in zip(splits, _in_order(_category_fold, tasks, jobs, progress,
-                                                             "classify: category CV"), strict=True):
+    for (_, te), (preds, pick, sels) in zip(splits, _in_order(_category_fold, tasks, jobs, progress,
+                                                              "classify: category CV"), strict=True):
         if pick is not None:
             out["nested"].chosen.append(pick)
-        if sel is not None:
-            out["model"].candidates.append(str(sel.pop("candidate")))
+        for m, sel in sels.items():
+            out[m].candidates.append(str(sel.pop("candidate")))
             for k, v in sel.items():
-                out["model"].selective.setdefault(k, []).append(float(v))
+                out[m].selective.setdefault(k, []).append(float(v))
         yte = y.iloc[te]
         for m, pr in preds.items():
             out[m].accuracy.append(float(accuracy_score(yte, pr)))
@@ -158,9 +167,9 @@ class _CategoryFits:
 def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarray, te: np.ndarray,
                    methods: tuple[str, ...], variants: dict[str, tuple[str, ...]],
                    nested: dict[str, tuple[str, ...]] | None, seed: int,
-                   ) -> tuple[dict[str, np.ndarray], str | None, dict[str, Any] | None]:
+                   ) -> tuple[dict[str, np.ndarray], str | None, dict[str, dict[str, Any]]]:
     """Predictions of every method for one outer fold, the nested pick (or None) and the
-    calibrated model's selective scores (or None).
+    calibrated models' selective scores (method -> scores).
 
     The shipped model, the variants and the nested refit are the same fit when their
     blocks are the same, so each distinct blocks tuple is fitted once."""
@@ -168,11 +177,14 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
         Xtr, ytr, yte = X.iloc[tr], y.iloc[tr], y.iloc[te]
         fits = _CategoryFits(Xtr, ytr, X.iloc[te])
         preds: dict[str, np.ndarray] = {}
-        sel = None
-        if "model" in methods:
-            preds["model"], sel = selective_scores(CategoryModel(seed=seed).fit(Xtr, ytr), X.iloc[te], yte)
+        sels: dict[str, dict[str, Any]] = {}
+        for m in (m for m in methods if m in MODEL_GRIDS):
+            model = CategoryModel(seed=seed, grid=MODEL_GRIDS[m]).fit(Xtr, ytr)
+            preds[m], sels[m] = selective_scores(model, X.iloc[te], yte)
         for name, blocks in variants.items():
             preds[name] = fits.predict(blocks)
+        if "model" in methods:
+            preds.update(learning_curve(Xtr, ytr, X.iloc[te], seed))
         pick = None
         if nested:
             pick = nested_pick(Xtr, ytr, nested, seed)
@@ -183,7 +195,21 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
         preds["rules"] = np.array([v if isinstance(v, str) and v else majority for v in r])
     if "majority" in methods:
         preds["majority"] = np.array([majority] * len(te))
-    return preds, pick, sel
+    return preds, pick, sels
+
+
+def learning_curve(Xtr: pd.DataFrame, ytr: pd.Series, Xte: pd.DataFrame, seed: int) -> dict[str, np.ndarray]:
+    """The fixed model (C=1, equal weights) trained on a stratified share of the training
+    fold, per :data:`CURVE_SHARES`, answering the same test fold: does more data help?"""
+    from sklearn.model_selection import train_test_split
+
+    out: dict[str, np.ndarray] = {}
+    for share in CURVE_SHARES:
+        idx = np.arange(len(ytr))
+        if share < 1.0:
+            idx, _ = train_test_split(idx, train_size=share, stratify=ytr, random_state=seed)
+        out[curve_method(share)] = _CategoryFits(Xtr.iloc[idx], ytr.iloc[idx], Xte).predict(CATEGORY_BLOCKS)
+    return out
 
 
 def nested_pick(Xtr: pd.DataFrame, ytr: pd.Series, candidates: dict[str, tuple[str, ...]], seed: int,
@@ -258,13 +284,16 @@ def _purpose_fold(Xtr: pd.DataFrame, Ytr: np.ndarray, Xte: pd.DataFrame,
 
 @writes_set("evaluate")
 def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress: Progress = no_progress,
-             variants: bool = True, nested: bool = False, jobs: int = JOBS) -> dict[str, Any]:
+             variants: bool = True, nested: bool = False, jobs: int = JOBS,
+             embedding: str | None = None) -> dict[str, Any]:
     """Cross-validate both tasks and write ``reports/classification.{md,csv}``.
 
     With ``variants``, the feature-set variants of :data:`~.models.CATEGORY_VARIANTS` and
     :data:`~.models.PURPOSE_VARIANTS` are measured in the same folds and listed in the
     report; with ``nested``, also the nested-CV estimate of choosing among the category
     variants.  ``jobs`` worker processes run the folds (the scores do not depend on it).
+    With ``embedding`` (``"wordllama"``), the model whose grid also weighs that embedding
+    (:data:`EMBEDDED`) is measured on the same folds, nested like the model.
     """
     t0 = time.monotonic()
     inp = load_inputs(p, progress)
@@ -274,17 +303,23 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
     if len(inp.coded) < MIN_LABELLED:
         raise TooFewLabels("coded purposes", len(inp.coded), str(MIN_LABELLED))
     rules = pd.Series({r: inp.cat_rules[r].category for r in X.index})
+    methods: tuple[str, ...] = ("model", "rules", "majority")
+    if embedding:
+        X = X.join(embedding_frame([inp.evidence[r] for r in X.index], embedding))
+        methods += (EMBEDDED,)
     cvar = ({PREVIOUS: CATEGORY_BLOCKS} | {k: v for k, v in CATEGORY_VARIANTS.items() if k != "model"}
             if variants else {})
     pvar = {k: v for k, v in PURPOSE_VARIANTS.items() if k != "model"} if variants else {}
-    cat = cv_categories(X.loc[y.index], y, rules, repeats, folds, seed, variants=cvar,
+    cat = cv_categories(X.loc[y.index], y, rules, repeats, folds, seed, methods, variants=cvar,
                         nested=dict(CATEGORY_VARIANTS) if nested else None, progress=progress,
                         jobs=jobs)
     coded_repos = [r for r in X.index if r in inp.coded]
     Y, R = _purpose_matrices(inp, coded_repos)
     pur = cv_purposes(X.loc[coded_repos], Y, R, repeats, folds, seed, variants=pvar, progress=progress,
                       jobs=jobs)
-    table = pd.DataFrame(category_scores(cat, inp.label_source()) + purpose_scores(pur, inp.tax.majors))
+    pairs = near_duplicate_pairs(inp.repos, load_settings(p))
+    table = pd.DataFrame(category_scores(cat, inp.label_source()) + purpose_scores(pur, inp.tax.majors)
+                         + consistency_scores(pairs))
     info = {
         "labelled": len(y), "unlabelled": int(len(X) - len(y)), "coded": len(coded_repos),
         "repeats": repeats, "folds": folds, "seed": seed,
@@ -294,6 +329,8 @@ def evaluate(p: Paths, repeats: int = 3, folds: int = 5, seed: int = 0, progress
         "category_variants": list(cvar), "purpose_variants": list(pvar),
         "nested_chosen": dict(Counter(cat["nested"].chosen)) if nested else {},
         "model_candidates": dict(Counter(cat["model"].candidates)),
+        "embedding": embedding or "",
+        "embedded_candidates": dict(Counter(cat[EMBEDDED].candidates)) if embedding else {},
         "reviewed": int((inp.label_source() == "reviewed").sum()),
     }
     p.reports.mkdir(parents=True, exist_ok=True)
@@ -320,23 +357,22 @@ def _row(task: str, method: str, metric: str, value: float, label: str = "", pre
 def category_scores(cat: dict[str, CategoryCV], source: pd.Series | None = None) -> list[dict[str, Any]]:
     """Rows of the scores table for the category task: means, SDs, the model's selective
     scores, pooled accuracy per label source (study / reviewed), per class, confusion."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
     classes = list(CATEGORIES)
     rows: list[dict[str, Any]] = []
     for m, r in cat.items():
-        for metric in ("accuracy", "macro_f1"):
-            rows.append(_row("category", m, f"{metric}_mean", r.mean(metric)))
-            rows.append(_row("category", m, f"{metric}_sd", r.sd(metric)))
-        for k, v in r.selective.items():
-            rows.append(_row("category", m, f"{k}_mean", float(np.nanmean(v))))
-            rows.append(_row("category", m, f"{k}_sd", float(np.nanstd(v))))
+        for metric, v in (("accuracy", r.accuracy), ("macro_f1", r.macro_f1), *r.selective.items()):
+            rows += _spread(m, metric, v)
         if source is not None and r.index:
             ok = pd.Series(np.array(r.y_true) == np.array(r.y_pred), index=r.index)
             src = source.reindex(r.index).to_numpy()
             for s_ in ("study", "reviewed"):
                 if (src == s_).any():
                     rows.append(_row("category", m, "accuracy_pooled", float(ok[src == s_].mean()), s_))
+                    rows.append(_row("category", m, "macro_f1_pooled", float(f1_score(
+                        np.array(r.y_true)[src == s_], np.array(r.y_pred)[src == s_], average="macro",
+                        zero_division=0)), s_))
                     rows.append(_row("category", m, "labels_pooled", int((src == s_).sum()), s_))
         prec, rec, f1, sup = precision_recall_fscore_support(r.y_true, r.y_pred, labels=classes, zero_division=0)
         for c, pr_, rc_, f_, s_ in zip(classes, prec, rec, f1, sup, strict=True):
@@ -346,6 +382,26 @@ def category_scores(cat: dict[str, CategoryCV], source: pd.Series | None = None)
         for i, c in enumerate(classes):
             for j, d in enumerate(classes):
                 rows.append(_row("category", m, "confusion_pooled", cm[i, j], c, d))
+    return rows
+
+
+def _spread(method: str, metric: str, values: Sequence[float]) -> list[dict[str, Any]]:
+    """Mean, SD and the 2.5-97.5 % percentile range of a metric over the outer folds."""
+    v = np.asarray(values, dtype=float)
+    return [_row("category", method, f"{metric}_{k}", f(v)) for k, f in (
+        ("mean", np.nanmean), ("sd", np.nanstd), ("lo", lambda a: np.nanpercentile(a, 2.5)),
+        ("hi", lambda a: np.nanpercentile(a, 97.5)))]
+
+
+def consistency_scores(pairs: pd.DataFrame) -> list[dict[str, Any]]:
+    """The label-consistency evidence: near-duplicate pairs of studied repositories
+    (:func:`~pipeline.near_duplicates.near_duplicate_pairs`), how many carry the same label."""
+    n, same = len(pairs), int(pairs["same"].sum()) if len(pairs) else 0
+    rows = [_row("consistency", "near_duplicates", "pairs", n), _row("consistency", "near_duplicates", "same", same),
+            _row("consistency", "near_duplicates", "same_share", same / n if n else float("nan"))]
+    for a, b, s_ in zip(pairs["repo_a"], pairs["repo_b"], pairs["same"], strict=True):
+        if not s_:
+            rows.append(_row("consistency", "near_duplicates", "disagreeing_pair", 1, str(a), str(b)))
     return rows
 
 

@@ -32,10 +32,11 @@ def block_specs(X: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
     rules fire), ``numeric`` (log metadata: commits, stars, ...), ``notes_word`` /
     ``notes_tok`` (word 1-2-gram TF-IDF and whole comma-separated tokens of the study's
     free-text notes, :data:`~.evidence.NOTE_COLUMNS`) and ``pnotes_word`` / ``pnotes_tok``
-    (the same over :data:`~.features.PURPOSE_NOTE_COLUMNS` only, for the purpose model).
+    (the same over :data:`~.features.PURPOSE_NOTE_COLUMNS` only, for the purpose model),
+    ``embed`` (the ``emb_`` columns of :func:`~.embedding.embedding_frame`, as they are).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     def cols(prefix: str) -> list[str]:
         return [c for c in X.columns if c.startswith(prefix)]
@@ -52,6 +53,7 @@ def block_specs(X: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
         "rules_category": (StandardScaler(), cols("rule_cat_")),
         "rules_purpose": (StandardScaler(), cols("rule_purpose_")),
         "numeric": (StandardScaler(), cols("num_")),
+        "embed": (FunctionTransformer(), cols("emb_")),
     }
 
 
@@ -157,6 +159,15 @@ CATEGORY_VARIANTS: dict[str, tuple[str, ...]] = {
     "model + Docker file text (paths, instructions, base images, commands, services)":
         CATEGORY_BLOCKS + ("docker",),
 }
+#: shares of each training fold the fixed model is also trained on (the learning curve)
+CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)
+
+
+def curve_method(share: float) -> str:
+    """The method name of the learning curve's point at ``share``."""
+    return f"learning curve: fixed model on {share:.0%} of the training fold"
+
+
 #: purpose variants: name -> (logistic-regression blocks, with the extra-trees half)
 PURPOSE_VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "model": (PURPOSE_BLOCKS, True),

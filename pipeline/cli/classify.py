@@ -38,13 +38,19 @@ def cli(ctx: click.Context, seed: int) -> None:
               help="Also measure the feature-set variants tried (slower).")
 @click.option("--nested", is_flag=True,
               help="With --variants: also the nested-CV estimate of picking a category variant.")
+@click.option("--embedding", type=click.Choice(["wordllama"]), default=None,
+              help="Also measure, on the same folds and nested, the model whose grid weighs a "
+                   "pretrained text embedding of name/description/topics (needs the optional "
+                   "extra 'embedding'; its weights ship in the wheel, nothing is downloaded).")
 @click.pass_context
-def evaluate_cmd(ctx: click.Context, repeats: int, folds: int, variants: bool, nested: bool) -> None:
+def evaluate_cmd(ctx: click.Context, repeats: int, folds: int, variants: bool, nested: bool,
+                 embedding: str | None) -> None:
     """Cross-validate the classifiers (nested: the category model's choice of C and block
     weights, its calibration and its review threshold are fitted inside each training
     fold); write reports/classification.md and .csv."""
     s = evaluate.evaluate(ctx_paths(ctx), repeats, folds, int((ctx.obj or {}).get("seed", 0)),
-                          bars(ctx), variants=variants, nested=nested and variants)
+                          bars(ctx), variants=variants, nested=nested and variants,
+                          embedding=embedding)
     click.echo(
         f"category: accuracy {s['category_accuracy']:.3f}, macro-F1 {s['category_macro_f1']:.3f} "
         f"(rules {s['rules_accuracy']:.3f}, majority {s['majority_accuracy']:.3f}); "

@@ -139,7 +139,16 @@ async function choose(category) {
   if (cards[at] === c && at < cards.length - 1) at += 1;
   render();
 }
-function move(step) { at = Math.max(0, Math.min(cards.length - 1, at + step)); render(); }
+const UNSAVED = "note not saved: this card has no label yet; choose a category (1\u20136) and the note is saved with it, or clear the note";
+function unsavedNote() {
+  const mine = labels[cards[at].repo];
+  const text = document.getElementById("note").value.trim();
+  return text !== "" && !(mine && mine.note.trim() === text);
+}
+function move(step) {
+  if (unsavedNote() && !labels[cards[at].repo]) { document.getElementById("status").textContent = UNSAVED; return; }
+  at = Math.max(0, Math.min(cards.length - 1, at + step)); render();
+}
 document.addEventListener("keydown", ev => {
   const note = document.getElementById("note");
   if (document.activeElement === note) {
@@ -148,6 +157,7 @@ document.addEventListener("keydown", ev => {
       ev.preventDefault(); note.blur();
       const mine = labels[cards[at].repo];
       if (mine) { const keep = at; choose(mine.category).then(() => { at = keep; render(); }); }
+      else if (unsavedNote()) document.getElementById("status").textContent = UNSAVED;
     }
     return;
   }
