@@ -37,7 +37,7 @@ DEFINITIONS = [
     r"\b6 (?:project )?categories", r"\b21(?:-category)? (?:major )?(?:Docker )?purposes",
     r"\b21-category taxonomy", r"\b12 subcategories", r"\b13 types", r"\b18 Dockerfile keywords",
     r"\b12 plotted instructions", r"\b5 RUN-command categories", r"top 1[02]\b",
-    r"1,000(?:-result cap| hits)", r"\b60 requests/hour", r"per 25 repositories", r"\b256-dimensional",
+    r"1,000(?:-result cap| hits)", r"\b60 requests/hour", r"per 25 repositories", r"\b256-dimensional", r"2\.5–97\.5 %",
     r"\b\d+ MiB per (?:value|file)", r">\s?2 MiB", r">\s?20%", r">\s?64 levels", r"\b100 multi-output",
     r"inner 3-fold", r"\b5-fold", r"× 3 repeats", r"\b3 repeats", r"C=1\b", r"seed [01]\b",
     r"39 headers for 38 values", r"\+1 per image", r"\(\+1\)", r"no \+1", r"per_page=1",

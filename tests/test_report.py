@@ -69,6 +69,10 @@ def test_compare_numbers_sets_and_strings() -> None:
     assert T.compare(["b", "a"], ["A", "b"], 0.0, leaf) == ("reproduced", None)
     assert T.compare("arm, arm64, amd64", "amd64,arm", 0.0, leaf) == ("differs", "-arm64")
     assert T.compare(["a"], ["a", "c"], 0.0, leaf) == ("differs", "+c")
+    # a bound claim ("more than 5") holds on the claimed side only
+    assert T.compare(5, 5.5, 0.0, leaf, "more_than") == ("reproduced", 0.5)
+    assert T.compare(5, 5, 0.0, leaf, "more_than") == ("differs", 0.0)
+    assert T.compare(5, 4.5, 0.0, leaf, "less_than") == ("reproduced", -0.5)
 
 
 def test_reproduction_on_the_ingested_package(rep: pd.DataFrame) -> None:

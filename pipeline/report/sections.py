@@ -64,6 +64,10 @@ class Sections:
         """Target id -> reason, where the paper contradicts the study's own data."""
         return {str(k): str(v) for k, v in self.doc.get("data_defects", {}).items()}
 
+    def bounds(self) -> dict[str, str]:
+        """Target id -> ``more_than``/``less_than``, for the paper's bound claims."""
+        return {str(k): str(v) for k, v in self.doc.get("bounds", {}).items()}
+
     def artefacts(self) -> list[tuple[str, tuple[str, ...]]]:
         """Paper artefact -> its sections, in the report's order."""
         return [(a, tuple(s for s, v in self.sections.items() if v.get("artefact") == a))

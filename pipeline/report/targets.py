@@ -143,13 +143,21 @@ def _norm_set(v: Any) -> set[str]:
     return {normalise_keyword(x) for x in v if str(x).strip()}
 
 
-def compare(paper: Any, ours: Any, tol: float, leaf: Leaf) -> tuple[str, Any]:
-    """``(status, difference)`` for one leaf; status ``reproduced`` or ``differs``."""
+#: how a bound claim of the paper is checked (``bounds`` of targets/sections.yaml)
+BOUNDS = {"more_than": lambda ours, paper: ours > paper,
+          "less_than": lambda ours, paper: ours < paper}
+
+
+def compare(paper: Any, ours: Any, tol: float, leaf: Leaf, bound: str = ""
+            ) -> tuple[str, Any]:
+    """``(status, difference)`` for one leaf; status ``reproduced`` or ``differs``.  A
+    ``bound`` claim ("more than 5") holds when ours lies on the claimed side of the paper's."""
     if isinstance(paper, bool) or isinstance(ours, bool):
         return ("reproduced" if paper == ours else "differs"), None
     if isinstance(paper, (int, float)) and isinstance(ours, (int, float, np.number)):
         diff = float(ours) - float(paper)
-        return ("reproduced" if abs(diff) <= tol + 1e-9 else "differs"), round(diff, 4)
+        ok = BOUNDS[bound](float(ours), float(paper)) if bound else abs(diff) <= tol + 1e-9
+        return ("reproduced" if ok else "differs"), round(diff, 4)
     if leaf.path[-2:] == ("instructions_excluded_examples", "value"):
         ok = _norm_set(paper) <= _norm_set(ours)
         return ("reproduced" if ok else "differs"), None
@@ -184,6 +192,7 @@ def reproduction(spec: dict[str, Any], ours: Ours, sections: Sections | None = N
     """One row per target leaf: paper value, ours per mode, difference, status, reason."""
     sec = sections or load_sections()
     adopted, static, defects = sec.adopted(), sec.static_reasons(), sec.data_defects()
+    bounds = sec.bounds()
     rows: list[dict[str, Any]] = []
     for leaf in walk_targets(spec):
         tol = sec.tolerance(leaf.section, leaf.path)
@@ -198,21 +207,24 @@ def reproduction(spec: dict[str, Any], ours: Ours, sections: Sections | None = N
         }
         fixed = next((r for k, r in adopted.items() if leaf.id.startswith(k + ".")), "")
         reasons = [r for mode in MODES
-                   if (r := _mode_columns(row, leaf, mode, tol, ours, fixed, static, defects))]
+                   if (r := _mode_columns(row, leaf, mode, (tol, bounds.get(leaf.id, "")), ours,
+                                          fixed, static, defects))]
         row["labels"] = _mix_for(ours, leaf.id)
-        row["reason"] = _reason(row, leaf, tol, reasons, ours)
+        row["reason"] = _reason(row, leaf, (tol, bounds.get(leaf.id, "")), reasons, ours)
         if UNREPRODUCIBLE in (row["status_paper"], row["status_corrected"]):
             row["reason"] = f"{defects[leaf.id]}; {row['reason']}"
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _mode_columns(row: dict[str, Any], leaf: Leaf, mode: str, tol: float, ours: Ours,
-                  adopted: str, static: dict[str, str], defects: dict[str, str]) -> str:
-    """Fill ``ours_``, ``diff_`` and ``status_<mode>``; returns the not-recomputable reason."""
+def _mode_columns(row: dict[str, Any], leaf: Leaf, mode: str, check: tuple[float, str],
+                  ours: Ours, adopted: str, static: dict[str, str], defects: dict[str, str]
+                  ) -> str:
+    """Fill ``ours_``, ``diff_`` and ``status_<mode>``; returns the not-recomputable reason.
+    ``check`` is the leaf's tolerance and bound."""
     v = ours.values[mode].get(leaf.id)
     if not adopted and v is not None:
-        status, diff = compare(leaf.value, v, tol, leaf)
+        status, diff = compare(leaf.value, v, check[0], leaf, check[1])
         if status == "differs" and leaf.id in defects:
             status = UNREPRODUCIBLE
         row[f"ours_{mode}"], row[f"diff_{mode}"], row[f"status_{mode}"] = _show(v), diff, status
@@ -270,8 +282,10 @@ def _show(v: Any) -> Any:
     return v
 
 
-def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], ours: Ours) -> str:
+def _reason(row: dict[str, Any], leaf: Leaf, check: tuple[float, str], reasons: list[str],
+            ours: Ours) -> str:
     """One line: per mode, how far off (or why not computed), plus a section note."""
+    tol, bound = check
     sp, sc = row["status_paper"], row["status_corrected"]
     if sp == sc == "not recomputable":
         texts = [r.split(": ", 1)[1] for r in reasons]
@@ -281,6 +295,8 @@ def _reason(row: dict[str, Any], leaf: Leaf, tol: float, reasons: list[str], our
     if sp == sc == "reproduced":
         if not numeric:
             parts.append("both modes equal (as sets)")
+        elif bound:
+            parts.append(f"a bound claim: both modes {bound.replace('_', ' ')} the paper's value")
         else:
             parts.append("both modes within tolerance" + (f" ±{tol:g}" if tol else " (exact)"))
     else:
@@ -334,7 +350,6 @@ def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
 
 #: what a differing target's reason says, in the order the causes are told apart
 CAUSES = (("rule", ("rule:",)),
-          ("claim holds (a bound compared as a number)", ("lower bound and holds",)),
           ("blank labels of the copy", ("unlabelled", "labels are blank")))
 
 
