@@ -12,12 +12,15 @@ from pipeline.classify.evidence import Evidence
 
 def test_embedding_loads_from_the_wheel_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("wordllama", reason="the optional extra 'embedding' is not installed")
+    import socket
+
     import requests
 
     def no_network(*args: object, **kwargs: object) -> None:
         raise AssertionError("wordllama tried to download")
 
     monkeypatch.setattr(requests, "get", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)  # any other client too
     E = embedding_frame([Evidence("a/deep-speech", description="speech recognition", topics=["asr"]),
                          Evidence("b/kubeflow", description="Machine Learning Toolkit for Kubernetes")])
     assert E.shape == (2, 256) and list(E.index) == ["a/deep-speech", "b/kubeflow"]

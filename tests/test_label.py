@@ -274,6 +274,14 @@ def test_the_page_in_a_browser(chrome: tuple[str, str], classified: Paths,
         progress("(card 3 of 406)")
         keys("3")
         progress("done 3 / to do 403")
+        # a note edited on a labelled card is saved with its label when moving away
+        keys("p")
+        progress("(card 3 of 406)")
+        keys("/")
+        keys("edited after a label")
+        ActionChains(browser).send_keys("\ue00c").perform()
+        keys("n")
+        progress("(card 4 of 406)")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         browser.execute_script("window.scrollTo(0, 0)")
         browser.save_screenshot(str(SCREENSHOTS / "label-page.png"))
@@ -294,7 +302,8 @@ def test_the_page_in_a_browser(chrome: tuple[str, str], classified: Paths,
     assert list(saved["repo"]) == sorted(first3)
     saved = saved.set_index("repo")
     assert [saved.loc[r, "category"] for r in first3] == list(SIX[:3])
-    assert [saved["note"].fillna("").loc[r] for r in first3] == ["", "same text as its twin", ""]
+    assert [saved["note"].fillna("").loc[r] for r in first3] == ["", "same text as its twin",
+                                                                 "edited after a label"]
     assert list(saved.loc[first3, "suggestion"]) == [c["suggestion_text"] for c in cards[:3]]
     assert (saved["rater"] == "alice").all() and saved["timestamp"].str.match(r"\d{4}-\d\d-\d\dT").all()
 

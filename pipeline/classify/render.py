@@ -97,11 +97,15 @@ def _targets(table: pd.DataFrame, info: dict[str, Any]) -> list[str]:
     same = int(_get(table, "consistency", "near_duplicates", "same"))
     dis = table[(table.task == "consistency") & (table.metric == "disagreeing_pair")]
     examples = "; ".join(f"{a} / {b}" for a, b in zip(dis["label"], dis["predicted"], strict=True))
-    L += ["", f"Label consistency (computed from the study's labels, `taxonomy/labelling.yaml`): of the {n} "
-          "pairs of studied repositories whose name + description text is near-identical, "
-          f"{same} ({same / n:.0%}) carry the same study label; the {n - same} that disagree: {examples}. "
-          "A model of that text gives both members of such a pair nearly the same answer, so it "
-          "is wrong on at least one of them: the labels, not only the model, cap the scores.", ""]
+    head = ("Label consistency (computed from the study's labels, `taxonomy/labelling.yaml`): ")
+    if n == 0:
+        L += ["", head + "no pair of study-labelled repositories has near-identical name + "
+              "description text.", ""]
+        return L
+    L += ["", head + f"of the {n} pairs of studied repositories whose name + description text is "
+          f"near-identical, {same} ({same / n:.0%}) carry the same study label; the {n - same} "
+          f"that disagree: {examples}. Text this close gives a text model little to tell the two "
+          "members of such a pair apart by.", ""]
     return L
 
 

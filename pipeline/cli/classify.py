@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..classify import evaluate, run
+from ..classify.embedding import EMBEDDINGS
 from . import bars, ctx_paths
 
 
@@ -38,7 +39,7 @@ def cli(ctx: click.Context, seed: int) -> None:
               help="Also measure the feature-set variants tried (slower).")
 @click.option("--nested", is_flag=True,
               help="With --variants: also the nested-CV estimate of picking a category variant.")
-@click.option("--embedding", type=click.Choice(["wordllama"]), default=None,
+@click.option("--embedding", type=click.Choice(list(EMBEDDINGS)), default=None,
               help="Also measure, on the same folds and nested, the model whose grid weighs a "
                    "pretrained text embedding of name/description/topics (needs the optional "
                    "extra 'embedding'; its weights ship in the wheel, nothing is downloaded).")

@@ -132,12 +132,13 @@ async function choose(category) {
   try {
     r = await fetch("/api/label", {method: "POST", headers: {"Content-Type": "application/json",
       "X-Mldock-Token": D.token}, body: JSON.stringify({repo: c.repo, category: category, note: note})});
-  } catch (e) { status.textContent = "not saved: " + e; return; }
-  if (!r.ok) { status.textContent = "not saved: " + r.status + " " + (await r.text()); return; }
+  } catch (e) { status.textContent = "not saved: " + e; return false; }
+  if (!r.ok) { status.textContent = "not saved: " + r.status + " " + (await r.text()); return false; }
   labels[c.repo] = {category: category, note: note};
   status.textContent = "saved " + c.repo + " as " + category;
   if (cards[at] === c && at < cards.length - 1) at += 1;
   render();
+  return true;
 }
 const UNSAVED = "note not saved: this card has no label yet; choose a category (1\u20136) and the note is saved with it, or clear the note";
 function unsavedNote() {
@@ -146,8 +147,12 @@ function unsavedNote() {
   return text !== "" && !(mine && mine.note.trim() === text);
 }
 function move(step) {
-  if (unsavedNote() && !labels[cards[at].repo]) { document.getElementById("status").textContent = UNSAVED; return; }
-  at = Math.max(0, Math.min(cards.length - 1, at + step)); render();
+  const from = at, mine = labels[cards[at].repo];
+  const go = () => { at = Math.max(0, Math.min(cards.length - 1, from + step)); render(); };
+  if (!unsavedNote()) { go(); return; }
+  if (!mine) { document.getElementById("status").textContent = UNSAVED; return; }
+  // an edited note on a labelled card is saved with its label before moving on
+  choose(mine.category).then(ok => { if (ok) go(); });
 }
 document.addEventListener("keydown", ev => {
   const note = document.getElementById("note");
