@@ -245,7 +245,7 @@ class Collector:
         criteria = self.criteria()
         use_graphql = self.s.graphql and self.gh.authenticated
         if self.s.graphql and not self.gh.authenticated:
-            log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (3 requests per repository)")
+            log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (2 requests per repository)")
         names = list(cand["repo"])
         # contributors (one request each) here only when a criterion reads them; else
         # extract counts them for the studied repositories alone
