@@ -455,6 +455,12 @@ class Handler(BaseHTTPRequestHandler):
                     "pull_count": 10, "repo_owner": "", "is_automated": False, "is_official": False}
                    for n, im in sorted(images.items()) if needle in n.split("/")[1]]
             return 200, {"count": len(res), "next": None, "previous": None, "results": res}, {}
+        m = re.fullmatch(r"/v2/repositories/([^/]+)/", p)
+        if m:  # a namespace's repositories
+            ns = m.group(1).lower()
+            res = [{"name": n.split("/")[1], "namespace": n.split("/")[0], "description": im.description[:100]}
+                   for n, im in sorted(images.items()) if n.split("/")[0] == ns]
+            return 200, {"count": len(res), "next": None, "previous": None, "results": res}, {}
         m = re.fullmatch(r"/v2/repositories/([^/]+)/([^/]+)/(dockerfile/)?", p)
         if m:
             im = images.get(f"{m.group(1)}/{m.group(2)}".lower())

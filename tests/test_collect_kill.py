@@ -37,7 +37,7 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
         assert b"metadata: 2 requests" in err and b"search: 2 keywords, 17 slices, 30 unique" in err
         assert b"metadata + file listing: 24 requests for 30 candidates = 0.80 per candidate" in err
         ref_keys = [e["key"] for e in srv.log if e["status"] > 0]  # 200s and final 404s
-        assert len(ref_keys) == len(set(ref_keys)) == 131
+        assert len(ref_keys) == len(set(ref_keys)) == 136
 
         root = make_project(tmp_path / "killed").root
         base = len(srv.log)

@@ -107,9 +107,10 @@ def match_repo(
     """All examined candidates for ``repo`` with their score and evidence.
 
     Candidates: Hub search hits named like the repository, then the images the repository's
-    own files name (``named``: image -> file kind), each confirmed by the same rules.  A
-    search hit whose short description already links to the repository is confirmed
-    without reading the image's page.
+    own files name (``named``: image -> file kind), each confirmed by the same rules; when
+    none is confirmed, the first images of the owner's Docker Hub namespace.  A hit whose
+    short description already links to the repository is confirmed without reading the
+    image's page.
     """
     owner, name = repo.split("/", 1)
     r = hub.get("v2/search/repositories/", {"query": name, "page_size": 25})
@@ -125,29 +126,44 @@ def match_repo(
     files = named or {}
     out = []
     for image in by_name[:max_candidates] + [i for i in files if i not in by_name[:max_candidates]]:
-        ns, iname = split_image(image)
-        if links_to(repo, short.get(image, "")):
-            text = short[image]
-        else:
-            d = hub.get(f"v2/repositories/{ns}/{iname}/")
-            if d.status != 200 and image not in by_name:
-                continue  # named in a file but not on Docker Hub: nothing to record
-            info = d.data if isinstance(d.data, dict) and d.status == 200 else {}
-            text = f"{info.get('description') or ''}\n{info.get('full_description') or ''}"
-        dockerfile = None
-        if not links_to(repo, text) and repo_dockerfiles:
-            df = hub.get(f"v2/repositories/{ns}/{iname}/dockerfile/")
-            if df.status == 200 and isinstance(df.data, dict):
-                dockerfile = df.data.get("contents")
-        score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles, files.get(image))
-        out.append({
-            "repo": repo,
-            "image": image_ref(image),
-            "score": score,
-            "evidence": ",".join(evidence),
-            "confirmed": confirmed,
-        })
+        row = examine(hub, repo, image, short.get(image, ""), repo_dockerfiles, files.get(image),
+                      listed=image in by_name)
+        if row is not None:
+            out.append(row)
+    if not any(r["confirmed"] for r in out):  # last resort: the owner's own namespace
+        seen = {r["image"] for r in out}
+        r = hub.get(f"v2/repositories/{owner.lower()}/", {"page_size": 100})
+        listed = (r.data or {}).get("results") or [] if isinstance(r.data, dict) and r.status == 200 else []
+        for res in listed[:max_candidates]:
+            image = f"{res.get('namespace') or owner.lower()}/{res.get('name') or ''}"
+            if image_ref(image) not in seen:
+                row = examine(hub, repo, image, str(res.get("description") or ""), repo_dockerfiles,
+                              files.get(image), listed=True)
+                out.extend([row] if row is not None else [])
     return out
+
+
+def examine(hub: HttpClient | Once, repo: str, image: str, short: str, repo_dockerfiles: set[str],
+            named_in: str | None, listed: bool) -> dict[str, Any] | None:
+    """One candidate image scored against ``repo``; None when an image only a file names
+    (not ``listed`` by Docker Hub) does not exist there."""
+    ns, iname = split_image(image)
+    if links_to(repo, short):
+        text = short
+    else:
+        d = hub.get(f"v2/repositories/{ns}/{iname}/")
+        if d.status != 200 and not listed:
+            return None  # named in a file but not on Docker Hub: nothing to record
+        info = d.data if isinstance(d.data, dict) and d.status == 200 else {}
+        text = f"{info.get('description') or ''}\n{info.get('full_description') or ''}"
+    dockerfile = None
+    if not links_to(repo, text) and repo_dockerfiles:
+        df = hub.get(f"v2/repositories/{ns}/{iname}/dockerfile/")
+        if df.status == 200 and isinstance(df.data, dict):
+            dockerfile = df.data.get("contents")
+    score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles, named_in)
+    return {"repo": repo, "image": image_ref(image), "score": score, "evidence": ",".join(evidence),
+            "confirmed": confirmed}
 
 
 def match_all(
