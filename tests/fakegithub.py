@@ -148,15 +148,22 @@ def make_repos() -> list[FakeRepo]:
     return R
 
 
-def _search_match(repo: FakeRepo, q: str) -> tuple[bool, str | None]:
-    """(matches, keyword) for a search query, with the qualifiers mldock uses."""
+def parse_query(q: str) -> tuple[list[tuple[str, str]], str | None]:
+    """A search query as (qualifiers mldock uses, keyword or None); parsed once per request."""
     terms: list[str] = []
-    ok = True
+    quals: list[tuple[str, str]] = []
     for tok in shlex.split(q):
-        key, _, val = tok.partition(":")
-        if not _ or key not in ("in", "fork", "stars", "forks", "created", "topic"):
+        key, sep, val = tok.partition(":")
+        if not sep or key not in ("in", "fork", "stars", "forks", "created", "topic"):
             terms.append(tok.lower())
-            continue
+        else:
+            quals.append((key, val))
+    return quals, (" ".join(terms) if terms else None)
+
+
+def _matches(repo: FakeRepo, quals: list[tuple[str, str]], kw: str | None) -> bool:
+    ok = True
+    for key, val in quals:
         if key == "fork" and val == "false" and repo.fork:
             ok = False
         elif key == "topic" and val not in repo.topics:
@@ -171,10 +178,15 @@ def _search_match(repo: FakeRepo, q: str) -> tuple[bool, str | None]:
         elif key == "created":
             lo, hi = val.split("..")
             ok = ok and date.fromisoformat(lo) <= repo.created <= date.fromisoformat(hi)
-    kw = " ".join(terms) if terms else None
-    if kw and kw not in repo.text():
-        ok = False
-    return ok, kw
+        if not ok:
+            return False
+    return not (kw and kw not in repo.text())
+
+
+def _search_match(repo: FakeRepo, q: str) -> tuple[bool, str | None]:
+    """(matches, keyword) for a search query, with the qualifiers mldock uses."""
+    quals, kw = parse_query(q)
+    return _matches(repo, quals, kw), kw
 
 
 def search_item(r: FakeRepo, base: str) -> dict[str, Any]:
@@ -205,6 +217,9 @@ class FakeServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.hook: Any = None  # callable(index, method, path) before answering; 'drop' = no answer
         self.thread: threading.Thread | None = None
+        self.quota: int | None = None  # a tight primary limit: after this many answers, one 403 with a reset
+        self.used = 0
+        self.hub_index: tuple[int, dict[str, HubImage]] | None = None
 
     @property
     def url(self) -> str:
@@ -261,6 +276,10 @@ class Handler(BaseHTTPRequestHandler):
                     fault = f
                     del srv.faults[i]
                     break
+            if fault is None and srv.quota is not None and parts.path.startswith("/api/"):
+                srv.used += 1
+                if srv.used > srv.quota:  # the window is used up: refuse once, then a new window
+                    fault, srv.used = "ratelimit", 0
         if srv.hook and srv.hook(index, method, self.path) == "drop":
             self.close_connection = True
             return
@@ -309,7 +328,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(raw)))
         self.send_header("x-ratelimit-limit", "5000")
-        hdrs = {"x-ratelimit-remaining": "4999", "x-ratelimit-reset": str(int(self.server.clock) + 3600)}
+        left = 4999 if self.server.quota is None else max(1, self.server.quota - self.server.used)
+        hdrs = {"x-ratelimit-remaining": str(left), "x-ratelimit-reset": str(int(self.server.clock) + 3600)}
         hdrs.update(headers or {})
         for k, v in hdrs.items():
             self.send_header(k, v)
@@ -389,12 +409,8 @@ class Handler(BaseHTTPRequestHandler):
     def _search(self, path: str, q: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         srv = self.server
         query = q.get("q", "")
-        hits = []
-        kw = None
-        for r in srv.repos.values():
-            ok, kw = _search_match(r, query)
-            if ok:
-                hits.append(r)
+        quals, kw = parse_query(query)
+        hits = [r for r in srv.repos.values() if _matches(r, quals, kw)]
         hits.sort(key=lambda r: (-r.stars, r.full_name))
         per = min(100, int(q.get("per_page", 30)))
         page = int(q.get("page", 1))
@@ -429,12 +445,21 @@ class Handler(BaseHTTPRequestHandler):
         return out
 
     def _hub(self, p: str, q: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        images = {im.name.lower(): im for r in self.server.repos.values() for im in r.images}
+        srv = self.server
+        if srv.hub_index is None or srv.hub_index[0] != len(srv.repos):  # built once per world
+            srv.hub_index = (len(srv.repos), {im.name.lower(): im for r in srv.repos.values() for im in r.images})
+        images = srv.hub_index[1]
         if p == "/v2/search/repositories/":
             needle = q.get("query", "").lower()
             res = [{"repo_name": im.name, "short_description": im.description[:100], "star_count": 1,
                     "pull_count": 10, "repo_owner": "", "is_automated": False, "is_official": False}
                    for n, im in sorted(images.items()) if needle in n.split("/")[1]]
+            return 200, {"count": len(res), "next": None, "previous": None, "results": res}, {}
+        m = re.fullmatch(r"/v2/repositories/([^/]+)/", p)
+        if m:  # a namespace's repositories
+            ns = m.group(1).lower()
+            res = [{"name": n.split("/")[1], "namespace": n.split("/")[0], "description": im.description[:100]}
+                   for n, im in sorted(images.items()) if n.split("/")[0] == ns]
             return 200, {"count": len(res), "next": None, "previous": None, "results": res}, {}
         m = re.fullmatch(r"/v2/repositories/([^/]+)/([^/]+)/(dockerfile/)?", p)
         if m:

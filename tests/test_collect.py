@@ -199,9 +199,10 @@ def test_requests_per_candidate(world) -> None:  # type: ignore[no-untyped-def]
     req = pd.read_csv(world["root"] / "data/interim/collect/requests.csv").set_index("step")
     n_cand = 30
     per = (req.loc["metadata", "requests"] + req.loc["files:tree", "requests"]) / n_cand
-    # 2 GraphQL queries + contributors of the 22 the other criteria keep; 22 trees
-    assert (req.loc["metadata", "requests"], req.loc["files:tree", "requests"]) == (24, 22)
-    assert per == pytest.approx(46 / 30)
+    # 2 GraphQL queries; 22 trees; contributors of the 19 studied only (no criterion reads them)
+    assert (req.loc["metadata", "requests"], req.loc["files:tree", "requests"]) == (2, 22)
+    assert (req.loc["contributors", "requests"], req.loc["contributors", "items"]) == (19, len(STUDIED))
+    assert per == pytest.approx(24 / 30)
 
 
 def test_token_never_written_and_only_sent_to_github(world) -> None:  # type: ignore[no-untyped-def]
@@ -290,7 +291,7 @@ def test_anonymous_rest_metadata_equals_graphql(world, tmp_path: Path, caplog: p
     assert "GITHUB_TOKEN is not set: working anonymously" in caplog.text
     new = world["srv"].log[n:]
     assert {e["auth"] for e in new} == {None} and not any("/graphql" in e["key"] for e in new)
-    assert len(new) == 2 * 30 + 22  # commits and releases each; contributors where the rest pass
+    assert len(new) == 2 * 30  # commits and releases each (contributors: extract, studied only)
     got = pd.read_csv(p.interim / "collect/metadata.csv")
     want = pd.read_csv(src / "metadata.csv")
     cols = ["repo", "commits", "releases", "contributors", "stars", "forks", "archived", "head_sha",
@@ -341,8 +342,9 @@ def test_bad_items_are_recorded_and_never_stop_the_run(tmp_path: Path) -> None:
         assert [e["key"].split("?")[0] for e in srv.log[n:]] == [
             f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(real('bert'))}",
             f"GET /api/repos/acme/mlkit/git/blobs/{git_sha(readme)}",  # image evidence: README
-            "GET /hub/v2/search/repositories/", "GET /hub/v2/repositories/acme/mlkit/",
-            "GET /hub/v2/repositories/mlkitorg/kit-serve/"]
+            "GET /hub/v2/search/repositories/",  # acme/mlkit: its search hit links back, no page read
+            "GET /hub/v2/repositories/mlkitorg/kit-serve/",
+            "GET /api/repos/acme/mlkit/contributors"]  # now studied: its contributors
         files = pd.read_csv(p.interim / "files.csv")
         assert "Dockerfile" in set(files.loc[files["repo"] == "acme/mlkit", "path"])
     finally:
@@ -362,7 +364,7 @@ def test_a_new_collection_date_never_replays_old_answers(world, tmp_path: Path) 
     assert len(srv.log) == n  # same collection: replayed
     c.state(until=date(2030, 1, 1))
     c.run_filter()
-    assert len(srv.log) - n == 24  # a new collection asks again (2 GraphQL + 22 contributors)
+    assert len(srv.log) - n == 2  # a new collection asks again (2 GraphQL; contributors: extract)
     assert sorted(d.name for d in (p.cache / "github").iterdir()) == sorted(
         [json.loads((world["root"] / "data/interim/collect/run.json").read_text())["until"], "2030-01-01"])
 

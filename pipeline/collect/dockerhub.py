@@ -85,47 +85,85 @@ def image_ref(image: str) -> str:
     return f"{name}:latest" if ns == "library" else f"{ns}/{name}:latest"
 
 
+class Once:
+    """A Docker Hub client that asks each question once per run (repositories sharing a
+    name share their search; an image two repositories name is read once)."""
+
+    def __init__(self, hub: HttpClient) -> None:
+        self.hub = hub
+        self.seen: dict[str, Any] = {}
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        key = f"{path}?{sorted((params or {}).items())}"
+        if key not in self.seen:
+            self.seen[key] = self.hub.get(path, params)
+        return self.seen[key]
+
+
 def match_repo(
-    hub: HttpClient, repo: str, repo_dockerfiles: set[str], max_candidates: int = 5,
+    hub: HttpClient | Once, repo: str, repo_dockerfiles: set[str], max_candidates: int = 5,
     named: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """All examined candidates for ``repo`` with their score and evidence.
 
     Candidates: Hub search hits named like the repository, then the images the repository's
-    own files name (``named``: image -> file kind), each confirmed by the same rules.
+    own files name (``named``: image -> file kind), each confirmed by the same rules; when
+    none is confirmed, the first images of the owner's Docker Hub namespace.  A hit whose
+    short description already links to the repository is confirmed without reading the
+    image's page.
     """
     owner, name = repo.split("/", 1)
     r = hub.get("v2/search/repositories/", {"query": name, "page_size": 25})
     results = (r.data or {}).get("results") or [] if isinstance(r.data, dict) else []
     by_name = []
+    short: dict[str, str] = {}
     for res in results:
         image = res.get("repo_name") or ""
         ns, iname = split_image(image)
         if norm_name(iname) == norm_name(name) or norm_name(ns) == norm_name(owner):
             by_name.append(image)
+            short[image] = str(res.get("short_description") or "")
     files = named or {}
     out = []
     for image in by_name[:max_candidates] + [i for i in files if i not in by_name[:max_candidates]]:
-        ns, iname = split_image(image)
+        row = examine(hub, repo, image, short.get(image, ""), repo_dockerfiles, files.get(image),
+                      listed=image in by_name)
+        if row is not None:
+            out.append(row)
+    if not any(r["confirmed"] for r in out):  # last resort: the owner's own namespace
+        seen = {r["image"] for r in out}
+        r = hub.get(f"v2/repositories/{owner.lower()}/", {"page_size": 100})
+        listed = (r.data or {}).get("results") or [] if isinstance(r.data, dict) and r.status == 200 else []
+        for res in listed[:max_candidates]:
+            image = f"{res.get('namespace') or owner.lower()}/{res.get('name') or ''}"
+            if image_ref(image) not in seen:
+                row = examine(hub, repo, image, str(res.get("description") or ""), repo_dockerfiles,
+                              files.get(image), listed=True)
+                out.extend([row] if row is not None else [])
+    return out
+
+
+def examine(hub: HttpClient | Once, repo: str, image: str, short: str, repo_dockerfiles: set[str],
+            named_in: str | None, listed: bool) -> dict[str, Any] | None:
+    """One candidate image scored against ``repo``; None when an image only a file names
+    (not ``listed`` by Docker Hub) does not exist there."""
+    ns, iname = split_image(image)
+    if links_to(repo, short):
+        text = short
+    else:
         d = hub.get(f"v2/repositories/{ns}/{iname}/")
-        if d.status != 200 and image not in by_name:
-            continue  # named in a file but not on Docker Hub: nothing to record
+        if d.status != 200 and not listed:
+            return None  # named in a file but not on Docker Hub: nothing to record
         info = d.data if isinstance(d.data, dict) and d.status == 200 else {}
         text = f"{info.get('description') or ''}\n{info.get('full_description') or ''}"
-        dockerfile = None
-        if not links_to(repo, text) and repo_dockerfiles:
-            df = hub.get(f"v2/repositories/{ns}/{iname}/dockerfile/")
-            if df.status == 200 and isinstance(df.data, dict):
-                dockerfile = df.data.get("contents")
-        score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles, files.get(image))
-        out.append({
-            "repo": repo,
-            "image": image_ref(image),
-            "score": score,
-            "evidence": ",".join(evidence),
-            "confirmed": confirmed,
-        })
-    return out
+    dockerfile = None
+    if not links_to(repo, text) and repo_dockerfiles:
+        df = hub.get(f"v2/repositories/{ns}/{iname}/dockerfile/")
+        if df.status == 200 and isinstance(df.data, dict):
+            dockerfile = df.data.get("contents")
+    score, evidence, confirmed = score_match(repo, image, text, dockerfile, repo_dockerfiles, named_in)
+    return {"repo": repo, "image": image_ref(image), "score": score, "evidence": ",".join(evidence),
+            "confirmed": confirmed}
 
 
 def match_all(
@@ -136,9 +174,10 @@ def match_all(
     named: dict[str, dict[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    once = Once(hub)
     for repo in sorted(repos):
         try:
-            rows.extend(match_repo(hub, repo, repos[repo], named=(named or {}).get(repo)))
+            rows.extend(match_repo(once, repo, repos[repo], named=(named or {}).get(repo)))
         except NetworkError as exc:
             on_error(repo, exc, f"{repo}: Docker Hub matching failed: {exc}")
         if progress:

@@ -127,6 +127,7 @@ def collect_files(
         except (NetworkError, BadBlob, ValueError) as exc:  # one repository never stops the step
             on_error(repo, exc, f"{repo}: cannot list files at {sha}: {exc}")
             entries = []
+        got: dict[str, bytes] = {}  # one request per distinct blob of the repository
         for e in entries:
             item = f"{repo}/{e['path']}"
             if not safe_path(e["path"]):
@@ -134,10 +135,11 @@ def collect_files(
                 continue
             client.step = f"{step}:blobs" if step else "blobs"
             try:
-                data = fetch_blob(client, repo, e["sha"])
+                data = got[e["sha"]] if e["sha"] in got else fetch_blob(client, repo, e["sha"])
             except (NetworkError, BadBlob, ValueError) as exc:
                 on_error(item, exc, f"{item}: {exc}")
                 continue
+            got[e["sha"]] = data
             out.append(FileRecord(repo, e["path"], e["sha"], len(data), e["name_match"], data))
         if progress:
             progress(1)
@@ -149,18 +151,22 @@ EVIDENCE_MAX_FILES = 8
 EVIDENCE_MAX_BYTES = 200_000
 
 
-def image_evidence(client: GitHub, repo: str, entries: list[dict[str, Any]]) -> dict[str, str]:
+def image_evidence(client: GitHub, repo: str, entries: list[dict[str, Any]],
+                   known: dict[str, bytes] | None = None) -> dict[str, str]:
     """``{image: evidence}`` from the repository's own files at the pinned commit.
 
     ``entries``: the tree :func:`collect_files` listed (``evidence``); README, compose files,
     Makefiles/scripts and workflows (:func:`pipeline.core.hubrefs.evidence_kind`) are read,
-    at most ``EVIDENCE_MAX_FILES`` of them (root files first) and none over the size cap.
+    at most ``EVIDENCE_MAX_FILES`` of them (root files first) and none over the size cap;
+    ``known``: blobs already downloaded (by SHA), read without a request.
     """
+    known = known or {}
     entries = [e for e in picked(entries, hubrefs.evidence_kind) if int(e.get("size") or 0) <= EVIDENCE_MAX_BYTES]
     entries.sort(key=lambda e: (e["path"].count("/"), e["path"]))
     found: dict[str, str] = {}
     for e in entries[:EVIDENCE_MAX_FILES]:
-        text = fetch_blob(client, repo, e["sha"]).decode("utf-8", errors="replace")
+        data = known[e["sha"]] if e["sha"] in known else fetch_blob(client, repo, e["sha"])
+        text = data.decode("utf-8", errors="replace")
         for image, kind in hubrefs.images_in(e["path"], text).items():
             found.setdefault(image, kind)
     return found

@@ -245,14 +245,17 @@ class Collector:
         criteria = self.criteria()
         use_graphql = self.s.graphql and self.gh.authenticated
         if self.s.graphql and not self.gh.authenticated:
-            log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (3 requests per repository)")
+            log.warning("no GITHUB_TOKEN: GraphQL needs one; counting with REST (2 requests per repository)")
         names = list(cand["repo"])
+        # contributors (one request each) here only when a criterion reads them; else
+        # extract counts them for the studied repositories alone
+        needs = any(c.column == "contributors" for c in criteria)
         with self.step("metadata", lambda: len(names)):
             bar = self.bar(len(names), "metadata")
             rows = metadata.collect_metadata(
                 self.gh, [(n, items.get(n, {})) for n in names], use_graphql=use_graphql,
                 batch=self.s.batch, on_error=self.on_error, progress=bar.update,
-                wants_contributors=lambda row: crit.passes_without(row, criteria, "contributors"),
+                wants_contributors=lambda row: needs and crit.passes_without(row, criteria, "contributors"),
             )
             bar.close()
         topic = dict(zip(cand["repo"], cand["search_topic"], strict=True))
@@ -311,7 +314,10 @@ class Collector:
             if row["kind"] == "dockerfile":
                 text = f.data.decode("utf-8", errors="replace")
                 dockerfiles.setdefault(f.repo, set()).add(dockerhub.dockerfile_digest(text))
-        named = self.image_evidence(sorted(dockerfiles), trees)
+        known: dict[str, dict[str, bytes]] = {}
+        for f in recs:
+            known.setdefault(f.repo, {})[f.blob_sha] = f.data
+        named = self.image_evidence(sorted(dockerfiles), trees, known)
         with self.step("dockerhub", lambda: len(dockerfiles)):
             bar = self.bar(len(dockerfiles), "docker hub")
             matches = dockerhub.match_all(self.hub, dockerfiles, self.on_error, progress=bar.update, named=named)
@@ -319,18 +325,21 @@ class Collector:
         mdf = pd.DataFrame(matches, columns=TABLES["collect_hub_matches"].column_names)
         mdf = mdf.drop_duplicates(subset=["repo", "image"])
         self.write(mdf, "collect_hub_matches")
+        self.count_contributors(md, list(self.select(md, fdf, mdf)[2]["repo"]))
         self.normalise(md, fdf, mdf, {(f.repo, f.path): f.data for f in recs})
         req = read_table("collect_requests", self.p, path=self.path("collect_requests")).set_index("step")
         self.summary.extend(per_candidate(req))
         self.finish()
 
-    def image_evidence(self, repos: list[str], trees: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, str]]:
-        """Images each repository's own files name (README, compose, scripts, workflows)."""
+    def image_evidence(self, repos: list[str], trees: dict[str, list[dict[str, Any]]],
+                       known: dict[str, dict[str, bytes]]) -> dict[str, dict[str, str]]:
+        """Images each repository's own files name (README, compose, scripts, workflows);
+        ``known``: the blobs the files step downloaded (no second request for them)."""
         named: dict[str, dict[str, str]] = {}
         with self.step("evidence", lambda: len(repos)):
             for repo in track(repos, self.progress, "evidence", len(repos), "repo"):
                 try:
-                    named[repo] = files.image_evidence(self.gh, repo, trees.get(repo, []))
+                    named[repo] = files.image_evidence(self.gh, repo, trees.get(repo, []), known.get(repo))
                 except (NetworkError, files.BadBlob, ValueError) as exc:
                     self.on_error(repo, exc, f"{repo}: cannot read image evidence: {exc}")
         return named
@@ -348,10 +357,20 @@ class Collector:
         elif self.p.table("interim", "repos").exists():
             raise CollectWouldOverwrite(f"{self.p.table('interim', 'repos')} exists with no source record")
 
+    def count_contributors(self, md: pd.DataFrame, names: list[str]) -> None:
+        """Fill ``md``'s unknown contributor counts of ``names`` (one request each)."""
+        todo = [n for n in names if pd.isna(md.loc[md["repo"] == n, "contributors"]).all()]
+        with self.step("contributors", lambda: len(todo)):
+            for n in track(todo, self.progress, "contributors", len(todo), "repo"):
+                try:
+                    md.loc[md["repo"] == n, "contributors"] = metadata.contributors(self.gh, n)
+                except NetworkError as exc:
+                    self.on_error(n, exc, str(exc))
+
     # -- step 7 -----------------------------------------------------------------------
-    def normalise(self, md: pd.DataFrame, fdf: pd.DataFrame, mdf: pd.DataFrame,
-                  blobs: dict[tuple[str, str], bytes]) -> None:
-        cfg = self.config()
+    def select(self, md: pd.DataFrame, fdf: pd.DataFrame, mdf: pd.DataFrame
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+        """(included, with a Dockerfile, studied, confirmed images by repository)."""
         inc = md[md["included"]]
         has_df = set(fdf.loc[fdf["kind"] == "dockerfile", "repo"])
         conf = mdf[mdf["confirmed"].astype(bool)] if len(mdf) else mdf
@@ -360,7 +379,13 @@ class Collector:
         if self.state().get("package"):  # the package's repositories, whatever they hold today
             with_df = studied = inc
         else:
-            studied = with_df[with_df["repo"].isin(set(images))] if cfg.require_image else with_df
+            studied = with_df[with_df["repo"].isin(set(images))] if self.config().require_image else with_df
+        return inc, with_df, studied, images
+
+    def normalise(self, md: pd.DataFrame, fdf: pd.DataFrame, mdf: pd.DataFrame,
+                  blobs: dict[tuple[str, str], bytes]) -> None:
+        cfg = self.config()
+        inc, with_df, studied, images = self.select(md, fdf, mdf)
         repos = pd.DataFrame({
             "repo": studied["repo"], "in_final_dataset": True, "search_topic": studied["search_topic"],
             "commits": studied["commits"], "contributors": studied["contributors"],
@@ -423,7 +448,7 @@ class Collector:
             dst.write_bytes(blobs[(r, pth)])
 
 
-OVERALL = ("search", "metadata", "files:tree", "files:blobs", "evidence", "dockerhub")
+OVERALL = ("search", "metadata", "files:tree", "files:blobs", "evidence", "dockerhub", "contributors")
 
 
 def per_candidate(req: pd.DataFrame) -> list[str]:
