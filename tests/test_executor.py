@@ -123,3 +123,23 @@ def test_scheduler_values(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(executor.SchedulerError, match="local:N"):
         executor.scheduler("local:x")
     assert executor.partitions(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+
+
+def test_shards_of_a_killed_run_never_reach_a_rerun(tmp_path: Path, shared_package: Path) -> None:
+    p = make_project(tmp_path / "root")
+    archive = tmp_path / "sample.tar.gz"
+    _sample_tar(shared_package, archive, n=300, step=101)
+    clean = parse_corpus.run(p, tmp_path / "clean", archive=archive, partition_size=40)
+    assert not (p.data / ".staging").exists()  # shards go with the staging folder
+    # what a run killed after its workers wrote shards leaves behind: a staging folder
+    # without a journal, shards and a half-written table
+    left = p.data / ".staging" / "parse" / "scratch" / "shards-killed"
+    left.mkdir(parents=True)
+    (left / "x.dockerfiles.csv").write_text("corrected,evil/repo,Dockerfile,0,0,0,0,ok,\n")
+    (p.data / ".staging" / "parse" / "files").mkdir()
+    again = parse_corpus.run(p, tmp_path / "again", archive=archive, partition_size=70,
+                             sched=Scheduler("pool", 2))
+    assert again == clean and clean["files"] == 300
+    assert _tables(tmp_path / "again") == _tables(tmp_path / "clean")
+    assert not left.exists()
+    assert b"evil/repo" not in (tmp_path / "again" / "dockerfiles.csv").read_bytes()
