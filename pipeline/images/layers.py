@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import io
 import posixpath
+import queue
 import tarfile
+import threading
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -110,6 +112,65 @@ class HashingReader:
         return f"{self.algorithm}:{self.hash.hexdigest()}"
 
 
+class ReadAhead:
+    """A :class:`HashingReader` whose reads and hashing run in a thread, one step ahead of
+    the decompression (both release the GIL, so reading, hashing and inflating overlap);
+    at most ``depth`` chunks wait in memory.  An error of the stream is raised by ``read``."""
+
+    _END = b""
+
+    def __init__(self, raw: IO[bytes] | Any, algorithm: str = "sha256", depth: int = 4) -> None:
+        self.inner = HashingReader(raw, algorithm)
+        self.queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self.stop = threading.Event()
+        self.done = False
+        self.thread = threading.Thread(target=self._run, daemon=True, name="layer-read-ahead")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                data = self.inner.read(CHUNK)
+                self.queue.put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # handed to the reader
+            self.queue.put(exc)
+
+    def read(self, n: int = -1) -> bytes:
+        """The next chunk of the stream (whatever ``n``: callers read on until ``b""``)."""
+        if self.done:
+            return self._END
+        got = self.queue.get()
+        if isinstance(got, BaseException):
+            self.done = True
+            raise got
+        if not got:
+            self.done = True
+        return got
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+    def close(self) -> None:
+        """Stop the thread (a scan that ended early), not waiting for a blocked read."""
+        self.stop.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+    @property
+    def count(self) -> int:
+        return self.inner.count
+
+    @property
+    def digest(self) -> str:
+        return self.inner.digest
+
+
 class _Prepend:
     """``head`` followed by the rest of ``raw``."""
 
@@ -148,7 +209,9 @@ class DecompressingReader:
         self.limit = limit
         self.count = 0
         self._chunks: deque[bytes] = deque()  # decompressed, not yet read
-        self._have = 0
+        self._off = 0  # bytes of the first chunk already read
+        self._have = 0  # decompressed bytes not yet read
+        self.pos = 0  # bytes read or skipped
         self._eof = False
         head = raw.read(4)
         self._pending = head
@@ -228,32 +291,70 @@ class DecompressingReader:
             raise LayerTruncated("gzip stream ends before its end marker (truncated blob)")
 
     def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (fewer only at a chunk's end: tarfile's stream reads again);
-        whole decompressed chunks are handed on without a copy."""
+        """``n`` bytes (fewer only at the end); a whole decompressed chunk is handed on
+        without a copy when it is what was asked for."""
         if n is None or n < 0:
             while not self._eof:
                 self._feed(self._have + CHUNK)
-            out = b"".join(self._chunks)
-            self._chunks.clear()
-            self._have = 0
-            return out
-        if not self._chunks:
-            self._feed(1)
+            n = self._have
+        if self._have < n:
+            self._feed(n)
+        parts: list[bytes] = []
+        want = n
+        while want > 0 and self._chunks:
+            first = self._chunks[0]
+            avail = len(first) - self._off
+            if self._off == 0 and avail <= want:
+                part = self._chunks.popleft()
+            else:
+                take = min(want, avail)
+                part = first[self._off:self._off + take]
+                self._off += take
+                if self._off == len(first):
+                    self._chunks.popleft()
+                    self._off = 0
+            parts.append(part)
+            want -= len(part)
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._have -= len(out)
+        self.pos += len(out)
+        return out
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Forward only: skip to ``pos`` without copying (a tar member's data); stops at
+        the end of the stream."""
+        if whence != 0 or pos < self.pos:
+            raise io.UnsupportedOperation("a layer stream seeks forward only")
+        skip = pos - self.pos
+        while skip > 0:
             if not self._chunks:
-                return b""
-        first = self._chunks.popleft()
-        if len(first) > n:
-            self._chunks.appendleft(first[n:])
-            first = first[:n]
-        self._have -= len(first)
-        return first
+                self._feed(1)
+                if not self._chunks:
+                    break
+            avail = len(self._chunks[0]) - self._off
+            if avail <= skip:
+                self._chunks.popleft()
+                self._off = 0
+                step = avail
+            else:
+                self._off += skip
+                step = skip
+            skip -= step
+            self._have -= step
+            self.pos += step
+        return self.pos
 
     def drain(self) -> None:
         while not self._eof:
             self._chunks.clear()
+            self._off = 0
             self._have = 0
             self._feed(CHUNK)
         self._chunks.clear()
+        self._off = 0
         self._have = 0
 
 
@@ -348,10 +449,14 @@ def _kind(m: tarfile.TarInfo) -> str:
     return "device"
 
 
-def iter_members(reader: Any, bufsize: int = CHUNK) -> Iterator[tarfile.TarInfo]:
-    """Tar members of an uncompressed tar stream, read once, data skipped without extraction."""
+def iter_members(reader: DecompressingReader) -> Iterator[tarfile.TarInfo]:
+    """Tar members of an uncompressed tar stream, read once, data skipped without extraction.
+
+    ``tarfile`` reads the headers straight from ``reader`` and skips each member's data
+    with its forward ``seek`` (no copy; the stream mode ``r|`` would copy every byte twice
+    through its own buffer), with the same member logic and errors as the stream mode."""
     try:
-        with tarfile.open(fileobj=reader, mode="r|", bufsize=bufsize) as tar:
+        with tarfile.TarFile(fileobj=reader, mode="r") as tar:  # type: ignore[arg-type]
             yield from tar
     except LayerError:
         raise
@@ -377,17 +482,20 @@ def scan_layer(
     is given; the whole stream is consumed either way.
     """
     algo = expected_digest.split(":", 1)[0] if expected_digest else "sha256"
-    raw = HashingReader(stream, algo)
-    dec = DecompressingReader(raw, max_uncompressed)
-    out = LayerScan(compression=dec.compression)
+    raw = ReadAhead(stream, algo)
     try:
-        _collect(dec, out)
-    except LayerCorrupt as exc:
-        if dec.compression == "zstd" and dec.count == 0:
-            raise LayerTruncated(f"zstd stream yields no data (truncated blob): {exc}") from exc
-        raise
-    dec.drain()
-    raw.drain()
+        dec = DecompressingReader(raw, max_uncompressed)
+        out = LayerScan(compression=dec.compression)
+        try:
+            _collect(dec, out)
+        except LayerCorrupt as exc:
+            if dec.compression == "zstd" and dec.count == 0:
+                raise LayerTruncated(f"zstd stream yields no data (truncated blob): {exc}") from exc
+            raise
+        dec.drain()
+        raw.drain()
+    finally:
+        raw.close()
     out.compressed_size = raw.count
     out.uncompressed_size = dec.count
     out.digest = raw.digest
