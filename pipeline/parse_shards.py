@@ -102,7 +102,13 @@ def shard_partition(taxonomy_dir: str, folder: str, items: list[parse.WorkItem])
     """The executor's function: parse the partition, write its shards under ``folder``;
     the summary stands for the first item, ``None`` for the others."""
     tax = parse._taxonomies(taxonomy_dir)
-    summary, rows = summarise((parse.parse_item(i, tax) for i in items), set(tax.run.ids))
+    results = [parse.parse_item(i, tax) for i in items]
+    return write_shards(folder, results, set(tax.run.ids))
+
+
+def write_shards(folder: str, results: list[parse.Result], run_ids: set[str]) -> list[ShardSummary | None]:
+    """The shards of one partition's ``results`` (one per item) and its summary list."""
+    summary, rows = summarise(results, run_ids)
     stem = uuid.uuid4().hex
     for name, table_rows in rows.items():
         if not table_rows:
@@ -111,7 +117,7 @@ def shard_partition(taxonomy_dir: str, folder: str, items: list[parse.WorkItem])
         with atomic_path(target, "w", encoding="utf-8", newline="") as fh:
             fh.write(csv_rows(name, table_rows))
         summary.shards[name] = str(target)
-    return [summary, *([None] * (len(items) - 1))]
+    return [summary, *([None] * (len(results) - 1))]
 
 
 def poisoned(run_ids: set[str], item: parse.WorkItem, exc: BaseException) -> ShardSummary:
