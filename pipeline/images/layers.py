@@ -6,6 +6,9 @@ The images stage's scan (RQ4); no network, no files written:
   bytes) from any binary stream in one pass, never writing to disk, with a cap on the
   uncompressed size (gzip bombs), and returns one :class:`Entry` per tar member plus the
   whiteouts (``.wh.<name>``) and opaque-directory markers (``.wh..wh..opq``).
+* ``tarfile`` reads the member headers from the decompressed stream and skips each
+  member's data with a forward ``seek`` that drops decompressed chunks without copying;
+  the blob is read and hashed ahead in a thread (:class:`~pipeline.images.blobio.ReadAhead`).
 * :func:`merge_layers` applies the whiteouts across layers and returns the image's final
   file system; :func:`marker_entries` gives the markers back as files (the paper's view).
 
@@ -14,18 +17,17 @@ File-type classes of the entries are in :mod:`pipeline.images.file_types`.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import posixpath
-import queue
 import tarfile
-import threading
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from .blobio import CHUNK, ReadAhead
 
 try:  # zstd layers are optional (zstandard is a declared dependency, but be tolerant)
     import zstandard
@@ -45,7 +47,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-CHUNK = 1 << 20
 DEFAULT_MAX_UNCOMPRESSED = 8 << 30  # 8 GiB per layer
 
 
@@ -85,90 +86,6 @@ class UnsupportedLayerType(LayerError):
 # --------------------------------------------------------------------------------------
 # decompression with byte counting and a cap
 # --------------------------------------------------------------------------------------
-
-
-class HashingReader:
-    """Wrap a binary stream; hash and count every byte read from it."""
-
-    def __init__(self, raw: IO[bytes] | Any, algorithm: str = "sha256") -> None:
-        self.raw = raw
-        self.hash = hashlib.new(algorithm)
-        self.algorithm = algorithm
-        self.count = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.raw.read(n)
-        if data:
-            self.hash.update(data)
-            self.count += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-    @property
-    def digest(self) -> str:
-        return f"{self.algorithm}:{self.hash.hexdigest()}"
-
-
-class ReadAhead:
-    """A :class:`HashingReader` whose reads and hashing run in a thread, one step ahead of
-    the decompression (both release the GIL, so reading, hashing and inflating overlap);
-    at most ``depth`` chunks wait in memory.  An error of the stream is raised by ``read``."""
-
-    _END = b""
-
-    def __init__(self, raw: IO[bytes] | Any, algorithm: str = "sha256", depth: int = 4) -> None:
-        self.inner = HashingReader(raw, algorithm)
-        self.queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
-        self.stop = threading.Event()
-        self.done = False
-        self.thread = threading.Thread(target=self._run, daemon=True, name="layer-read-ahead")
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                data = self.inner.read(CHUNK)
-                self.queue.put(data)
-                if not data:
-                    return
-        except BaseException as exc:  # handed to the reader
-            self.queue.put(exc)
-
-    def read(self, n: int = -1) -> bytes:
-        """The next chunk of the stream (whatever ``n``: callers read on until ``b""``)."""
-        if self.done:
-            return self._END
-        got = self.queue.get()
-        if isinstance(got, BaseException):
-            self.done = True
-            raise got
-        if not got:
-            self.done = True
-        return got
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-    def close(self) -> None:
-        """Stop the thread (a scan that ended early), not waiting for a blocked read."""
-        self.stop.set()
-        while self.thread.is_alive():
-            try:
-                self.queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-
-    @property
-    def count(self) -> int:
-        return self.inner.count
-
-    @property
-    def digest(self) -> str:
-        return self.inner.digest
 
 
 class _Prepend:
