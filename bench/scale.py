@@ -14,6 +14,8 @@ and a synthetic corpus of up to a million files.
    ``FROM`` tag changed), so every content is new to the parse cache.  The tasks carry only
    ``i``; each worker reads the archive once.  Parsed on a 2-worker LocalCluster; prints
    files per second and peak RSS; target: peak RSS of the largest N <= 1.2x the smallest.
+   The same corpus is also written as tables through shards (:mod:`pipeline.parse_shards`;
+   ``MLDOCK_BENCH_WRITTEN_N``, default ``30000,100000``: the tables take ~6 KiB a file).
 
 Rows are counted, not kept: the bench measures the parallel parse, not the table writer.
 ``python -m bench scale`` runs it; ``python -m bench.scale --one SPEC`` runs one child.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -53,6 +56,18 @@ _REAL: list[bytes] = []
 
 def synthetic_partition(archive: str, taxonomy: str, items: list[int]) -> list[int]:
     """Parse the synthetic files ``items``; one row count per item."""
+    return [sum(len(v) for v in r.values()) for r in _synthetic_results(archive, taxonomy, items)]
+
+
+def synthetic_shards(archive: str, taxonomy: str, folder: str, items: list[int]) -> list[Any]:
+    """Parse the synthetic files ``items`` into shards (:mod:`pipeline.parse_shards`)."""
+    from pipeline import parse, parse_shards
+
+    results = _synthetic_results(archive, taxonomy, items)
+    return parse_shards.write_shards(folder, results, set(parse._taxonomies(taxonomy).run.ids))
+
+
+def _synthetic_results(archive: str, taxonomy: str, items: list[int]) -> list[dict[str, Any]]:
     from pipeline import parse
 
     if not _REAL:
@@ -67,9 +82,8 @@ def synthetic_partition(archive: str, taxonomy: str, items: list[int]) -> list[i
         data = _REAL[i % len(_REAL)] + f"\nLABEL org.mldock.synthetic={i}\n".encode()
         if i % 2:
             data = data.replace(b":latest", b":synthetic", 1)
-        rows = parse.dockerfile_rows(parse.FileJob("synthetic", str(i), "", "dockerfile", data),
-                                     "corrected", tax)
-        out.append(sum(len(v) for v in rows.values()))
+        out.append(parse.dockerfile_rows(parse.FileJob("synthetic", f"{i:09d}", "", "dockerfile", data),
+                                         "corrected", tax))
     return out
 
 
@@ -84,16 +98,38 @@ def one(spec: dict[str, Any]) -> dict[str, Any]:
         items = parse_corpus.tar_items(archive_path(), ("corrected",), ROOT / "data" / "cache")
         rows = _count(parse.parse_items(items, Path(tax), sched, 1000))
         files = len(items)
-    else:
+    elif spec["kind"] == "synthetic":
         fn = functools.partial(synthetic_partition, str(archive_path()), tax)
         files = spec["n"]
         rows = sum(executor.map_partitions(fn, range(files), sched=sched, partition_size=2000))
+    else:  # synthetic, written: shards merged into the tables (pipeline.parse_shards)
+        rows, files = _sharded(spec, sched, tax)
     wall = time.perf_counter() - t0
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     return {"wall": wall, "cpu": cpu, "files": files, "rows": rows,
             "rss_mb": (own.ru_maxrss + kids.ru_maxrss) / 1024}
+
+
+def _sharded(spec: dict[str, Any], sched: Any, tax: str) -> tuple[int, int]:
+    """The synthetic corpus written as tables through shards; returns (rows, files)."""
+    import tempfile
+
+    from pipeline import executor, parse_shards
+    from pipeline.config import Paths
+    from pipeline.tables import ErrorLog
+
+    logging.getLogger("pipeline.tables").setLevel(logging.ERROR)  # the error rows are counted
+    with tempfile.TemporaryDirectory(prefix="mldock-bench-shards-") as tmp:
+        folder = Path(tmp) / "shards"
+        folder.mkdir()
+        fn = functools.partial(synthetic_shards, str(archive_path()), tax, str(folder))
+        results = executor.map_partitions(fn, range(spec["n"]), sched=sched, partition_size=1000)
+        merged = parse_shards.merge(Paths(ROOT), Path(tmp), results, ErrorLog("parse"))
+        size = sum(f.stat().st_size for f in Path(tmp).glob("*.csv"))
+        print(f"tables: {size / 2**20:.0f} MiB", file=sys.stderr)
+    return sum(merged.rows.values()), merged.read
 
 
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +164,13 @@ def main() -> int:
         r = synth[n] = _child({"kind": "synthetic", "scheduler": "local:2", "workers": 2, "n": n})
         print(f"{'synthetic ' + format(n, ','):<22}{n:>10}{r['wall']:>9.1f}{r['cpu']:>8.1f}"
               f"{n / r['wall']:>10.0f}{r['rss_mb']:>14.0f}")
-    mem = synth[max(sizes)]["rss_mb"] / synth[min(sizes)]["rss_mb"]
+    written = [int(n) for n in os.environ.get("MLDOCK_BENCH_WRITTEN_N", "30000,100000").split(",")]
+    for n in written:  # the tables are written (~6 KiB a file): sizes of their own
+        r = synth[-n] = _child({"kind": "written", "scheduler": "local:2", "workers": 2, "n": n})
+        print(f"{'written ' + format(n, ','):<22}{n:>10}{r['wall']:>9.1f}{r['cpu']:>8.1f}"
+              f"{n / r['wall']:>10.0f}{r['rss_mb']:>14.0f}")
+    mem = max(synth[max(sizes)]["rss_mb"] / synth[min(sizes)]["rss_mb"],
+              synth[-max(written)]["rss_mb"] / synth[-min(written)]["rss_mb"])
     print(f"peak RSS {max(sizes):,} / {min(sizes):,} files: {mem:.2f} (target <= {MEM_TARGET})")
     ok &= mem <= MEM_TARGET
     print("scale bench:", "OK" if ok else "BELOW TARGET")

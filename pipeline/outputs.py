@@ -248,6 +248,16 @@ def output_set(p: Paths, stage: str) -> Iterator[OutputSet]:
         raise
 
 
+def scratch_dir(name: str, p: Paths, stage: str) -> Path:
+    """A fresh folder for a run's intermediate files (shards): inside the open set's
+    staging folder, so never committed and removed with it (a killed run's at the next
+    start); outside a set, under ``data/.staging/<stage>/scratch`` all the same."""
+    base = _current[-1].dir if _current else p.data / ".staging" / stage
+    out = base / "scratch" / name
+    out.mkdir(parents=True, exist_ok=False)
+    return out
+
+
 def _close() -> None:
     os.environ.pop(STAGING_ENV, None)
     _current.clear()

@@ -35,13 +35,12 @@ from typing import Any
 
 import pandas as pd
 
-from . import parse
+from . import parse, parse_shards
 from .config import Paths
 from .core.modes import MODE_NAMES
 from .executor import DEFAULT_PARTITION, Scheduler
 from .outputs import writes_set
 from .progress import Progress, no_progress
-from .schemas import TABLES as SCHEMAS
 from .schemas import errors_table
 from .tables import ErrorLog, atomic_path, write_table
 
@@ -127,7 +126,6 @@ def run(p: Paths, out: Path, *, archive: Path | None = None, listing: Path | Non
         partition_size: int = DEFAULT_PARTITION, progress: Progress = no_progress) -> dict[str, int]:
     """Parse a corpus (``archive`` or ``listing``) into tables under ``out``."""
     modes = tuple(m for m in MODE_NAMES if m in set(modes))
-    tax = parse.load_taxonomies(p.taxonomy)
     if archive is not None:
         items = tar_items(archive, modes, p.data / "cache")
     elif listing is not None:
@@ -135,17 +133,14 @@ def run(p: Paths, out: Path, *, archive: Path | None = None, listing: Path | Non
     else:
         raise ValueError("give archive or listing")
     errors = ErrorLog(parse.STAGE)
-    rows, n_files = parse.collect_rows(
-        parse.parse_items(items, p.taxonomy, sched, partition_size, progress), errors)
-    frames = {k: pd.DataFrame(v, columns=SCHEMAS[k].column_names) for k, v in rows.items()}
-    frames["instruction_shares"] = parse.instruction_shares(frames["instructions"])
-    frames["run_category_shares"] = parse.run_category_shares(frames["run_commands"], tax.run.ids)
-    for name in OUT_TABLES:
-        write_table(frames[name], name, p, path=out / f"{name}.csv")
+    merged, shares = parse_shards.run_sharded(p, out, items, errors, sched, partition_size, progress)
+    for name, frame in shares.items():
+        write_table(frame, name, p, path=out / f"{name}.csv")
     table = errors_table(parse.STAGE)
     write_table(pd.DataFrame(errors.rows, columns=table.column_names), table, p,
                 path=out / "parse_errors.csv")
-    counts = {"files": n_files, "errors": len(errors), **{n: len(frames[n]) for n in OUT_TABLES}}
+    counts = {"files": merged.read, "errors": len(errors),
+              **{n: merged.rows[n] for n in parse_shards.ROW_TABLES}, **{n: len(f) for n, f in shares.items()}}
     log.info("parse: %s -> %s: %s", archive or listing, out,
              ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts

@@ -235,9 +235,15 @@ def write_table(
     target = path or p.table(table.location, table.name)
     with atomic_path(target, "w", encoding="utf-8", newline="") as fh:
         out.to_csv(fh, index=False)
-    meta = provenance(p, table, len(out), extra_meta)
+    return write_sidecar(p, table, len(out), target, extra_meta)
+
+
+def write_sidecar(p: Paths, table: Table, rows: int, target: Path,
+                  extra_meta: dict[str, Any] | None = None) -> Path:
+    """The ``.meta.json`` sidecar of ``target``, a table of ``rows`` rows written already."""
+    meta = provenance(p, table, rows, extra_meta)
     atomic_write_text(target.with_name(target.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
-    log.info("wrote %s (%d rows)", target, len(out))
+    log.info("wrote %s (%d rows)", target, rows)
     return target
 
 

@@ -28,7 +28,7 @@ STAGES = {
     "ingest": ("pipeline.ingest", "pipeline.ingest_checks", "pipeline.ingest_images",
                "pipeline.ingest_sheets"),
     "collect": ("pipeline.collect",),
-    "parse": ("pipeline.parse", "pipeline.parse_corpus"),
+    "parse": ("pipeline.parse", "pipeline.parse_corpus", "pipeline.parse_shards"),
     "classify": ("pipeline.classify",),
     "evolution": ("pipeline.evolution",),
     "orchestration": ("pipeline.orchestration",),

@@ -123,3 +123,55 @@ def test_scheduler_values(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(executor.SchedulerError, match="local:N"):
         executor.scheduler("local:x")
     assert executor.partitions(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+
+
+def test_shards_of_a_killed_run_never_reach_a_rerun(tmp_path: Path, shared_package: Path) -> None:
+    p = make_project(tmp_path / "root")
+    archive = tmp_path / "sample.tar.gz"
+    _sample_tar(shared_package, archive, n=300, step=101)
+    clean = parse_corpus.run(p, tmp_path / "clean", archive=archive, partition_size=40)
+    assert not (p.data / ".staging").exists()  # shards go with the staging folder
+    # what a run killed after its workers wrote shards leaves behind: a staging folder
+    # without a journal, shards and a half-written table
+    left = p.data / ".staging" / "parse" / "scratch" / "shards-killed"
+    left.mkdir(parents=True)
+    (left / "x.dockerfiles.csv").write_text("corrected,evil/repo,Dockerfile,0,0,0,0,ok,\n")
+    (p.data / ".staging" / "parse" / "files").mkdir()
+    again = parse_corpus.run(p, tmp_path / "again", archive=archive, partition_size=70,
+                             sched=Scheduler("pool", 2))
+    assert again == clean and clean["files"] == 300
+    assert _tables(tmp_path / "again") == _tables(tmp_path / "clean")
+    assert not left.exists()
+    assert b"evil/repo" not in (tmp_path / "again" / "dockerfiles.csv").read_bytes()
+
+
+def test_a_poisoned_item_is_merged_inline_in_item_order(tmp_path: Path, shared_package: Path) -> None:
+    import pandas as pd
+
+    from pipeline import parse, parse_shards
+    from pipeline.tables import ErrorLog, write_table
+
+    p = make_project(tmp_path / "root")
+    archive = tmp_path / "sample.tar.gz"
+    _sample_tar(shared_package, archive, n=6, step=997)
+    items = parse_corpus.tar_items(archive, ("corrected",), p.data / "cache")
+    tax = parse.load_taxonomies(p.taxonomy)
+    run_ids = set(tax.run.ids)
+    results = [parse.parse_item(i, tax) for i in items]
+    boom = RuntimeError("worker died")
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    summaries = [*parse_shards.write_shards(str(folder), results[:3], run_ids),
+                 parse_shards.poisoned(run_ids, items[3], boom),
+                 *parse_shards.write_shards(str(folder), results[4:], run_ids)]
+    out = tmp_path / "out"
+    merged = parse_shards.merge(p, out, summaries, ErrorLog("parse"))
+    expected = [*results[:3], parse.poisoned(items[3], boom), *results[4:]]
+    rows, _ = parse.collect_rows(expected, ErrorLog("parse"))
+    for name in parse_shards.ROW_TABLES:  # what write_table makes of the whole table
+        frame = pd.DataFrame(rows[name], columns=parse_shards.SCHEMAS[name].column_names)
+        ref = write_table(frame, name, p, path=tmp_path / "ref" / f"{name}.csv")
+        assert (out / f"{name}.csv").read_bytes() == ref.read_bytes(), name
+    assert merged.rows["dockerfiles"] == 6 and merged.read == 6
+    assert (out / "dockerfiles.csv").read_text().splitlines()[4].split(",")[7] == "error"
+    assert not list(folder.iterdir())  # merged shards are removed

@@ -367,7 +367,7 @@ def test_run_live_reports_progress_per_reference(registry: Registry, tmp_path: P
     counts = live.run_live(make_project(tmp_path / "p"), [("x.io/prog/a:1", ""), ("x.io/prog/none:1", "")],
                            RegistryClient(endpoint=registry.url), progress=rec)
     assert (counts["images"], counts["errors"]) == (1, 1)
-    assert rec.bars == [["images", 2, "image", 2, True]]
+    assert rec.bars == [["images", 2, "image", 2, True], ["layers", 1, "layer", 1, True]]
 
 
 def test_run_replication_reports_progress_per_mode(tmp_path: Path, ingested: Paths) -> None:

@@ -6,6 +6,9 @@ The images stage's scan (RQ4); no network, no files written:
   bytes) from any binary stream in one pass, never writing to disk, with a cap on the
   uncompressed size (gzip bombs), and returns one :class:`Entry` per tar member plus the
   whiteouts (``.wh.<name>``) and opaque-directory markers (``.wh..wh..opq``).
+* ``tarfile`` reads the member headers from the decompressed stream and skips each
+  member's data with a forward ``seek`` that drops decompressed chunks without copying;
+  the blob is read and hashed ahead in a thread (:class:`~pipeline.images.blobio.ReadAhead`).
 * :func:`merge_layers` applies the whiteouts across layers and returns the image's final
   file system; :func:`marker_entries` gives the markers back as files (the paper's view).
 
@@ -14,7 +17,6 @@ File-type classes of the entries are in :mod:`pipeline.images.file_types`.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import posixpath
 import tarfile
@@ -23,7 +25,9 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from .blobio import CHUNK, ReadAhead
 
 try:  # zstd layers are optional (zstandard is a declared dependency, but be tolerant)
     import zstandard
@@ -43,7 +47,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-CHUNK = 1 << 20
 DEFAULT_MAX_UNCOMPRESSED = 8 << 30  # 8 GiB per layer
 
 
@@ -85,31 +88,6 @@ class UnsupportedLayerType(LayerError):
 # --------------------------------------------------------------------------------------
 
 
-class HashingReader:
-    """Wrap a binary stream; hash and count every byte read from it."""
-
-    def __init__(self, raw: IO[bytes] | Any, algorithm: str = "sha256") -> None:
-        self.raw = raw
-        self.hash = hashlib.new(algorithm)
-        self.algorithm = algorithm
-        self.count = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.raw.read(n)
-        if data:
-            self.hash.update(data)
-            self.count += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-    @property
-    def digest(self) -> str:
-        return f"{self.algorithm}:{self.hash.hexdigest()}"
-
-
 class _Prepend:
     """``head`` followed by the rest of ``raw``."""
 
@@ -148,7 +126,9 @@ class DecompressingReader:
         self.limit = limit
         self.count = 0
         self._chunks: deque[bytes] = deque()  # decompressed, not yet read
-        self._have = 0
+        self._off = 0  # bytes of the first chunk already read
+        self._have = 0  # decompressed bytes not yet read
+        self.pos = 0  # bytes read or skipped
         self._eof = False
         head = raw.read(4)
         self._pending = head
@@ -228,32 +208,70 @@ class DecompressingReader:
             raise LayerTruncated("gzip stream ends before its end marker (truncated blob)")
 
     def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (fewer only at a chunk's end: tarfile's stream reads again);
-        whole decompressed chunks are handed on without a copy."""
+        """``n`` bytes (fewer only at the end); a whole decompressed chunk is handed on
+        without a copy when it is what was asked for."""
         if n is None or n < 0:
             while not self._eof:
                 self._feed(self._have + CHUNK)
-            out = b"".join(self._chunks)
-            self._chunks.clear()
-            self._have = 0
-            return out
-        if not self._chunks:
-            self._feed(1)
+            n = self._have
+        if self._have < n:
+            self._feed(n)
+        parts: list[bytes] = []
+        want = n
+        while want > 0 and self._chunks:
+            first = self._chunks[0]
+            avail = len(first) - self._off
+            if self._off == 0 and avail <= want:
+                part = self._chunks.popleft()
+            else:
+                take = min(want, avail)
+                part = first[self._off:self._off + take]
+                self._off += take
+                if self._off == len(first):
+                    self._chunks.popleft()
+                    self._off = 0
+            parts.append(part)
+            want -= len(part)
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._have -= len(out)
+        self.pos += len(out)
+        return out
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Forward only: skip to ``pos`` without copying (a tar member's data); stops at
+        the end of the stream."""
+        if whence != 0 or pos < self.pos:
+            raise io.UnsupportedOperation("a layer stream seeks forward only")
+        skip = pos - self.pos
+        while skip > 0:
             if not self._chunks:
-                return b""
-        first = self._chunks.popleft()
-        if len(first) > n:
-            self._chunks.appendleft(first[n:])
-            first = first[:n]
-        self._have -= len(first)
-        return first
+                self._feed(1)
+                if not self._chunks:
+                    break
+            avail = len(self._chunks[0]) - self._off
+            if avail <= skip:
+                self._chunks.popleft()
+                self._off = 0
+                step = avail
+            else:
+                self._off += skip
+                step = skip
+            skip -= step
+            self._have -= step
+            self.pos += step
+        return self.pos
 
     def drain(self) -> None:
         while not self._eof:
             self._chunks.clear()
+            self._off = 0
             self._have = 0
             self._feed(CHUNK)
         self._chunks.clear()
+        self._off = 0
         self._have = 0
 
 
@@ -348,10 +366,14 @@ def _kind(m: tarfile.TarInfo) -> str:
     return "device"
 
 
-def iter_members(reader: Any, bufsize: int = CHUNK) -> Iterator[tarfile.TarInfo]:
-    """Tar members of an uncompressed tar stream, read once, data skipped without extraction."""
+def iter_members(reader: DecompressingReader) -> Iterator[tarfile.TarInfo]:
+    """Tar members of an uncompressed tar stream, read once, data skipped without extraction.
+
+    ``tarfile`` reads the headers straight from ``reader`` and skips each member's data
+    with its forward ``seek`` (no copy; the stream mode ``r|`` would copy every byte twice
+    through its own buffer), with the same member logic and errors as the stream mode."""
     try:
-        with tarfile.open(fileobj=reader, mode="r|", bufsize=bufsize) as tar:
+        with tarfile.TarFile(fileobj=reader, mode="r") as tar:  # type: ignore[arg-type]
             yield from tar
     except LayerError:
         raise
@@ -377,17 +399,20 @@ def scan_layer(
     is given; the whole stream is consumed either way.
     """
     algo = expected_digest.split(":", 1)[0] if expected_digest else "sha256"
-    raw = HashingReader(stream, algo)
-    dec = DecompressingReader(raw, max_uncompressed)
-    out = LayerScan(compression=dec.compression)
+    raw = ReadAhead(stream, algo)
     try:
-        _collect(dec, out)
-    except LayerCorrupt as exc:
-        if dec.compression == "zstd" and dec.count == 0:
-            raise LayerTruncated(f"zstd stream yields no data (truncated blob): {exc}") from exc
-        raise
-    dec.drain()
-    raw.drain()
+        dec = DecompressingReader(raw, max_uncompressed)
+        out = LayerScan(compression=dec.compression)
+        try:
+            _collect(dec, out)
+        except LayerCorrupt as exc:
+            if dec.compression == "zstd" and dec.count == 0:
+                raise LayerTruncated(f"zstd stream yields no data (truncated blob): {exc}") from exc
+            raise
+        dec.drain()
+        raw.drain()
+    finally:
+        raw.close()
     out.compressed_size = raw.count
     out.uncompressed_size = dec.count
     out.digest = raw.digest

@@ -11,24 +11,27 @@ blob cache).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from ..config import Paths
 from ..core.imageref import ImageRef
 from ..errors import MldockError, RateLimited, RegistryError, StageInputMissing
+from ..executor import Scheduler
 from ..outputs import writes_set
 from ..progress import Progress, no_progress, track
 from ..schemas import IMAGES_TABLE2_LIVE
 from ..tables import ErrorLog, atomic_path, read_table, write_table
+from .fetch import DEFAULT_THREADS, LayerJob, ScanFailure, scan_blob, scan_layers
 from .file_types import (
     FileTypes,
     corrected_type_counts,
@@ -39,14 +42,12 @@ from .file_types import (
 )
 from .layers import (
     DEFAULT_MAX_UNCOMPRESSED,
-    DigestMismatch,
     Entry,
     LayerError,
     LayerScan,
     UnsupportedLayerType,
     marker_entries,
     merge_layers,
-    scan_layer,
 )
 from .manifests import CONFIG_TYPES, LAYER_TYPES, Descriptor, Manifest, parse_reference
 from .registry import RegistryClient
@@ -64,11 +65,20 @@ class ImageResult:
     file_types: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _Source(Protocol):
+    """Where :func:`analyse_image` gets manifests, configs and layer scans: a
+    :class:`RegistryClient`, or the :class:`_Replay` of what the executor fetched."""
+
+    def resolve(self, ref: ImageRef, platform: str = ...) -> list[tuple[Manifest, Descriptor | None, str]]: ...
+
+    def get_blob_bytes(self, ref: ImageRef, digest: str) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class _Job:
     """One reference being analysed: where to fetch, how to scan, where problems go."""
 
-    client: RegistryClient
+    client: _Source
     ref: ImageRef
     ft: FileTypes
     errors: ErrorLog
@@ -105,7 +115,7 @@ def _type_rows(mode: str, view: str, ref: str, platform: str, counts: dict[str, 
 
 
 def analyse_image(
-    client: RegistryClient,
+    client: _Source,
     reference: str,
     ft: FileTypes,
     errors: ErrorLog,
@@ -206,13 +216,10 @@ def _scan_one_layer(job: _Job, man: Manifest, i: int, d: Descriptor, plat: str,
     try:
         if d.media_type not in LAYER_TYPES:
             raise UnsupportedLayerType(f"layer media type {d.media_type!r} is not a known layer type")
-        with job.client.open_blob(job.ref, d.digest) as stream:
-            s = scan_layer(stream, max_uncompressed=job.max_layer_bytes, expected_digest=d.digest)
+        s = _scan(job, d.digest)
     except RateLimited:
         raise
     except (LayerError, MldockError, OSError) as exc:
-        if isinstance(exc, DigestMismatch):
-            job.client.evict_blob(d.digest)  # a corrupt cache entry must not stick
         code = exc.code if isinstance(exc, LayerError) else type(exc).__name__
         job.errors.add(f"{job.ref}@{man.digest} layer {i} {d.digest}", code, str(exc))
         lrow["status"] = code
@@ -228,6 +235,13 @@ def _scan_one_layer(job: _Job, man: Manifest, i: int, d: Descriptor, plat: str,
         "file_bytes": s.file_bytes, "max_depth": s.max_depth, "unsafe_names": s.unsafe_names,
     })
     return s
+
+
+def _scan(job: _Job, digest: str) -> LayerScan:
+    if isinstance(job.client, _Replay):
+        return job.client.scan(job.ref, digest)
+    assert isinstance(job.client, RegistryClient)
+    return scan_blob(job.client, job.ref, digest, job.max_layer_bytes)
 
 
 def _summarise_scans(job: _Job, man: Manifest, scans: list[LayerScan], plat: str,
@@ -308,29 +322,118 @@ def run_live(
     progress: Progress = no_progress,
     scan: bool = True,
     listings: Path | None = None,
+    sched: Scheduler | None = None,
+    threads: int = DEFAULT_THREADS,
 ) -> dict[str, int]:
     """Analyse ``[(reference, repo)]`` and write images, layers, image_file_types (one set);
-    a rate limit stops the run once what is done is written (a rerun resumes from the cache)."""
-    counts, stopped = _run_live(p, references, client, platform, max_layer_bytes, progress,
-                                scan, listings)
+    a rate limit stops the run once what is done is written (a rerun resumes from the cache).
+
+    Manifests and configs are fetched here, one reference after the other; the layers are
+    downloaded and scanned through :mod:`pipeline.executor` (``sched``; this process by
+    default) in ``threads`` threads per worker (:mod:`pipeline.images.fetch`); the rows are
+    then put together in reference order, so the outputs do not depend on ``sched``."""
+    opts = _Options(platform, max_layer_bytes, scan, listings, sched, threads)
+    counts, stopped = _run_live(p, references, client, opts, progress)
     if stopped is not None:
         raise stopped
     return counts
 
 
+@dataclass(frozen=True)
+class _Options:
+    platform: str
+    max_layer_bytes: int
+    scan: bool
+    listings: Path | None
+    sched: Scheduler | None
+    threads: int
+
+
+class _Replay:
+    """What the first pass fetched (values or the exceptions raised), and the layer scans,
+    replayed to :func:`analyse_image` in reference order."""
+
+    def __init__(self) -> None:
+        self.resolved: dict[str, Any] = {}
+        self.blobs: dict[str, Any] = {}
+        self.scans: dict[tuple[str, str], LayerScan | ScanFailure] = {}
+
+    @staticmethod
+    def _give(value: Any) -> Any:
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    def resolve(self, ref: ImageRef, platform: str = "linux/amd64") -> list[tuple[Manifest, Descriptor | None, str]]:
+        return self._give(self.resolved[str(ref)])  # type: ignore[no-any-return]
+
+    def get_blob_bytes(self, ref: ImageRef, digest: str) -> bytes:
+        return self._give(self.blobs[digest])  # type: ignore[no-any-return]
+
+    def scan(self, ref: ImageRef, digest: str) -> LayerScan:
+        got = self.scans[(ref.registry, digest)]
+        if isinstance(got, ScanFailure):
+            raise got.exception()
+        return got
+
+
+def _prefetch(client: RegistryClient, references: list[tuple[str, str]], opts: _Options,
+              replay: _Replay, progress: Progress) -> list[list[LayerJob]]:
+    """First pass: every reference's manifests and configs into ``replay``; returns the
+    layers each reference needs scanned.  Stops after a rate limit (the replay raises it)."""
+    needs: list[list[LayerJob]] = []
+    for reference, _ in track(references, progress, "images", len(references), "image"):
+        jobs: list[LayerJob] = []
+        needs.append(jobs)
+        try:
+            ref = parse_reference(reference)
+        except ValueError:
+            continue  # the replay raises it again
+        try:
+            replay.resolved[str(ref)] = resolved = client.resolve(ref, opts.platform)
+        except Exception as exc:
+            replay.resolved[str(ref)] = exc
+            if isinstance(exc, RateLimited):
+                break
+            continue
+        if _prefetch_configs(client, ref, resolved, opts, replay, jobs):
+            break
+    return needs
+
+
+def _prefetch_configs(client: RegistryClient, ref: ImageRef, resolved: list[tuple[Manifest, Any, str]],
+                      opts: _Options, replay: _Replay, jobs: list[LayerJob]) -> bool:
+    """The configs of ``resolved`` and the layer jobs; True after a rate limit."""
+    for man, _, _ in resolved:
+        assert man.config is not None
+        digest = man.config.digest
+        if man.config.media_type in CONFIG_TYPES and digest not in replay.blobs:
+            try:
+                replay.blobs[digest] = client.get_blob_bytes(ref, digest)
+            except Exception as exc:
+                replay.blobs[digest] = exc
+        if isinstance(replay.blobs.get(digest), RateLimited):
+            return True
+        if opts.scan:
+            jobs += [LayerJob(str(ref), d.digest) for d in man.layers if d.media_type in LAYER_TYPES]
+    return False
+
+
 @writes_set("images")
 def _run_live(p: Paths, references: list[tuple[str, str]], client: RegistryClient,
-              platform: str, max_layer_bytes: int, progress: Progress, scan: bool,
-              listings: Path | None) -> tuple[dict[str, int], RateLimited | None]:
+              opts: _Options, progress: Progress) -> tuple[dict[str, int], RateLimited | None]:
     ft = load_file_types(p.taxonomy / "file_types.yaml")
     errors = ErrorLog(STAGE)
     total = ImageResult()
     stopped: RateLimited | None = None
-    for ref, repo in track(references, progress, "images", len(references), "image"):
+    replay = _Replay()
+    needs = _prefetch(client, references, opts, replay, progress)
+    scanned = _scanned(client, needs, replay, opts, progress)
+    for (ref, repo), _ in zip(references, scanned, strict=False):
         try:
-            r = analyse_image(client, ref, ft, errors, platform=platform,
-                              max_layer_bytes=max_layer_bytes, repo=repo, scan=scan,
-                              listings=listings)
+            r = analyse_image(replay, ref, ft, errors, platform=opts.platform,
+                              max_layer_bytes=opts.max_layer_bytes, repo=repo, scan=opts.scan,
+                              listings=opts.listings)
         except RateLimited as exc:  # stop; what is done is written; a rerun resumes from the cache
             errors.add(ref, exc)
             stopped = exc
@@ -342,12 +445,41 @@ def _run_live(p: Paths, references: list[tuple[str, str]], client: RegistryClien
         total.images += r.images
         total.layers += r.layers
         total.file_types += r.file_types
+    scanned.close()
     images, layers = _write_live(p, total)
     errors.write(p)
     log.info("images: %d references in, %d image rows, %d layers, %d errors",
              len(references), len(images), len(layers), len(errors))
     return {"references": len(references), "images": len(images), "layers": len(layers),
             "errors": len(errors)}, stopped
+
+
+def _scanned(client: RegistryClient, needs: list[list[LayerJob]], replay: _Replay,
+             opts: _Options, progress: Progress) -> Generator[None, None, None]:
+    """Yields once per prefetched reference, when the scans it needs are in ``replay``;
+    a scan is dropped after the last reference that needs it (memory stays bounded)."""
+    jobs: dict[tuple[str, str], LayerJob] = {}
+    last: dict[tuple[str, str], int] = {}
+    for i, need in enumerate(needs):
+        for j in need:
+            jobs.setdefault(j.key, j)
+            last[j.key] = i
+    order = list(jobs)
+    results = iter(()) if not jobs else scan_layers(
+        client, list(jobs.values()), opts.max_layer_bytes, sched=opts.sched,
+        threads=opts.threads, progress=progress)
+    got = 0
+    with contextlib.closing(results):  # type: ignore[type-var]
+        for i, need in enumerate(needs):
+            for j in need:
+                while j.key not in replay.scans:
+                    replay.scans[order[got]] = next(results)
+                    got += 1
+            yield None
+            for j in need:
+                if last.get(j.key) == i:
+                    replay.scans.pop(j.key, None)
+                    last.pop(j.key)
 
 
 def _write_live(p: Paths, total: ImageResult) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -31,6 +31,7 @@ import requests
 from ..core.imageref import DIGEST_RE, DOCKER_HUB, ImageRef
 from ..errors import RateLimited, RegistryError
 from ..tables import atomic_write_bytes
+from .fetch import RegistryLimit, wait_paused
 from .manifests import (
     ACCEPT,
     INDEX_TYPES,
@@ -100,7 +101,9 @@ class RegistryClient:
         username: str | None = None,
         password: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limit: RegistryLimit | None = None,
     ) -> None:
+        self.limit = limit
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.cache_dir = Path(cache_dir) if cache_dir else None
         if self.cache_dir:
@@ -118,6 +121,14 @@ class RegistryClient:
         self.rate_limit_reset: float | None = None
         self.stats: dict[str, int] = {"requests": 0, "blob_gets": 0, "cache_hits": 0, "retries": 0}
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled as its settings (for the executor's workers): no session, no tokens, no
+        credentials (a worker reads them from its own environment), ``time.sleep``."""
+        spec = {"endpoint": self.endpoint, "cache_dir": self.cache_dir,
+                "max_retries": self.max_retries, "backoff": self.backoff,
+                "max_wait": self.max_wait, "timeout": self.timeout, "limit": self.limit}
+        return (_client_from_spec, (spec,))
+
     # ---------------------------------------------------------------- HTTP plumbing
     def base_url(self, ref: ImageRef) -> str:
         if self.endpoint:
@@ -128,16 +139,22 @@ class RegistryClient:
         scheme = "http" if host in ("localhost", "127.0.0.1", "::1") else "https"
         return f"{scheme}://{ref.registry}"
 
-    def _read_rate_limit(self, resp: requests.Response) -> None:
+    def _read_rate_limit(self, resp: requests.Response, ref: ImageRef) -> None:
         v = resp.headers.get("RateLimit-Remaining") or resp.headers.get("X-RateLimit-Remaining")
         if v:
             with contextlib.suppress(ValueError):
                 self.rate_limit_remaining = int(v.split(";")[0].strip())
         wait = _reset_in(resp)
         self.rate_limit_reset = None if wait is None else time.time() + wait
+        if self.limit is not None and self.rate_limit_remaining == 0 and self.rate_limit_reset:
+            self.limit.pause(ref.registry, self.rate_limit_reset)  # every worker waits
 
     def _respect_rate_limit(self, ref: ImageRef) -> None:
-        """Before a request: with no requests left, wait for the reset or stop."""
+        """Before a request: with no requests left (here, or heard by another worker
+        through the shared :class:`RegistryLimit`), wait for the reset or stop."""
+        shared = wait_paused(self.limit, ref.registry, self.max_wait, self.sleep)
+        if shared:
+            raise _rate_limited(ref, time.time() + shared)
         if self.rate_limit_remaining != 0 or self.rate_limit_reset is None:
             return
         wait = max(0.0, self.rate_limit_reset - time.time())
@@ -183,7 +200,7 @@ class RegistryClient:
                 self._wait(self.backoff * (2**attempt), "connection error")
                 attempt += 1
                 continue
-            self._read_rate_limit(resp)
+            self._read_rate_limit(resp, ref)
             if resp.status_code == 401 and not challenged:
                 challenged = True
                 chal = resp.headers.get("WWW-Authenticate", "")
@@ -202,6 +219,8 @@ class RegistryClient:
                     raise RegistryError(
                         f"{method} {url}: HTTP {code} after {attempt + 1} attempts; rerun later"
                     )
+                if code == 429 and self.limit is not None:
+                    self.limit.pause(ref.registry, time.time() + wait)
                 self._wait(wait, f"HTTP {code}")
                 attempt += 1
                 continue
@@ -399,6 +418,10 @@ class RegistryClient:
             tee.commit()
         finally:
             tee.close()
+
+
+def _client_from_spec(spec: dict[str, Any]) -> RegistryClient:
+    return RegistryClient(**spec)
 
 
 def remove_partial_downloads(cache_dir: Path) -> int:
