@@ -458,3 +458,25 @@ def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) 
         assert repos.set_index("repo").loc["acme/fewcommits", "commits"] == 40
     finally:
         srv.stop()
+
+
+def test_a_search_after_from_package_equals_a_clean_run(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.schemas.inputs import MANUAL
+
+    pkg = tmp_path / "pkg"
+    (pkg / "RQ1").mkdir(parents=True)
+    pd.DataFrame([{c: ("acme/mlkit" if c == "repos" else "x") for c in MANUAL.columns}]).to_csv(
+        pkg / MANUAL.path, index=False)
+    p = make_project(tmp_path / "p")
+    c = Collector(p, settings(world["srv"], []))
+    c.run_from_package(pkg)
+    assert "package" in json.loads((p.interim / "collect/run.json").read_text())
+    c.run_search(KEYWORDS)
+    c.run_filter()
+    c.run_extract()
+    assert "package" not in json.loads((p.interim / "collect/run.json").read_text())
+    got, want = tables(tmp_path / "p"), tables(world["root"])
+    for t in TABLES:
+        pd.testing.assert_frame_equal(got[t], want[t], obj=t)
+    assert int(pd.read_csv(p.interim / "collect/metadata.csv")["included"].sum()) == int(
+        pd.read_csv(world["root"] / "data/interim/collect/metadata.csv")["included"].sum())

@@ -172,6 +172,8 @@ class Collector:
     def run_search(self, keywords: str | None = None, propose: bool = True,
                    pages: int = 3, top: int = 30, until: date | None = None) -> pd.DataFrame:
         st = self.state(until)
+        if st.get("package"):  # after a --from-package run: a new collection with the criteria
+            st = self.state(until or datetime.now(UTC).date())
         until = date.fromisoformat(st["until"])
         (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)  # a new collection
         kws = self.keywords()
