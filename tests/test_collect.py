@@ -480,3 +480,27 @@ def test_a_search_after_from_package_equals_a_clean_run(world, tmp_path: Path) -
         pd.testing.assert_frame_equal(got[t], want[t], obj=t)
     assert int(pd.read_csv(p.interim / "collect/metadata.csv")["included"].sum()) == int(
         pd.read_csv(world["root"] / "data/interim/collect/metadata.csv")["included"].sum())
+
+
+def test_a_permanent_502_stops_after_the_retries_with_doubling_waits(tmp_path: Path) -> None:
+    from pipeline.collect.client import errors, github_client
+    from pipeline.collect.jsonhttp import Waiter
+    from pipeline.errors import NetworkError
+
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        gh = github_client(srv.api, tmp_path / "c", TOKEN, retries=3, backoff=2.0,
+                           waiter=Waiter(sleep=waits.append, clock=lambda: srv.clock))
+        srv.faults = [("/git/trees/", "502")] * 10
+        with pytest.raises(NetworkError, match="HTTP 502"), errors():
+            gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True)
+        assert [e["status"] for e in srv.log] == [502] * 4  # the first try and 3 retries
+        assert waits == [2.0, 4.0, 8.0]
+        # rate-limit answers are counted apart: they leave the 3 retries of transient failures
+        srv.faults = [("/git/trees/", "secondary")] * 5 + [("/git/trees/", "502")] * 3
+        waits.clear()
+        gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True)
+        assert waits == [7.0] * 5 + [2.0, 4.0, 8.0] and srv.log[-1]["status"] == 200
+    finally:
+        srv.stop()

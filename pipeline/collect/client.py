@@ -32,6 +32,7 @@ from github.GithubObject import GithubObject
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from urllib3 import Retry
+from urllib3.util.retry import RequestHistory
 
 from ..errors import AuthFailed, NetworkError
 from .jsonhttp import (
@@ -64,20 +65,24 @@ class MldockRetry(GithubRetry):
 
     ``Retry-After`` is waited as given; a quota used up (``x-ratelimit-remaining: 0``) until
     its ``x-ratelimit-reset`` (by the injected clock) plus 1 s; a 429 or a rate-limit message
-    without either waits ``secondary_wait``, doubled on each further answer.
+    without either waits ``secondary_wait``, doubled on each further answer.  Rate-limit
+    answers are counted apart (``limited``, at most ``LIMIT_RETRIES``): they never use up
+    the ``total``/``status`` retries of transient failures, whose waits are ``backoff_factor``,
+    then doubled (``failed``: transient failures so far).
     """
 
     def __init__(self, waiter: Waiter | None = None, secondary_wait: float = 60.0,
-                 limited: int = 0, **kw: Any) -> None:
+                 limited: int = 0, failed: int = 0, **kw: Any) -> None:
         kw.setdefault("status_forcelist", [*(s for s in range(500, 600) if s != 501), 429])  # 501: no GraphQL
         kw.setdefault("raise_on_status", False)
         super().__init__(secondary_rate_wait=secondary_wait, **kw)
         self.waiter = waiter or Waiter()
-        self.limited = limited
+        self.limited, self.failed = limited, failed
         self.limit_wait: tuple[float, str] | None = None
 
     def new(self, **kw: Any) -> MldockRetry:
-        kw.update(waiter=self.waiter, secondary_wait=self.secondary_rate_wait, limited=self.limited)
+        kw.update(waiter=self.waiter, secondary_wait=self.secondary_rate_wait, limited=self.limited,
+                  failed=self.failed)
         kw.pop("secondary_rate_wait", None)
         kw.pop("max_rate_limit_wait", None)
         return Retry.new(self, **kw)  # type: ignore[return-value]
@@ -87,14 +92,22 @@ class MldockRetry(GithubRetry):
         wait = self._limit(response, url or "") if response is not None and response.status in (403, 429) else None
         if response is not None and response.status == 403 and wait is None:
             return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]  # a refusal: raises
-        retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-        assert isinstance(retry, MldockRetry)
-        if wait is not None:
-            retry.limited = self.limited + 1
-            if retry.limited > LIMIT_RETRIES:
+        if wait is not None:  # a rate limit: counted apart, the transient-failure budget stays
+            if self.limited + 1 > LIMIT_RETRIES:
                 raise NetworkError(f"GitHub: still rate limited on {url}; rerun later")
+            retry = self.new(history=(*self.history, RequestHistory(method, url, error, response.status, None)))
+            retry.limited = self.limited + 1
+        else:
+            retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)  # type: ignore[assignment]
+            retry.failed = self.failed + 1
         retry.limit_wait = wait
         return retry
+
+    def get_backoff_time(self) -> float:
+        """The wait before the next try of a transient failure: ``backoff_factor``, then doubled."""
+        if self.failed == 0:
+            return 0.0
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (self.failed - 1)))
 
     def _limit(self, r: Any, url: str) -> tuple[float, str] | None:
         body = b"" if r.status == 429 or "retry-after" in r.headers else self.get_content(r, url)
@@ -295,8 +308,8 @@ def github_client(base_url: str, cache_dir: Path, token: str | None, *, waiter: 
     """The GitHub client of a collection: PyGithub, cached under ``cache_dir``."""
     if token is None:
         log.warning("GITHUB_TOKEN is not set: working anonymously (60 requests/hour, no GraphQL)")
-    retry = MldockRetry(waiter, secondary_wait, total=retries + LIMIT_RETRIES, connect=retries,
-                        read=retries, status=retries + LIMIT_RETRIES, other=retries, backoff_factor=backoff)
+    retry = MldockRetry(waiter, secondary_wait, total=retries, connect=retries, read=retries,
+                        status=retries, other=retries, backoff_factor=backoff)
     g = Github(auth=Auth.Token(token) if token else None, base_url=base_url.rstrip("/"), per_page=100,
                retry=retry, seconds_between_requests=None, seconds_between_writes=None, timeout=timeout,
                lazy=True)
