@@ -296,6 +296,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "secondary":
             entry["status"] = 403
             return self._send(403, {"message": "You have exceeded a secondary rate limit"}, {"retry-after": "7"})
+        if fault == "403":  # a refusal, not a rate limit
+            entry["status"] = 403
+            return self._send(403, {"message": "Resource protected by organization SAML enforcement."})
         if fault == "401":
             entry["status"] = 401
             return self._send(401, {"message": "Bad credentials"})

@@ -504,3 +504,23 @@ def test_a_permanent_502_stops_after_the_retries_with_doubling_waits(tmp_path: P
         assert waits == [7.0] * 5 + [2.0, 4.0, 8.0] and srv.log[-1]["status"] == 200
     finally:
         srv.stop()
+
+
+def test_a_403_refusal_says_what_github_said_and_what_to_check(tmp_path: Path) -> None:
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, waits))
+        c.run_search(KEYWORDS)
+        c.run_filter()
+        srv.faults = [("/repos/acme/mlkit/git/trees/", "403")]
+        c.run_extract()
+        assert waits == [] and [e["status"] for e in srv.log if "acme/mlkit/git/trees/" in e["key"]] == [403]
+        errors = pd.read_csv(p.interim / "collect_errors.csv")
+        assert errors["message"].tolist() == [
+            f"acme/mlkit: cannot list files at {make_repos()[20].head_sha}: GitHub refused "
+            f"/api/repos/acme/mlkit/git/trees/{make_repos()[20].tree_sha}: "
+            "Resource protected by organization SAML enforcement.; check the token's access"]
+    finally:
+        srv.stop()

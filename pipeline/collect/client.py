@@ -89,9 +89,13 @@ class MldockRetry(GithubRetry):
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
                   error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> MldockRetry:
-        wait = self._limit(response, url or "") if response is not None and response.status in (403, 429) else None
-        if response is not None and response.status == 403 and wait is None:
-            return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]  # a refusal: raises
+        wait = None
+        if response is not None and response.status in (403, 429):
+            body = b"" if response.status == 429 or "retry-after" in response.headers else self.get_content(response, url)
+            wait = limit_wait(response.status, response.headers, body, (url or "").split("?", 1)[0],
+                              self.waiter.clock, self.secondary_rate_wait, self.limited)
+            if wait is None and response.status == 403:  # a refusal (forbidden, SAML, ...), not a limit
+                raise NetworkError(refused(_no_default_port(url or ""), body))
         if wait is not None:  # a rate limit: counted apart, the transient-failure budget stays
             if self.limited + 1 > LIMIT_RETRIES:
                 raise NetworkError(f"GitHub: still rate limited on {url}; rerun later")
@@ -109,11 +113,6 @@ class MldockRetry(GithubRetry):
             return 0.0
         return float(min(self.backoff_max, self.backoff_factor * 2 ** (self.failed - 1)))
 
-    def _limit(self, r: Any, url: str) -> tuple[float, str] | None:
-        body = b"" if r.status == 429 or "retry-after" in r.headers else self.get_content(r, url)
-        return limit_wait(r.status, r.headers, body, url.split("?", 1)[0], self.waiter.clock,
-                          self.secondary_rate_wait, self.limited)
-
     def sleep(self, response: Any = None) -> None:
         self.waiter.stats.retries[self.waiter.step] += 1
         self.waiter.stats.requests[self.waiter.step] += 1
@@ -121,6 +120,19 @@ class MldockRetry(GithubRetry):
             self.waiter.wait(*self.limit_wait)
         else:
             self.waiter.wait(self.get_backoff_time(), "transient error, retrying")
+
+
+def refused(url: str, body: Any) -> str:
+    """The one line for a 403/422 that is no rate limit: GitHub's own message, what to check."""
+    data = body
+    if isinstance(body, bytes | str):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = {"message": body.decode(errors="replace") if isinstance(body, bytes) else body}
+    message = data.get("message") if isinstance(data, dict) else data
+    where = f" {url.split('?', 1)[0]}" if url else ""
+    return f"GitHub refused{where}: {message or 'no message'}; check the token's access"
 
 
 def graphql_transient(method: str, url: str, status: int, data: Any) -> bool:
@@ -295,7 +307,9 @@ def errors() -> Iterator[None]:
     except BadCredentialsException as exc:
         raise AuthFailed("GitHub") from exc
     except GithubException as exc:
-        if exc.status in (403, 422) or exc.status >= 500:
+        if exc.status in (403, 422):
+            raise NetworkError(refused("", exc.data)) from exc
+        if exc.status >= 500:
             raise NetworkError(f"GitHub: HTTP {exc.status}: {exc.data}; rerun to resume") from exc
         raise Refused(exc.status) from exc
     except (requests.RequestException, OSError) as exc:
