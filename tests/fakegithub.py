@@ -436,6 +436,7 @@ class Handler(BaseHTTPRequestHandler):
                 "nameWithOwner": r.full_name,
                 "defaultBranchRef": {"name": "main", "target": {"oid": r.head_sha, "history": {"totalCount": r.commits}}},
                 "releases": {"totalCount": r.releases}, "issues": {"totalCount": 7}, "pullRequests": {"totalCount": 5},
+                "openIssues": {"totalCount": 2}, "openPulls": {"totalCount": 1},
                 "stargazerCount": r.stars, "forkCount": r.forks, "isArchived": r.archived, "isFork": r.fork,
                 "diskUsage": 1000 + len(r.full_name.split("/")[1]), "primaryLanguage": {"name": r.language},
                 "repositoryTopics": {"nodes": [{"topic": {"name": t}} for t in r.topics]},

@@ -435,7 +435,8 @@ def test_graphql_unavailable_falls_back_to_rest_once(world, tmp_path: Path, capl
         srv.stop()
 
 
-def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["graphql", "anonymous", "rest"])
+def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path, mode: str) -> None:
     from pipeline.schemas.inputs import MANUAL
 
     pkg = tmp_path / "pkg"
@@ -446,16 +447,25 @@ def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) 
     srv = FakeServer().start()
     try:
         p = make_project(tmp_path / "p")
-        c = Collector(p, settings(srv, []))
+        c = Collector(p, settings(srv, [], token=None if mode == "anonymous" else TOKEN, graphql=mode == "graphql"))
         c.run_from_package(pkg)
         c.run_filter()
         c.run_extract()
         assert not any("/api/search/" in e["key"] for e in srv.log)
+        assert any("/graphql" in e["key"] for e in srv.log) == (mode == "graphql")
         repos = pd.read_csv(p.interim / "repos.csv")
         # no criteria (fewcommits has 40 commits) and no Dockerfile or image required (nodocker)
         assert sorted(repos["repo"]) == ["acme/fewcommits", "acme/mlkit", "acme/nodocker"]
         assert pd.read_csv(p.interim / "collect_errors.csv")["item"].tolist() == ["gone/away"]
         assert repos.set_index("repo").loc["acme/fewcommits", "commits"] == 40
+        # the repository's own metadata, though no search item carries it
+        fake = {r.full_name: r for r in make_repos()}
+        for _, row in repos.iterrows():
+            r = fake[row["repo"]]
+            desc = row["description"] if pd.notna(row["description"]) else ""
+            assert (row["stars"], row["forks"], bool(row["archived"]), desc, row["default_branch"],
+                    row["open_issues"]) == (r.stars, r.forks, r.archived, r.description, "main", 3), row["repo"]
+            assert str(row["created_at"]).startswith(r.created.isoformat()), row["repo"]
     finally:
         srv.stop()
 
