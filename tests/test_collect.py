@@ -534,3 +534,24 @@ def test_a_403_refusal_says_what_github_said_and_what_to_check(tmp_path: Path) -
             "Resource protected by organization SAML enforcement.; check the token's access"]
     finally:
         srv.stop()
+
+
+def test_from_package_resumes_its_pinned_collection_on_another_day(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from pipeline.schemas.inputs import MANUAL
+
+    pkgs = [tmp_path / "pkg1", tmp_path / "pkg2"]
+    for pkg in pkgs:
+        (pkg / "RQ1").mkdir(parents=True)
+        pd.DataFrame([{c: ("acme/mlkit" if c == "repos" else "x") for c in MANUAL.columns}]).to_csv(
+            pkg / MANUAL.path, index=False)
+    p = make_project(tmp_path / "p")
+    run = p.interim / "collect/run.json"
+    Collector(p, settings(world["srv"], [])).run_from_package(pkgs[0], until=date(2020, 5, 5))
+    Collector(p, settings(world["srv"], [])).run_from_package(pkgs[0])  # a later day: resumes
+    st = json.loads(run.read_text())
+    assert (st["until"], st["package"]) == ("2020-05-05", str(pkgs[0]))
+    Collector(p, settings(world["srv"], [])).run_from_package(pkgs[1])  # another package: a new one
+    st = json.loads(run.read_text())
+    assert (st["package"], st["until"] != "2020-05-05") == (str(pkgs[1]), True)

@@ -219,7 +219,12 @@ class Collector:
         f = package / MANUAL.path
         manual = read_package_csv(f, MANUAL.columns, rows=True, root=package, label=str(f))
         manual = manual.dropna(subset=["repos"])
-        self.state(until or datetime.now(UTC).date(), package=package)
+        run = self.dir / "run.json"
+        pinned = json.loads(run.read_text(encoding="utf-8")).get("package") if run.exists() else None
+        if until is None and pinned == str(package):  # a resume, on whatever day: same collection
+            self.state()
+        else:
+            self.state(until or datetime.now(UTC).date(), package=package)
         (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)
         names = list(dict.fromkeys(str(r).strip() for r in manual["repos"]))
         topic = dict(zip(manual["repos"].astype(str).str.strip(), manual.get("topic", manual["manual_topic"]),
