@@ -555,3 +555,17 @@ def test_from_package_resumes_its_pinned_collection_on_another_day(world, tmp_pa
     Collector(p, settings(world["srv"], [])).run_from_package(pkgs[1])  # another package: a new one
     st = json.loads(run.read_text())
     assert (st["package"], st["until"] != "2020-05-05") == (str(pkgs[1]), True)
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["search"], "--from-package runs all steps: drop it or the 'search' subcommand"),
+    (["--keywords", "paper"], "--from-package takes the package's repositories (no search): drop --keywords"),
+])
+def test_from_package_refuses_options_it_would_ignore(tmp_path: Path, args: list[str], problem: str) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import group
+
+    (tmp_path / "pkg").mkdir()
+    r = CliRunner().invoke(group, ["--root", str(tmp_path / "p"), "collect", "--from-package", str(tmp_path / "pkg"), *args])
+    assert r.exit_code == 2 and problem in r.output, r.output
