@@ -306,6 +306,12 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = -3
             return self._send(200, {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
                               {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(srv.clock) + 300)})
+        if fault == "gql_error":  # a GraphQL answer with errors and no data at all
+            entry["status"] = -4
+            return self._send(200, {"data": None, "errors": [{"message": "Parse error on \"}\" (RCURLY)"}]})
+        if fault == "404":
+            entry["status"] = 404
+            return self._send(404, {"message": "Not Found"})
         if fault == "429":
             entry["status"] = 429
             return self._send(429, {"message": "You have exceeded a secondary rate limit."})

@@ -569,3 +569,25 @@ def test_from_package_refuses_options_it_would_ignore(tmp_path: Path, args: list
     (tmp_path / "pkg").mkdir()
     r = CliRunner().invoke(group, ["--root", str(tmp_path / "p"), "collect", "--from-package", str(tmp_path / "pkg"), *args])
     assert r.exit_code == 2 and problem in r.output, r.output
+
+
+def test_graphql_errors_are_named_and_a_graphql_404_is_not_cached(tmp_path: Path) -> None:
+    srv = FakeServer().start()
+    try:
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, []))
+        c.run_search(KEYWORDS)
+        srv.faults = [("/graphql", "gql_error")] * 7  # the first try and 6 retries
+        c.run_filter()
+        errors = pd.read_csv(p.interim / "collect_errors.csv")
+        assert len(errors) == 25 and set(errors["message"]) == {
+            'GitHub: GraphQL errors: Parse error on "}" (RCURLY) for http://127.0.0.1:'
+            f'{srv.server_address[1]}/api/graphql; rerun to resume'}
+        srv.faults = [("/graphql", "404")]
+        (p.interim / "collect/metadata.csv").unlink()
+        Collector(p, settings(srv, [])).run_filter()  # this run counts with REST ...
+        n = sum("/graphql" in e["key"] for e in srv.log)
+        Collector(p, settings(srv, [])).run_filter()  # ... the next asks GraphQL again
+        assert sum("/graphql" in e["key"] for e in srv.log) == n + 1
+    finally:
+        srv.stop()

@@ -135,12 +135,22 @@ def refused(url: str, body: Any) -> str:
     return f"GitHub refused{where}: {message or 'no message'}; check the token's access"
 
 
-def graphql_transient(method: str, url: str, status: int, data: Any) -> bool:
-    """A GraphQL 200 that is a failure: rate limited, or no data at all (never cached)."""
-    if method != "POST" or not url.split("?", 1)[0].endswith("/graphql") or status != 200:
-        return False
+def is_graphql(method: str, url: str) -> bool:
+    return method == "POST" and url.split("?", 1)[0].endswith("/graphql")
+
+
+def graphql_transient(method: str, url: str, status: int, data: Any) -> str | None:
+    """What is wrong with a GraphQL 200 that is a failure (never cached): rate limited, or no
+    data at all (its first error message); None for an answer to keep."""
+    if not is_graphql(method, url) or status != 200:
+        return None
     d = data if isinstance(data, dict) else {}
-    return d.get("data") is None or any(e.get("type") == "RATE_LIMITED" for e in d.get("errors") or [])
+    errs = [e for e in d.get("errors") or [] if isinstance(e, dict)]
+    if any(e.get("type") == "RATE_LIMITED" for e in errs):
+        return "RATE_LIMITED answer"
+    if d.get("data") is None:
+        return f"GraphQL errors: {errs[0].get('message') if errs else 'no data'}"
+    return None
 
 
 class CachingSession(requests.Session):
@@ -175,7 +185,8 @@ class CachingSession(requests.Session):
                 self.waiter.wait(reset_wait(r.headers, self.waiter.clock) or 0.0, "rate limited (GraphQL)")
             else:
                 self.waiter.wait(self.backoff * 2 ** (attempt - 1), f"{problem}, retrying")
-        if r.status_code in CACHEABLE:
+        if r.status_code in CACHEABLE and not (r.status_code == 404 and is_graphql(method, url)):
+            # a GraphQL 404 (REST fallback for this run) is asked again by the next run
             data = json.loads(r.content) if r.content else None
             headers = {k: r.headers[k] for k in KEPT_HEADERS if k in r.headers}
             self.store.put(key, method, url, body, Response(r.status_code, headers, data))
@@ -203,7 +214,7 @@ class CachingSession(requests.Session):
             data = json.loads(r.content)
         except ValueError:
             return "truncated or invalid JSON"
-        return "RATE_LIMITED answer" if graphql_transient(method, url, r.status_code, data) else None
+        return graphql_transient(method, url, r.status_code, data)
 
     @staticmethod
     def _response(hit: Response, request: requests.PreparedRequest) -> requests.Response:
