@@ -91,7 +91,7 @@ class MldockRetry(GithubRetry):
                   error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> MldockRetry:
         wait = None
         if response is not None and response.status in (403, 429):
-            body = b"" if response.status == 429 or "retry-after" in response.headers else self.get_content(response, url)
+            body = b"" if response.status == 429 or "retry-after" in response.headers else self.get_content(response, url or "")
             wait = limit_wait(response.status, response.headers, body, (url or "").split("?", 1)[0],
                               self.waiter.clock, self.secondary_rate_wait, self.limited)
             if wait is None and response.status == 403:  # a refusal (forbidden, SAML, ...), not a limit

@@ -3,8 +3,10 @@
 With a token, one GraphQL query covers ``batch`` repositories (commit, release, issue and
 pull-request ``totalCount``, head SHA, stars, forks, archived, ...).  Anonymously (GitHub
 serves no GraphQL without a token), each count is one REST request with ``per_page=1``:
-the ``last`` page of the ``Link`` header is the count.  Contributors are always one REST
-request (``per_page=1&anon=1``): GraphQL has no contributor count.
+the ``last`` page of the ``Link`` header is the count; a candidate without a search item
+(``--from-package``) costs one more request, for the repository.  Contributors are one REST
+request each (``per_page=1&anon=1``; GraphQL has no contributor count), asked only where
+needed: here when a criterion reads them, else in extract for the studied repositories.
 """
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ class Collector:
             self.state(until or datetime.now(UTC).date(), package=package)
         (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)
         names = list(dict.fromkeys(str(r).strip() for r in manual["repos"]))
-        topic = dict(zip(manual["repos"].astype(str).str.strip(), manual.get("topic", manual["manual_topic"]),
+        topic = dict(zip(manual["repos"].astype(str).str.strip(), manual["manual_topic"],
                          strict=True))
         cand = pd.DataFrame([{"repo": n, "search_topic": topic.get(n), "keywords": "[]", "created_at": None,
                               "stars": None, "forks": None} for n in sorted(names)],
