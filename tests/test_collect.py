@@ -591,3 +591,18 @@ def test_graphql_errors_are_named_and_a_graphql_404_is_not_cached(tmp_path: Path
         assert sum("/graphql" in e["key"] for e in srv.log) == n + 1
     finally:
         srv.stop()
+
+
+def test_file_named_images_are_capped_per_repository(tmp_path: Path) -> None:
+    from pipeline.collect.dockerhub import MAX_NAMED, match_repo
+    from pipeline.collect.jsonhttp import Waiter, dockerhub_client
+
+    srv = FakeServer().start()
+    try:
+        hub = dockerhub_client(srv.hub, tmp_path / "c", Waiter(sleep=lambda s: None))
+        named = {f"nobody/img{i:02d}": "compose" for i in range(MAX_NAMED + 5)}
+        assert match_repo(hub, "nobody/unnamed-thing", set(), named=named) == []
+        pages = [e["key"].split("?")[0] for e in srv.log if "/v2/repositories/nobody/img" in e["key"]]
+        assert pages == [f"GET /hub/v2/repositories/nobody/img{i:02d}/" for i in range(MAX_NAMED)]
+    finally:
+        srv.stop()
