@@ -296,6 +296,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "secondary":
             entry["status"] = 403
             return self._send(403, {"message": "You have exceeded a secondary rate limit"}, {"retry-after": "7"})
+        if fault == "403":  # a refusal, not a rate limit
+            entry["status"] = 403
+            return self._send(403, {"message": "Resource protected by organization SAML enforcement."})
         if fault == "401":
             entry["status"] = 401
             return self._send(401, {"message": "Bad credentials"})
@@ -303,6 +306,12 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = -3
             return self._send(200, {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
                               {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(srv.clock) + 300)})
+        if fault == "gql_error":  # a GraphQL answer with errors and no data at all
+            entry["status"] = -4
+            return self._send(200, {"data": None, "errors": [{"message": "Parse error on \"}\" (RCURLY)"}]})
+        if fault == "404":
+            entry["status"] = 404
+            return self._send(404, {"message": "Not Found"})
         if fault == "429":
             entry["status"] = 429
             return self._send(429, {"message": "You have exceeded a secondary rate limit."})
@@ -433,6 +442,7 @@ class Handler(BaseHTTPRequestHandler):
                 "nameWithOwner": r.full_name,
                 "defaultBranchRef": {"name": "main", "target": {"oid": r.head_sha, "history": {"totalCount": r.commits}}},
                 "releases": {"totalCount": r.releases}, "issues": {"totalCount": 7}, "pullRequests": {"totalCount": 5},
+                "openIssues": {"totalCount": 2}, "openPulls": {"totalCount": 1},
                 "stargazerCount": r.stars, "forkCount": r.forks, "isArchived": r.archived, "isFork": r.fork,
                 "diskUsage": 1000 + len(r.full_name.split("/")[1]), "primaryLanguage": {"name": r.language},
                 "repositoryTopics": {"nodes": [{"topic": {"name": t}} for t in r.topics]},

@@ -435,7 +435,8 @@ def test_graphql_unavailable_falls_back_to_rest_once(world, tmp_path: Path, capl
         srv.stop()
 
 
-def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["graphql", "anonymous", "rest"])
+def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path, mode: str) -> None:
     from pipeline.schemas.inputs import MANUAL
 
     pkg = tmp_path / "pkg"
@@ -446,15 +447,162 @@ def test_from_package_collects_exactly_the_package_repositories(tmp_path: Path) 
     srv = FakeServer().start()
     try:
         p = make_project(tmp_path / "p")
-        c = Collector(p, settings(srv, []))
+        c = Collector(p, settings(srv, [], token=None if mode == "anonymous" else TOKEN, graphql=mode == "graphql"))
         c.run_from_package(pkg)
         c.run_filter()
         c.run_extract()
         assert not any("/api/search/" in e["key"] for e in srv.log)
+        assert any("/graphql" in e["key"] for e in srv.log) == (mode == "graphql")
         repos = pd.read_csv(p.interim / "repos.csv")
         # no criteria (fewcommits has 40 commits) and no Dockerfile or image required (nodocker)
         assert sorted(repos["repo"]) == ["acme/fewcommits", "acme/mlkit", "acme/nodocker"]
         assert pd.read_csv(p.interim / "collect_errors.csv")["item"].tolist() == ["gone/away"]
         assert repos.set_index("repo").loc["acme/fewcommits", "commits"] == 40
+        # the repository's own metadata, though no search item carries it
+        fake = {r.full_name: r for r in make_repos()}
+        for _, row in repos.iterrows():
+            r = fake[row["repo"]]
+            desc = row["description"] if pd.notna(row["description"]) else ""
+            assert (row["stars"], row["forks"], bool(row["archived"]), desc, row["default_branch"],
+                    row["open_issues"]) == (r.stars, r.forks, r.archived, r.description, "main", 3), row["repo"]
+            assert str(row["created_at"]).startswith(r.created.isoformat()), row["repo"]
+    finally:
+        srv.stop()
+
+
+def test_a_search_after_from_package_equals_a_clean_run(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.schemas.inputs import MANUAL
+
+    pkg = tmp_path / "pkg"
+    (pkg / "RQ1").mkdir(parents=True)
+    pd.DataFrame([{c: ("acme/mlkit" if c == "repos" else "x") for c in MANUAL.columns}]).to_csv(
+        pkg / MANUAL.path, index=False)
+    p = make_project(tmp_path / "p")
+    c = Collector(p, settings(world["srv"], []))
+    c.run_from_package(pkg)
+    assert "package" in json.loads((p.interim / "collect/run.json").read_text())
+    c.run_search(KEYWORDS)
+    c.run_filter()
+    c.run_extract()
+    assert "package" not in json.loads((p.interim / "collect/run.json").read_text())
+    got, want = tables(tmp_path / "p"), tables(world["root"])
+    for t in TABLES:
+        pd.testing.assert_frame_equal(got[t], want[t], obj=t)
+    assert int(pd.read_csv(p.interim / "collect/metadata.csv")["included"].sum()) == int(
+        pd.read_csv(world["root"] / "data/interim/collect/metadata.csv")["included"].sum())
+
+
+def test_a_permanent_502_stops_after_the_retries_with_doubling_waits(tmp_path: Path) -> None:
+    from pipeline.collect.client import errors, github_client
+    from pipeline.collect.jsonhttp import Waiter
+    from pipeline.errors import NetworkError
+
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        gh = github_client(srv.api, tmp_path / "c", TOKEN, retries=3, backoff=2.0,
+                           waiter=Waiter(sleep=waits.append, clock=lambda: srv.clock))
+        srv.faults = [("/git/trees/", "502")] * 10
+        with pytest.raises(NetworkError, match="HTTP 502"), errors():
+            gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True)
+        assert [e["status"] for e in srv.log] == [502] * 4  # the first try and 3 retries
+        assert waits == [2.0, 4.0, 8.0]
+        # rate-limit answers are counted apart: they leave the 3 retries of transient failures
+        srv.faults = [("/git/trees/", "secondary")] * 5 + [("/git/trees/", "502")] * 3
+        waits.clear()
+        gh.repo("acme/mlkit").get_git_tree(make_repos()[20].head_sha, recursive=True)
+        assert waits == [7.0] * 5 + [2.0, 4.0, 8.0] and srv.log[-1]["status"] == 200
+    finally:
+        srv.stop()
+
+
+def test_a_403_refusal_says_what_github_said_and_what_to_check(tmp_path: Path) -> None:
+    srv = FakeServer().start()
+    try:
+        waits: list[float] = []
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, waits))
+        c.run_search(KEYWORDS)
+        c.run_filter()
+        srv.faults = [("/repos/acme/mlkit/git/trees/", "403")]
+        c.run_extract()
+        assert waits == [] and [e["status"] for e in srv.log if "acme/mlkit/git/trees/" in e["key"]] == [403]
+        errors = pd.read_csv(p.interim / "collect_errors.csv")
+        assert errors["message"].tolist() == [
+            f"acme/mlkit: cannot list files at {make_repos()[20].head_sha}: GitHub refused "
+            f"/api/repos/acme/mlkit/git/trees/{make_repos()[20].tree_sha}: "
+            "Resource protected by organization SAML enforcement.; check the token's access"]
+    finally:
+        srv.stop()
+
+
+def test_from_package_resumes_its_pinned_collection_on_another_day(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from pipeline.schemas.inputs import MANUAL
+
+    pkgs = [tmp_path / "pkg1", tmp_path / "pkg2"]
+    for pkg in pkgs:
+        (pkg / "RQ1").mkdir(parents=True)
+        pd.DataFrame([{c: ("acme/mlkit" if c == "repos" else "x") for c in MANUAL.columns}]).to_csv(
+            pkg / MANUAL.path, index=False)
+    p = make_project(tmp_path / "p")
+    run = p.interim / "collect/run.json"
+    Collector(p, settings(world["srv"], [])).run_from_package(pkgs[0], until=date(2020, 5, 5))
+    Collector(p, settings(world["srv"], [])).run_from_package(pkgs[0])  # a later day: resumes
+    st = json.loads(run.read_text())
+    assert (st["until"], st["package"]) == ("2020-05-05", str(pkgs[0]))
+    Collector(p, settings(world["srv"], [])).run_from_package(pkgs[1])  # another package: a new one
+    st = json.loads(run.read_text())
+    assert (st["package"], st["until"] != "2020-05-05") == (str(pkgs[1]), True)
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["search"], "--from-package runs all steps: drop it or the 'search' subcommand"),
+    (["--keywords", "paper"], "--from-package takes the package's repositories (no search): drop --keywords"),
+])
+def test_from_package_refuses_options_it_would_ignore(tmp_path: Path, args: list[str], problem: str) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import group
+
+    (tmp_path / "pkg").mkdir()
+    r = CliRunner().invoke(group, ["--root", str(tmp_path / "p"), "collect", "--from-package", str(tmp_path / "pkg"), *args])
+    assert r.exit_code == 2 and problem in r.output, r.output
+
+
+def test_graphql_errors_are_named_and_a_graphql_404_is_not_cached(tmp_path: Path) -> None:
+    srv = FakeServer().start()
+    try:
+        p = make_project(tmp_path / "p")
+        c = Collector(p, settings(srv, []))
+        c.run_search(KEYWORDS)
+        srv.faults = [("/graphql", "gql_error")] * 7  # the first try and 6 retries
+        c.run_filter()
+        errors = pd.read_csv(p.interim / "collect_errors.csv")
+        assert len(errors) == 25 and set(errors["message"]) == {
+            'GitHub: GraphQL errors: Parse error on "}" (RCURLY) for http://127.0.0.1:'
+            f'{srv.server_address[1]}/api/graphql; rerun to resume'}
+        srv.faults = [("/graphql", "404")]
+        (p.interim / "collect/metadata.csv").unlink()
+        Collector(p, settings(srv, [])).run_filter()  # this run counts with REST ...
+        n = sum("/graphql" in e["key"] for e in srv.log)
+        Collector(p, settings(srv, [])).run_filter()  # ... the next asks GraphQL again
+        assert sum("/graphql" in e["key"] for e in srv.log) == n + 1
+    finally:
+        srv.stop()
+
+
+def test_file_named_images_are_capped_per_repository(tmp_path: Path) -> None:
+    from pipeline.collect.dockerhub import MAX_NAMED, match_repo
+    from pipeline.collect.jsonhttp import Waiter, dockerhub_client
+
+    srv = FakeServer().start()
+    try:
+        hub = dockerhub_client(srv.hub, tmp_path / "c", Waiter(sleep=lambda s: None))
+        named = {f"nobody/img{i:02d}": "compose" for i in range(MAX_NAMED + 5)}
+        assert match_repo(hub, "nobody/unnamed-thing", set(), named=named) == []
+        pages = [e["key"].split("?")[0] for e in srv.log if "/v2/repositories/nobody/img" in e["key"]]
+        assert pages == [f"GET /hub/v2/repositories/nobody/img{i:02d}/" for i in range(MAX_NAMED)]
     finally:
         srv.stop()

@@ -49,6 +49,10 @@ def cli(ctx: click.Context, keywords: str | None, force: bool, rest: bool, batch
     Without a subcommand, runs all steps.  Uses GITHUB_TOKEN (anonymous without it),
     GITHUB_API_URL and DOCKERHUB_URL.  Rerunning resumes from the on-disk cache.
     """
+    if from_package is not None and ctx.invoked_subcommand is not None:
+        raise click.UsageError(f"--from-package runs all steps: drop it or the '{ctx.invoked_subcommand}' subcommand")
+    if from_package is not None and keywords is not None:
+        raise click.UsageError("--from-package takes the package's repositories (no search): drop --keywords")
     ctx.find_root().meta["collect_opts"] = {
         "graphql": not rest, "batch": batch, "retries": retries, "backoff": backoff, "max_wait": max_wait,
         "min_interval": throttle,

@@ -32,6 +32,7 @@ from github.GithubObject import GithubObject
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from urllib3 import Retry
+from urllib3.util.retry import RequestHistory
 
 from ..errors import AuthFailed, NetworkError
 from .jsonhttp import (
@@ -64,42 +65,53 @@ class MldockRetry(GithubRetry):
 
     ``Retry-After`` is waited as given; a quota used up (``x-ratelimit-remaining: 0``) until
     its ``x-ratelimit-reset`` (by the injected clock) plus 1 s; a 429 or a rate-limit message
-    without either waits ``secondary_wait``, doubled on each further answer.
+    without either waits ``secondary_wait``, doubled on each further answer.  Rate-limit
+    answers are counted apart (``limited``, at most ``LIMIT_RETRIES``): they never use up
+    the ``total``/``status`` retries of transient failures, whose waits are ``backoff_factor``,
+    then doubled (``failed``: transient failures so far).
     """
 
     def __init__(self, waiter: Waiter | None = None, secondary_wait: float = 60.0,
-                 limited: int = 0, **kw: Any) -> None:
+                 limited: int = 0, failed: int = 0, **kw: Any) -> None:
         kw.setdefault("status_forcelist", [*(s for s in range(500, 600) if s != 501), 429])  # 501: no GraphQL
         kw.setdefault("raise_on_status", False)
         super().__init__(secondary_rate_wait=secondary_wait, **kw)
         self.waiter = waiter or Waiter()
-        self.limited = limited
+        self.limited, self.failed = limited, failed
         self.limit_wait: tuple[float, str] | None = None
 
     def new(self, **kw: Any) -> MldockRetry:
-        kw.update(waiter=self.waiter, secondary_wait=self.secondary_rate_wait, limited=self.limited)
+        kw.update(waiter=self.waiter, secondary_wait=self.secondary_rate_wait, limited=self.limited,
+                  failed=self.failed)
         kw.pop("secondary_rate_wait", None)
         kw.pop("max_rate_limit_wait", None)
         return Retry.new(self, **kw)  # type: ignore[return-value]
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
                   error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> MldockRetry:
-        wait = self._limit(response, url or "") if response is not None and response.status in (403, 429) else None
-        if response is not None and response.status == 403 and wait is None:
-            return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]  # a refusal: raises
-        retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-        assert isinstance(retry, MldockRetry)
-        if wait is not None:
-            retry.limited = self.limited + 1
-            if retry.limited > LIMIT_RETRIES:
+        wait = None
+        if response is not None and response.status in (403, 429):
+            body = b"" if response.status == 429 or "retry-after" in response.headers else self.get_content(response, url or "")
+            wait = limit_wait(response.status, response.headers, body, (url or "").split("?", 1)[0],
+                              self.waiter.clock, self.secondary_rate_wait, self.limited)
+            if wait is None and response.status == 403:  # a refusal (forbidden, SAML, ...), not a limit
+                raise NetworkError(refused(_no_default_port(url or ""), body))
+        if wait is not None:  # a rate limit: counted apart, the transient-failure budget stays
+            if self.limited + 1 > LIMIT_RETRIES:
                 raise NetworkError(f"GitHub: still rate limited on {url}; rerun later")
+            retry = self.new(history=(*self.history, RequestHistory(method, url, error, response.status, None)))
+            retry.limited = self.limited + 1
+        else:
+            retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)  # type: ignore[assignment]
+            retry.failed = self.failed + 1
         retry.limit_wait = wait
         return retry
 
-    def _limit(self, r: Any, url: str) -> tuple[float, str] | None:
-        body = b"" if r.status == 429 or "retry-after" in r.headers else self.get_content(r, url)
-        return limit_wait(r.status, r.headers, body, url.split("?", 1)[0], self.waiter.clock,
-                          self.secondary_rate_wait, self.limited)
+    def get_backoff_time(self) -> float:
+        """The wait before the next try of a transient failure: ``backoff_factor``, then doubled."""
+        if self.failed == 0:
+            return 0.0
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (self.failed - 1)))
 
     def sleep(self, response: Any = None) -> None:
         self.waiter.stats.retries[self.waiter.step] += 1
@@ -110,12 +122,35 @@ class MldockRetry(GithubRetry):
             self.waiter.wait(self.get_backoff_time(), "transient error, retrying")
 
 
-def graphql_transient(method: str, url: str, status: int, data: Any) -> bool:
-    """A GraphQL 200 that is a failure: rate limited, or no data at all (never cached)."""
-    if method != "POST" or not url.split("?", 1)[0].endswith("/graphql") or status != 200:
-        return False
+def refused(url: str, body: Any) -> str:
+    """The one line for a 403/422 that is no rate limit: GitHub's own message, what to check."""
+    data = body
+    if isinstance(body, bytes | str):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = {"message": body.decode(errors="replace") if isinstance(body, bytes) else body}
+    message = data.get("message") if isinstance(data, dict) else data
+    where = f" {url.split('?', 1)[0]}" if url else ""
+    return f"GitHub refused{where}: {message or 'no message'}; check the token's access"
+
+
+def is_graphql(method: str, url: str) -> bool:
+    return method == "POST" and url.split("?", 1)[0].endswith("/graphql")
+
+
+def graphql_transient(method: str, url: str, status: int, data: Any) -> str | None:
+    """What is wrong with a GraphQL 200 that is a failure (never cached): rate limited, or no
+    data at all (its first error message); None for an answer to keep."""
+    if not is_graphql(method, url) or status != 200:
+        return None
     d = data if isinstance(data, dict) else {}
-    return d.get("data") is None or any(e.get("type") == "RATE_LIMITED" for e in d.get("errors") or [])
+    errs = [e for e in d.get("errors") or [] if isinstance(e, dict)]
+    if any(e.get("type") == "RATE_LIMITED" for e in errs):
+        return "RATE_LIMITED answer"
+    if d.get("data") is None:
+        return f"GraphQL errors: {errs[0].get('message') if errs else 'no data'}"
+    return None
 
 
 class CachingSession(requests.Session):
@@ -150,7 +185,8 @@ class CachingSession(requests.Session):
                 self.waiter.wait(reset_wait(r.headers, self.waiter.clock) or 0.0, "rate limited (GraphQL)")
             else:
                 self.waiter.wait(self.backoff * 2 ** (attempt - 1), f"{problem}, retrying")
-        if r.status_code in CACHEABLE:
+        if r.status_code in CACHEABLE and not (r.status_code == 404 and is_graphql(method, url)):
+            # a GraphQL 404 (REST fallback for this run) is asked again by the next run
             data = json.loads(r.content) if r.content else None
             headers = {k: r.headers[k] for k in KEPT_HEADERS if k in r.headers}
             self.store.put(key, method, url, body, Response(r.status_code, headers, data))
@@ -178,7 +214,7 @@ class CachingSession(requests.Session):
             data = json.loads(r.content)
         except ValueError:
             return "truncated or invalid JSON"
-        return "RATE_LIMITED answer" if graphql_transient(method, url, r.status_code, data) else None
+        return graphql_transient(method, url, r.status_code, data)
 
     @staticmethod
     def _response(hit: Response, request: requests.PreparedRequest) -> requests.Response:
@@ -282,7 +318,9 @@ def errors() -> Iterator[None]:
     except BadCredentialsException as exc:
         raise AuthFailed("GitHub") from exc
     except GithubException as exc:
-        if exc.status in (403, 422) or exc.status >= 500:
+        if exc.status in (403, 422):
+            raise NetworkError(refused("", exc.data)) from exc
+        if exc.status >= 500:
             raise NetworkError(f"GitHub: HTTP {exc.status}: {exc.data}; rerun to resume") from exc
         raise Refused(exc.status) from exc
     except (requests.RequestException, OSError) as exc:
@@ -295,8 +333,8 @@ def github_client(base_url: str, cache_dir: Path, token: str | None, *, waiter: 
     """The GitHub client of a collection: PyGithub, cached under ``cache_dir``."""
     if token is None:
         log.warning("GITHUB_TOKEN is not set: working anonymously (60 requests/hour, no GraphQL)")
-    retry = MldockRetry(waiter, secondary_wait, total=retries + LIMIT_RETRIES, connect=retries,
-                        read=retries, status=retries + LIMIT_RETRIES, other=retries, backoff_factor=backoff)
+    retry = MldockRetry(waiter, secondary_wait, total=retries, connect=retries, read=retries,
+                        status=retries, other=retries, backoff_factor=backoff)
     g = Github(auth=Auth.Token(token) if token else None, base_url=base_url.rstrip("/"), per_page=100,
                retry=retry, seconds_between_requests=None, seconds_between_writes=None, timeout=timeout,
                lazy=True)

@@ -100,14 +100,19 @@ class Once:
         return self.seen[key]
 
 
+MAX_NAMED = 10
+"""File-named images examined per repository at most (in the order the files name them)."""
+
+
 def match_repo(
     hub: HttpClient | Once, repo: str, repo_dockerfiles: set[str], max_candidates: int = 5,
-    named: dict[str, str] | None = None,
+    named: dict[str, str] | None = None, max_named: int = MAX_NAMED,
 ) -> list[dict[str, Any]]:
     """All examined candidates for ``repo`` with their score and evidence.
 
     Candidates: Hub search hits named like the repository, then the images the repository's
-    own files name (``named``: image -> file kind), each confirmed by the same rules; when
+    own files name (``named``: image -> file kind; the first ``max_named`` not among the
+    search hits), each confirmed by the same rules; when
     none is confirmed, the first images of the owner's Docker Hub namespace.  A hit whose
     short description already links to the repository is confirmed without reading the
     image's page.
@@ -125,9 +130,11 @@ def match_repo(
             short[image] = str(res.get("short_description") or "")
     files = named or {}
     out = []
-    for image in by_name[:max_candidates] + [i for i in files if i not in by_name[:max_candidates]]:
+    searched, in_search = by_name[:max_candidates], set(by_name)
+    only_named = [i for i in files if i not in set(searched)][:max_named]
+    for image in searched + only_named:
         row = examine(hub, repo, image, short.get(image, ""), repo_dockerfiles, files.get(image),
-                      listed=image in by_name)
+                      listed=image in in_search)
         if row is not None:
             out.append(row)
     if not any(r["confirmed"] for r in out):  # last resort: the owner's own namespace

@@ -82,6 +82,7 @@ class Response:
         return self.headers.get("link")
 
 
+HEADERS = {"Accept": "application/json", "User-Agent": "mldock"}
 KEPT_HEADERS = ("link", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-limit", "etag")
 
 
@@ -204,58 +205,19 @@ class HttpClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Response:
         return self.request("GET", self.url(path), params=params)
 
-    def post_json(
-        self, path: str, payload: dict[str, Any], retry_if: Callable[[Response], bool] | None = None
-    ) -> Response:
-        body = json.dumps(payload, sort_keys=True)
-        return self.request("POST", self.url(path), body=body, retry_if=retry_if)
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, Any] | None = None,
-        body: str | None = None,
-        retry_if: Callable[[Response], bool] | None = None,
-    ) -> Response:
-        """One logical request: from the cache, or fetched (with retries) and cached.
-
-        ``retry_if(response)`` marks a 200 answer as a transient failure (e.g. a GraphQL
-        ``RATE_LIMITED`` error): it is not cached and is asked again, after the wait for
-        the rate-limit reset when ``x-ratelimit-remaining`` is 0, else after a backoff.
-        """
+    def request(self, method: str, url: str, params: dict[str, Any] | None = None,
+                body: str | None = None) -> Response:
+        """One logical request: from the cache, or fetched (with retries) and cached."""
         full = canonical_url(url, params)
         key = self.store.key(method, full, body)
         hit = self.store.get(key)
         if hit is not None:
             self.stats.cache_hits[self.step] += 1
             return hit
-        for attempt in range(1, self.retries + 2):
-            resp = self._fetch(method, full, body)
-            if retry_if is None or not retry_if(resp):
-                break
-            if attempt > self.retries:
-                raise NetworkError(f"{self.service}: {_shown(full)} kept failing; rerun to resume")
-            self.stats.retries[self.step] += 1
-            if resp.headers.get("x-ratelimit-remaining") != "0":  # else _fetch waited for the reset
-                self._wait(self.backoff * 2 ** (attempt - 1), "transient error in the response body")
+        resp = self._fetch(method, full, body)
         if resp.status in CACHEABLE:
             self.store.put(key, method, full, body, resp)
         return resp
-
-    def forget(self, path: str, params: dict[str, Any] | None = None, body: str | None = None) -> None:
-        """Drop a cached response (e.g. content that failed verification) so it is fetched again."""
-        method = "POST" if body is not None else "GET"
-        self.store.forget(self.store.key(method, canonical_url(self.url(path), params), body))
-
-    def _headers(self, url: str) -> dict[str, str]:
-        return {"Accept": "application/json", "User-Agent": "mldock"}
-
-    def _wait(self, seconds: float, why: str) -> None:
-        self.waiter.wait(seconds, why)
-
-    def _reset_wait(self, headers: Any) -> float | None:
-        return reset_wait(headers, self.clock)
 
     def _fetch(self, method: str, url: str, body: str | None) -> Response:
         """Send one request until it gets a final answer; every wait goes through ``sleep``."""
@@ -265,12 +227,12 @@ class HttpClient:
         while True:
             if self._pending_wait is not None:  # the previous answer used up the quota
                 wait, self._pending_wait = self._pending_wait, None
-                self._wait(wait, "primary rate limit used up")
+                self.waiter.wait(wait, "primary rate limit used up")
             self.stats.requests[self.step] += 1
             problem: str
             try:
                 r = self.session.request(
-                    method, url, data=body, headers=self._headers(url), timeout=self.timeout
+                    method, url, data=body, headers=HEADERS, timeout=self.timeout
                 )
                 status = r.status_code
                 if status in (403, 429):
@@ -280,7 +242,7 @@ class HttpClient:
                         if limited > LIMIT_RETRIES:
                             raise NetworkError(f"{self.service}: still rate limited on {shown}; rerun later")
                         self.stats.retries[self.step] += 1
-                        self._wait(*limit)
+                        self.waiter.wait(*limit)
                         continue
                 if status >= 500:
                     problem = f"HTTP {status}"
@@ -292,7 +254,7 @@ class HttpClient:
                     else:
                         headers = {k: r.headers[k] for k in KEPT_HEADERS if k in r.headers}
                         if r.headers.get("x-ratelimit-remaining") == "0":
-                            self._pending_wait = self._reset_wait(r.headers)
+                            self._pending_wait = reset_wait(r.headers, self.clock)
                         return Response(status, headers, data)
                 elif status == 401:
                     raise AuthFailed(self.service)
@@ -304,7 +266,7 @@ class HttpClient:
             if attempt > self.retries:
                 raise NetworkError(f"{self.service}: {problem} for {shown} after {attempt} attempts; rerun to resume")
             self.stats.retries[self.step] += 1
-            self._wait(self.backoff * 2 ** (attempt - 1), f"{problem} on {shown}, retrying")
+            self.waiter.wait(self.backoff * 2 ** (attempt - 1), f"{problem} on {shown}, retrying")
 
     def _limit_wait(self, r: requests.Response, limited: int) -> tuple[float, str] | None:
         """(seconds, why) when a 403/429 is a rate limit; None when it is a real refusal."""

@@ -3,8 +3,10 @@
 With a token, one GraphQL query covers ``batch`` repositories (commit, release, issue and
 pull-request ``totalCount``, head SHA, stars, forks, archived, ...).  Anonymously (GitHub
 serves no GraphQL without a token), each count is one REST request with ``per_page=1``:
-the ``last`` page of the ``Link`` header is the count.  Contributors are always one REST
-request (``per_page=1&anon=1``): GraphQL has no contributor count.
+the ``last`` page of the ``Link`` header is the count; a candidate without a search item
+(``--from-package``) costs one more request, for the repository.  Contributors are one REST
+request each (``per_page=1&anon=1``; GraphQL has no contributor count), asked only where
+needed: here when a criterion reads them, else in extract for the studied repositories.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _FIELDS = """
     releases { totalCount }
     issues { totalCount }
     pullRequests { totalCount }
+    openIssues: issues(states: OPEN) { totalCount }
+    openPulls: pullRequests(states: OPEN) { totalCount }
     stargazerCount
     forkCount
     isArchived
@@ -70,7 +74,14 @@ def from_graphql(node: dict[str, Any]) -> dict[str, Any]:
         "pushed_at": node.get("pushedAt"),
         "default_branch": ref.get("name"),
         "head_sha": target.get("oid"),
+        # REST's open_issues_count: open issues and open pull requests
+        "open_issues": _total(node, "openIssues") + _total(node, "openPulls")
+        if node.get("openIssues") is not None and node.get("openPulls") is not None else None,
     }
+
+
+def _total(node: dict[str, Any], key: str) -> int:
+    return int((node.get(key) or {}).get("totalCount") or 0)
 
 
 def from_search_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +117,14 @@ def contributors(client: GitHub, repo: str) -> int:
     return paged_count(client.repo(repo).get_contributors(anon="1"))
 
 
-def rest_metadata(client: GitHub, repo: str, item: dict[str, Any]) -> dict[str, Any]:
-    """Metadata from the search item plus three counting requests."""
+def rest_metadata(client: GitHub, repo: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    """Metadata from the search item (without one, e.g. ``--from-package``: the repository,
+    one request) plus two counting requests (commits, releases); None when it is missing."""
+    if not item:
+        r = client.get(f"repos/{repo}")
+        if r.status in (404, 451) or not isinstance(r.data, dict):
+            return None
+        item = r.data
     row = from_search_item(item)
     branch = row["default_branch"]
     params = {"sha": branch} if branch else {}
@@ -142,7 +159,8 @@ def graphql_rows(client: GitHub, names: list[str], items: dict[str, dict[str, An
                 on_error(n, "NotFound", f"{n}: repository not found or not readable (GraphQL)")
                 continue
             row = from_graphql(node)
-            row["open_issues"] = items[n].get("open_issues_count")
+            if "open_issues_count" in items[n]:  # the search item's figure, as in REST mode
+                row["open_issues"] = items[n]["open_issues_count"]
             base[n] = row
     return base
 
@@ -170,9 +188,14 @@ def collect_metadata(
         got = {}
         for n in names:
             try:
-                got[n] = rest_metadata(client, n, items[n])
+                one = rest_metadata(client, n, items[n])
             except NetworkError as exc:
                 on_error(n, exc, str(exc))
+                continue
+            if one is None:
+                on_error(n, "NotFound", f"{n}: repository not found or not readable (REST)")
+            else:
+                got[n] = one
     for n in names:
         if n in got:
             row = got[n]

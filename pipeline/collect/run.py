@@ -172,6 +172,8 @@ class Collector:
     def run_search(self, keywords: str | None = None, propose: bool = True,
                    pages: int = 3, top: int = 30, until: date | None = None) -> pd.DataFrame:
         st = self.state(until)
+        if st.get("package"):  # after a --from-package run: a new collection with the criteria
+            st = self.state(until or datetime.now(UTC).date())
         until = date.fromisoformat(st["until"])
         (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)  # a new collection
         kws = self.keywords()
@@ -217,10 +219,15 @@ class Collector:
         f = package / MANUAL.path
         manual = read_package_csv(f, MANUAL.columns, rows=True, root=package, label=str(f))
         manual = manual.dropna(subset=["repos"])
-        self.state(until or datetime.now(UTC).date(), package=package)
+        run = self.dir / "run.json"
+        pinned = json.loads(run.read_text(encoding="utf-8")).get("package") if run.exists() else None
+        if until is None and pinned == str(package):  # a resume, on whatever day: same collection
+            self.state()
+        else:
+            self.state(until or datetime.now(UTC).date(), package=package)
         (self.p.interim / "collect_errors.csv").unlink(missing_ok=True)
         names = list(dict.fromkeys(str(r).strip() for r in manual["repos"]))
-        topic = dict(zip(manual["repos"].astype(str).str.strip(), manual.get("topic", manual["manual_topic"]),
+        topic = dict(zip(manual["repos"].astype(str).str.strip(), manual["manual_topic"],
                          strict=True))
         cand = pd.DataFrame([{"repo": n, "search_topic": topic.get(n), "keywords": "[]", "created_at": None,
                               "stars": None, "forks": None} for n in sorted(names)],
