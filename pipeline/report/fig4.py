@@ -300,14 +300,39 @@ def label_brackets(hits: pd.DataFrame, categories: pd.DataFrame,
     return out
 
 
-def bracket_reason(paper: int, labelled: int, unlabelled: int) -> str:
-    """One line: is the paper's cell (repositories) reachable by labelling the blanks?"""
-    if labelled <= paper <= labelled + unlabelled:
-        return (f"the copy leaves {unlabelled} of this cell's {labelled + unlabelled} "
-                f"repositories unlabelled; its {labelled} labelled ones are consistent with "
-                f"the paper's {paper}")
+def bracket_reasons(br: pd.DataFrame, paper: dict[tuple[str, str], int]
+                    ) -> dict[tuple[str, str], str]:
+    """Per paper cell ``(category, key)`` (repositories): one line, is it reachable by
+    labelling the copy's blanks? ``br`` is :func:`label_brackets`. One unlabelled
+    repository fills one category's cell only, so each key is checked jointly: every cell
+    needs labelled <= paper, and the cells' shortfalls (paper - labelled) must each and
+    together fit in the key's unlabelled hits; the cells of a key that fails get ``rule:``."""
+    got = br.set_index(["category", "key"])
+    unl = br.groupby("key")["unlabelled"].max()
+    by_key: dict[str, list[tuple[str, str]]] = {}
+    for cell in paper:
+        by_key.setdefault(cell[1], []).append(cell)
+    out: dict[tuple[str, str], str] = {}
+    for key, cells in by_key.items():
+        u = int(unl.get(key, 0))
+        lab = {c: int(got.loc[c, "labelled"]) if c in got.index else 0 for c in cells}
+        need = sum(max(paper[c] - lab[c], 0) for c in cells)
+        for c in cells:
+            out[c] = _cell_reason(paper[c], lab[c], u, need)
+    return out
+
+
+def _cell_reason(paper: int, labelled: int, unlabelled: int, need: int) -> str:
     if paper < labelled:
         return (f"rule: the copy's labelled repositories alone give {labelled}, above the "
                 f"paper's {paper}")
-    return (f"rule: with all {unlabelled} unlabelled hits the cell reaches "
-            f"{labelled + unlabelled}, below the paper's {paper}")
+    if paper > labelled + unlabelled:
+        return (f"rule: with all {unlabelled} unlabelled hits of the key the cell reaches "
+                f"{labelled + unlabelled}, below the paper's {paper}")
+    if need > unlabelled:
+        return (f"rule: the paper's cells of this key together need {need} repositories "
+                f"beyond their labelled ones, but the key has only {unlabelled} unlabelled "
+                f"hits (each fills one category's cell)")
+    return (f"the copy leaves {unlabelled} of the key's hits unlabelled; this cell's "
+            f"{labelled} labelled ones are consistent with the paper's {paper}, and the "
+            f"key's cells together need {need} of those hits")

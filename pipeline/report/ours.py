@@ -267,18 +267,18 @@ def _base_shares(ctx: Ctx, mode: str, sh: pd.DataFrame, section: str, total_key:
 def _bracket_causes(ctx: Ctx, mode: str, section: str, kind: str,
                     nkey: Callable[[Any], str]) -> None:
     """Paper-mode Figure 4 cells: is the paper's cell reachable by labelling the copy's
-    blanks (:func:`fig4.label_brackets`)? The answer is the cell's cause if it differs."""
+    blanks, checked per key jointly (:func:`fig4.bracket_reasons`)? The answer is the
+    cell's cause if it differs."""
     (sheet,) = ctx.inp.need("package_base_images")
     n = F4.n_repos(sheet)
     hits = A.paper_base_hits(ctx.inp, kind)
     br = F4.label_brackets(hits.assign(key=hits["key"].map(nkey)), ctx.inp.categories(),
-                           HUMAN_SOURCES).set_index(["category", "key"])
-    for c, vals in ctx.spec[section]["value"].items():
-        for k, v in vals.items():
-            lab, unl = (br.loc[(canon(c), nkey(k))] if (canon(c), nkey(k)) in br.index
-                        else (0, 0))
-            ctx.ours.why[mode][tid(section, "value", c, k)] = F4.bracket_reason(
-                round(float(v) * n / 100), int(lab), int(unl))
+                           HUMAN_SOURCES)
+    cells = {tid(section, "value", c, k): (canon(c), nkey(k), round(float(v) * n / 100))
+             for c, vals in ctx.spec[section]["value"].items() for k, v in vals.items()}
+    why = F4.bracket_reasons(br, {(c, k): v for c, k, v in cells.values()})
+    for target, (c, k, _) in cells.items():
+        ctx.ours.why[mode][target] = why[(c, k)]
 
 
 @registers("rq3_base_images")
