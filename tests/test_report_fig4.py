@@ -363,14 +363,28 @@ def test_figure4a_python_bar_fails_jointly(sheets: dict[str, pd.DataFrame]) -> N
 
 def test_difference_causes() -> None:
     rep = pd.DataFrame({
-        "status_paper": ["differs", "differs", "differs", "differs", "reproduced"],
-        "status_corrected": ["differs"] * 5,
+        "status_paper": ["differs", "differs", "differs", "differs", "differs", "reproduced"],
+        "status_corrected": ["differs"] * 6,
         "reason": ["paper mode off by 1; paper: rule: the copy's labelled ...",
                    "paper: the copy leaves 3 of the 9 repositories behind this value unlabelled",
                    "paper mode off by 2; corrected: rule: x",
+                   "paper: method: paper mode's rule differs from the study's",
                    "paper: no cause named here", ""]})
     got = T.difference_causes(rep, "paper").set_index("cause")["targets"].to_dict()
-    assert got == {"rule": 1, "blank labels of the copy": 1, "unexplained": 2}
+    assert got == {"rule": 1, "method": 1, "blank labels of the copy": 1, "unexplained": 2}
+
+
+def test_causes_method_when_the_other_mode_reproduces() -> None:
+    ours = T.Ours()
+    row = {"status_paper": "reproduced", "status_corrected": "differs",
+           "labels": "135 manual / 30 predicted"}
+    assert T._causes(row, "x.value", ours) == [
+        "corrected: method: corrected mode's rule differs from the study's (the other mode "
+        "reproduces with the same labels)"]
+    row["status_paper"] = "differs"
+    assert T._causes(row, "x.value", ours) == [
+        f"{m}: the copy leaves 30 of the 165 repositories behind this value unlabelled "
+        "(category predicted)" for m in MODES]
 
 
 def test_figure3b_paper_repositories_are_the_studys() -> None:

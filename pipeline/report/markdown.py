@@ -17,7 +17,8 @@ from .inputs import MODES, SKIPPED, Inputs, sections
 from .targets import artefact_counts, difference_causes
 
 CAUSE_NOTE = ("*rule*: the copy's labelled repositories alone contradict the paper's cell, so "
-              "the rule differs; *blank labels*: the value rests on repositories whose "
+              "the rule differs; *method*: the other mode reproduces the value with the same labels, "
+              "so this mode's rule differs; *blank labels*: the value rests on repositories whose "
               "category the copy leaves blank (predicted), and for a Figure 4 cell the paper's "
               "value is reachable by labelling them")
 

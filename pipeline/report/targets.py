@@ -253,15 +253,25 @@ def _mix_for(ours: Ours, target: str) -> str:
 
 def _causes(row: dict[str, Any], target: str, ours: Ours) -> list[str]:
     """Per differing mode, the cause found in the data: a computed per-target cause
-    (``ours.why``), else the category's predicted labels (``labels`` column)."""
+    (``ours.why``); else, when the other mode reproduces with the same labels, the mode's
+    rule (``method:``); else the category's predicted labels (``labels`` column)."""
     out = []
     for mode in MODES:
         if row[f"status_{mode}"] != "differs":
             continue
-        why = ours.why[mode].get(target) or _label_cause(str(row.get("labels") or ""))
+        why = ours.why[mode].get(target) or _method_cause(row, mode) or _label_cause(
+            str(row.get("labels") or ""))
         if why and why not in out:
             out.append(why if len(MODES) == 1 else f"{mode}: {why}")
     return out
+
+
+def _method_cause(row: dict[str, Any], mode: str) -> str:
+    """The ``method:`` cause when another mode reproduces the target with the same labels."""
+    if any(row[f"status_{m}"] == "reproduced" for m in MODES if m != mode):
+        return (f"method: {mode} mode's rule differs from the study's (the other mode "
+                "reproduces with the same labels)")
+    return ""
 
 
 def _label_cause(mix: str) -> str:
@@ -350,6 +360,7 @@ def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
 
 #: what a differing target's reason says, in the order the causes are told apart
 CAUSES = (("rule", ("rule:",)),
+          ("method", ("method:",)),
           ("blank labels of the copy", ("unlabelled", "labels are blank")))
 
 
