@@ -13,6 +13,7 @@ from pipeline.config import Paths
 from pipeline.ingest_checks import read_sheets
 from pipeline.report import artefacts as A
 from pipeline.report import fig4 as F4
+from pipeline.report import markdown as M
 from pipeline.report import targets as T
 from pipeline.report.frames import canonical_category
 from pipeline.report.inputs import MODES
@@ -372,19 +373,33 @@ def test_difference_causes() -> None:
                    "paper: no cause named here", ""]})
     got = T.difference_causes(rep, "paper").set_index("cause")["targets"].to_dict()
     assert got == {"rule": 1, "method": 1, "blank labels of the copy": 1, "unexplained": 2}
+    table = M.cause_table(rep)
+    assert table.columns.tolist() == ["cause", *MODES]
+    assert table["corrected"].tolist() == [1, 0, 0, 5]
 
 
 def test_causes_method_when_the_other_mode_reproduces() -> None:
     ours = T.Ours()
-    row = {"status_paper": "reproduced", "status_corrected": "differs",
-           "labels": "135 manual / 30 predicted"}
-    assert T._causes(row, "x.value", ours) == [
-        "corrected: method: corrected mode's rule differs from the study's (the other mode "
-        "reproduces with the same labels)"]
-    row["status_paper"] = "differs"
-    assert T._causes(row, "x.value", ours) == [
-        f"{m}: the copy leaves 30 of the 165 repositories behind this value unlabelled "
-        "(category predicted)" for m in MODES]
+    for m in MODES:
+        ours.mix[m]["x"] = "135 manual / 30 predicted"
+    statuses = {"paper": "reproduced", "corrected": "differs"}
+    method = ("corrected: method: corrected mode's rule differs from the study's (the other "
+              "mode reproduces with the same labels, 30 predicted)")
+    assert T._causes("x.value", statuses, ours) == [method]
+    assert T._labels(ours, "x.value") == "135 manual / 30 predicted"
+    # each mode's own mix (Figure 3b: the paper set has one labelled repository less)
+    ours.mix["paper"]["x"] = "134 manual / 30 predicted"
+    assert T._causes("x.value", statuses, ours) == [method]
+    assert T._labels(ours, "x.value") == (
+        "paper: 134 manual / 30 predicted; corrected: 135 manual / 30 predicted")
+    # with other blank labels the other mode's success proves nothing
+    ours.mix["paper"]["x"] = "134 manual / 29 predicted"
+    assert T._causes("x.value", statuses, ours) == [
+        "corrected: the copy leaves 30 of the 165 repositories behind this value unlabelled "
+        "(category predicted)"]
+    assert T._causes("x.value", dict.fromkeys(MODES, "differs"), ours) == [
+        f"{m}: the copy leaves {k} of the {n} repositories behind this value unlabelled "
+        "(category predicted)" for m, k, n in zip(MODES, (29, 30), (163, 165), strict=True)]
 
 
 def test_figure3b_paper_repositories_are_the_studys() -> None:

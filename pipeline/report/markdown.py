@@ -83,9 +83,9 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "",
         to_markdown(artefact_counts(rep, MODES, sections(inp))).rstrip(),
         "",
-        f"Paper-mode differences by the cause their reason names ({CAUSE_NOTE}):",
+        f"Differing targets by the cause their reason names, per mode ({CAUSE_NOTE}):",
         "",
-        to_markdown(difference_causes(rep, "paper")).rstrip(),
+        to_markdown(cause_table(rep)).rstrip(),
         "",
         "## Summary",
         "",
@@ -108,6 +108,14 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
                 "status_corrected", "labels", "reason"]]
     lines += [to_markdown(show).rstrip(), ""]
     return "\n".join(lines)
+
+
+def cause_table(rep: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~pipeline.report.targets.difference_causes` of every mode, one column each."""
+    out = difference_causes(rep, MODES[0]).rename(columns={"targets": MODES[0]})
+    for m in MODES[1:]:
+        out[m] = difference_causes(rep, m)["targets"]
+    return out
 
 
 def review_lines(cats: pd.DataFrame | None) -> list[str]:
