@@ -272,6 +272,16 @@ def test_python_bar_closest_rule(sheets: dict[str, pd.DataFrame]) -> None:
     got = pd.Series([labels[r] for r in set(hits["repo"])]).value_counts().to_dict()
     assert got == {"Application System": 60, "MLOps/AIOps": 36, "DL Framework": 20,
                    "Toolkit": 19, "Model": 7, "Documentation": 2}
+    # the report's per-category table of both rules, under that labelling
+    projects = pd.DataFrame({"repo": list(labels), "category": list(labels.values()),
+                             "category_source": "manual"})
+    inp = R.Inputs(Paths(ROOT), {"repos": projects, "projects": projects, **sheets}, spec)
+    paper = {canonical_category(c): v["python"]
+             for c, v in spec["rq3_base_images"]["value"].items() if "python" in v}
+    table = F4.python_residuals(A.figure_4a(inp, "paper").frame, A.closest_python_shares(inp),
+                                paper, 399, ["python", "torch"]).set_index("category")
+    assert table["residual (python or torch)"].tolist() == [0] * 7
+    assert table.loc["total"].tolist() == [144, 115, -29, 144, 0]
 
 
 def test_label_brackets_and_reason() -> None:

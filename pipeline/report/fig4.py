@@ -253,11 +253,16 @@ def total_residual(shares: pd.DataFrame, paper: dict[str, float], n: int) -> pd.
 
 
 def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
-                  python: pd.DataFrame, to_md: Any) -> list[str]:
-    """The report's Figure 4 section: the 4b rule search and the python bar's residual."""
+                  python: pd.DataFrame, to_md: Any, closest: list[str] | None = None
+                  ) -> list[str]:
+    """The report's Figure 4 section: the 4b rule search and the python bar's residual
+    (``python``: :func:`python_residuals`)."""
     best, exact, res = ranked[0]
     table = pd.DataFrame([{"rule": r.describe(), "types exact": e, "abs. residual": s}
                           for r, e, s in ranked[:6]])
+    rule = (f"the substring rule `python` and, beside it, the closest rule found, FROM "
+            f"containing any of {closest} (`python_closest`)" if closest
+            else "the substring rule `python`")
     return [
         "## Figure 4 in paper mode", "",
         "From the study's own FROM extraction (xlsx sheet `baseimages`, study.md 4.4): a",
@@ -268,19 +273,41 @@ def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
         f"totals exact, absolute residual {res} repositories. Top candidates:", "",
         to_md(table).rstrip(), "", "Type totals under that rule (repositories):", "",
         to_md(totals).rstrip(), "",
-        "The python bar (study.md 4.4: no simple rule reproduces it) uses the substring",
-        "rule `python`; its residual per category (repositories, our categories):", "",
+        f"The python bar (study.md 4.4: no simple rule reproduces it): {rule}; residual per "
+        "category (repositories, our categories):", "",
         to_md(python).rstrip(), "",
     ]
 
 
-def section(ranked: list[tuple[TypeRule, int, int]], kw: pd.DataFrame, ty: pd.DataFrame,
-            spec: dict[str, Any], n: int, to_md: Any, canon: Any) -> list[str]:
-    """:func:`section_lines` from the paper-mode 4a/4b shares and the targets."""
+def python_residuals(kw: pd.DataFrame, closest: pd.DataFrame | None, paper: dict[str, float],
+                     n: int, words: list[str] | None) -> pd.DataFrame:
+    """The python bar per category under `python` (``kw``, Figure 4a's shares) and, when
+    given, under the closest rule (``closest``: its shares): paper, ours, residual, and a
+    total row."""
+    out = bar_residual(kw, "python", paper, n).rename(
+        columns={"ours": "python", "residual": "residual (python)"})
+    if closest is not None:
+        name = " or ".join(words or ["closest"])
+        other = bar_residual(closest, "python", paper, n)
+        out[name] = other["ours"].to_numpy()
+        out[f"residual ({name})"] = other["residual"].to_numpy()
+    total = out.drop(columns="category").sum()
+    return pd.concat([out, pd.DataFrame([{"category": "total", **total.to_dict()}])],
+                     ignore_index=True)
+
+
+def section(ranked: list[tuple[TypeRule, int, int]],
+            frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None],
+            spec: dict[str, Any], n: int, to_md: Any, canon: Any,
+            closest: list[str] | None = None) -> list[str]:
+    """:func:`section_lines` from the paper-mode 4a/4b shares (``frames``: 4a, 4b, the
+    python bar under ``closest``) and the targets."""
+    kw, ty, closest_shares = frames
     paper = {canon(c): v["python"] for c, v in spec["rq3_base_images"]["value"].items()
              if "python" in v}
     totals = total_residual(ty, spec["rq3_base_image_types"].get("totals", {}), n)
-    return section_lines(ranked, totals, bar_residual(kw, "python", paper, n), to_md)
+    python = python_residuals(kw, closest_shares, paper, n, closest)
+    return section_lines(ranked, totals, python, to_md, closest)
 
 
 def label_brackets(hits: pd.DataFrame, categories: pd.DataFrame,

@@ -155,17 +155,8 @@ def fig4_lines(inp: Inputs) -> list[str]:
         ranked = A.type_rules(inp)
         kw, ty = A.figure_4a(inp, "paper").frame, A.figure_4b(inp, "paper").frame
         (sheet,) = inp.need("package_base_images")
+        closest = A.closest_python_shares(inp)
     except SKIPPED:
         return []
-    lines = F4.section(ranked, kw, ty, inp.spec, F4.n_repos(sheet), to_markdown, canon)
-    closest = A.fig4_doc(inp).get("python_closest")
-    if closest:
-        n = int(F4.keyword_hits(sheet, {"p": closest})["repo"].nunique())
-        paper = round(sum(v.get("python", 0) for v in inp.spec["rq3_base_images"]["value"]
-                          .values()) * F4.n_repos(sheet) / 100)
-        lines += [f"Closest python rule found: FROM contains any of {closest} "
-                  f"(`python_closest` in taxonomy/figure4_paper.yaml): {n} repositories, the "
-                  f"paper's bar {paper}; tests/test_report_fig4.py finds a labelling of the "
-                  "copy's blanks under which all 16 bars are exact with it, and none with "
-                  "'python' alone.", ""]
-    return lines
+    return F4.section(ranked, (kw, ty, closest), inp.spec, F4.n_repos(sheet), to_markdown,
+                      canon, A.fig4_doc(inp).get("python_closest"))
