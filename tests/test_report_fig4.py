@@ -421,3 +421,15 @@ def test_figure3b_paper_repositories_are_the_studys() -> None:
     inp = R.Inputs(Paths(ROOT), {"repos": repos}, {})
     assert A.run_category_repos(inp, "paper") == {"Hydrospheredata/hydro-serving-ui", "a/b"}
     assert A.run_category_repos(inp, "corrected") == set(repos["repo"])
+
+
+def test_figure4_section_says_the_4b_rule_uses_the_closest_python_rule() -> None:
+    ranked = [(F4.TypeRule(2, F4.CLOSEST, "$"), 4, 21), (F4.TypeRule(2, "official", "$"), 3, 30)]
+    one = pd.DataFrame({"category": ["App"], "paper": [1]})
+    lines = F4.section_lines(ranked, one, one, lambda df: "table\n", ["python", "torch"])
+    assert ("The rule is chosen on the published type totals alone (category-free, so the "
+            "blank labels of a copy do not matter); its keywords include the python rule "
+            "fitted to Figure 4a (['python', 'torch'], `python_closest`), not `python` "
+            "alone.") in lines
+    lines = F4.section_lines(ranked[1:], one, one, lambda df: "table\n", ["python", "torch"])
+    assert not any("its keywords include" in x for x in lines)

@@ -271,7 +271,13 @@ def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
         f"Figure 4b rule (best of {len(ranked)} candidates scored on the published type "
         f"totals, in repositories): **{best.describe()}**; {exact} of {len(totals)} type "
         f"totals exact, absolute residual {res} repositories. Top candidates:", "",
-        to_md(table).rstrip(), "", "Type totals under that rule (repositories):", "",
+        to_md(table).rstrip(), "",
+        "The rule is chosen on the published type totals alone (category-free, so the blank "
+        "labels of a copy do not matter)" + (
+            f"; its keywords include the python rule fitted to Figure 4a ({closest}, "
+            "`python_closest`), not `python` alone" if best.keywords == CLOSEST else "")
+        + ".", "",
+        "Type totals under that rule (repositories):", "",
         to_md(totals).rstrip(), "",
         f"The python bar (study.md 4.4: no simple rule reproduces it): {rule}; residual per "
         "category (repositories, our categories):", "",
