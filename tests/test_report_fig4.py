@@ -433,3 +433,16 @@ def test_figure4_section_says_the_4b_rule_uses_the_closest_python_rule() -> None
             "alone.") in lines
     lines = F4.section_lines(ranked[1:], one, one, lambda df: "table\n", ["python", "torch"])
     assert not any("its keywords include" in x for x in lines)
+
+
+def test_sections_bounds_are_validated_at_load(tmp_path: Path) -> None:
+    from pipeline.errors import TaxonomyError
+
+    text = (ROOT / "targets" / "sections.yaml").read_text(encoding="utf-8")
+    assert load_sections().bounds() == {"rq4_text_claims.env_vars_more_than.value": "more_than"}
+    (tmp_path / "sections.yaml").write_text(
+        text.replace("env_vars_more_than.value: more_than", "env_vars_more_than.value: above"),
+        encoding="utf-8")
+    with pytest.raises(TaxonomyError, match=r"bounds \{'rq4_text_claims.env_vars_more_than"
+                       r".value': 'above'\}: each value must be one of more_than, less_than"):
+        load_sections(tmp_path)

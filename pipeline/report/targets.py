@@ -26,7 +26,7 @@ from ..schemas import REPRODUCTION
 from ..taxonomy import normalise_keyword
 from .frames import canon
 from .inputs import MODES
-from .sections import Sections, load_sections
+from .sections import BOUND_KINDS, Sections, load_sections
 
 TARGETS_ENV = "MLDOCK_PAPER_TARGETS"
 UNREPRODUCIBLE = "unreproducible (data)"
@@ -146,6 +146,7 @@ def _norm_set(v: Any) -> set[str]:
 #: how a bound claim of the paper is checked (``bounds`` of targets/sections.yaml)
 BOUNDS = {"more_than": lambda ours, paper: ours > paper,
           "less_than": lambda ours, paper: ours < paper}
+assert set(BOUNDS) == set(BOUND_KINDS)
 
 
 def compare(paper: Any, ours: Any, tol: float, leaf: Leaf, bound: str = ""
