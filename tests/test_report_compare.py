@@ -39,3 +39,22 @@ def test_compare_a_run_with_a_changed_copy(classified: Paths, tmp_path: Path) ->
     f3 = pd.read_csv(this.reports / "compare" / "figure3a_instructions.csv")
     assert len(f3) > 0 and (f3["median_diff"] == 0).all()
     assert (this.reports / "compare" / "compare.md").read_text().startswith(f"# {this.root} vs {other.root}")
+
+
+@pytest.mark.slow
+def test_compare_skips_an_artefact_whose_table_the_other_root_lacks(
+        classified: Paths, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    other = make_project(tmp_path / "other")
+    shutil.copytree(classified.data, other.data, symlinks=True)
+    for f in other.processed.glob("instruction_shares*"):
+        f.unlink()
+    this = make_project(tmp_path / "this")
+    shutil.copytree(classified.data, this.data, symlinks=True)
+    with caplog.at_level("WARNING", logger="pipeline.report.compare"):
+        assert main(["-q", "--root", str(this.root), "report", "--compare", str(other.root)]) == 0
+    skipped = [r.getMessage() for r in caplog.records]
+    assert len(skipped) == 1 and skipped[0].startswith(
+        "compare: figure3a_instructions skipped: input table instruction_shares missing")
+    assert not (this.reports / "compare" / "figure3a_instructions.csv").exists()
+    assert (this.reports / "compare" / "table1.csv").exists()
+    assert (this.reports / "compare" / "figure4b_base_image_types.csv").exists()

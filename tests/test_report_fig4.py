@@ -13,6 +13,7 @@ from pipeline.config import Paths
 from pipeline.ingest_checks import read_sheets
 from pipeline.report import artefacts as A
 from pipeline.report import fig4 as F4
+from pipeline.report import markdown as M
 from pipeline.report import targets as T
 from pipeline.report.frames import canonical_category
 from pipeline.report.inputs import MODES
@@ -271,58 +272,144 @@ def test_python_bar_closest_rule(sheets: dict[str, pd.DataFrame]) -> None:
     got = pd.Series([labels[r] for r in set(hits["repo"])]).value_counts().to_dict()
     assert got == {"Application System": 60, "MLOps/AIOps": 36, "DL Framework": 20,
                    "Toolkit": 19, "Model": 7, "Documentation": 2}
+    # the report's per-category table of both rules, under that labelling
+    projects = pd.DataFrame({"repo": list(labels), "category": list(labels.values()),
+                             "category_source": "manual"})
+    inp = R.Inputs(Paths(ROOT), {"repos": projects, "projects": projects, **sheets}, spec)
+    paper = {canonical_category(c): v["python"]
+             for c, v in spec["rq3_base_images"]["value"].items() if "python" in v}
+    table = F4.python_residuals(A.figure_4a(inp, "paper").frame, A.closest_python_shares(inp),
+                                paper, 399, ["python", "torch"]).set_index("category")
+    assert table["residual (python or torch)"].tolist() == [0] * 7
+    assert table.loc["total"].tolist() == [144, 115, -29, 144, 0]
 
 
 def test_label_brackets_and_reason() -> None:
     hits = pd.DataFrame({"repo": ["a", "b", "c", "d"], "key": ["ubuntu"] * 4})
     cats = pd.DataFrame({"repo": ["a", "b", "c", "d"], "category": ["App", "App", "DL", "App"],
                          "category_source": ["manual", "reviewed", "predicted", "predicted"]})
-    br = F4.label_brackets(hits, cats, ("manual", "reviewed")).set_index("category")
-    assert br.loc["App", ["labelled", "unlabelled"]].tolist() == [2, 2]
-    assert br.loc["DL", ["labelled", "unlabelled"]].tolist() == [0, 2]
-    assert F4.bracket_reason(3, 2, 2).endswith("consistent with the paper's 3")
-    assert F4.bracket_reason(1, 2, 2).startswith("rule: the copy's labelled repositories alone give 2")
-    assert F4.bracket_reason(5, 2, 2).startswith("rule: with all 2 unlabelled hits the cell reaches 4")
+    br = F4.label_brackets(hits, cats, ("manual", "reviewed"))
+    got = br.set_index("category")
+    assert got.loc["App", ["labelled", "unlabelled"]].tolist() == [2, 2]
+    assert got.loc["DL", ["labelled", "unlabelled"]].tolist() == [0, 2]
+    why = F4.bracket_reasons(br, {("App", "ubuntu"): 3, ("DL", "ubuntu"): 1})
+    assert why[("App", "ubuntu")].endswith("together need 2 of those hits")
+    assert why[("App", "ubuntu")].startswith("the copy leaves 2 of the key's hits unlabelled")
+    # each cell alone fits in the 2 unlabelled hits, together they need 3
+    why = F4.bracket_reasons(br, {("App", "ubuntu"): 4, ("DL", "ubuntu"): 1})
+    assert {c: w.split(":")[0] for c, w in why.items()} == {
+        ("App", "ubuntu"): "rule", ("DL", "ubuntu"): "rule"}
+    assert why[("DL", "ubuntu")].startswith("rule: the paper's cells of this key together "
+                                            "need 3 repositories")
+    why = F4.bracket_reasons(br, {("App", "ubuntu"): 1, ("DL", "ubuntu"): 5})
+    assert why[("App", "ubuntu")].startswith("rule: the copy's labelled repositories alone give 2")
+    assert why[("DL", "ubuntu")].startswith("rule: with all 2 unlabelled hits of the key the "
+                                            "cell reaches 2")
+
+
+def _copy_categories(bi: pd.DataFrame) -> pd.DataFrame:
+    """The sheet's repositories with their category (manual) or none (predicted)."""
+    first = bi.drop_duplicates("repo")
+    return pd.DataFrame({
+        "repo": first["repo"],
+        "category": first["raw_category"].map(lambda c: FULL.get(CATS.get(c, ""), "?")),
+        "category_source": first["raw_category"].notna().map({True: "manual", False: "predicted"})})
+
+
+def _rule_cells(hits: pd.DataFrame, bi: pd.DataFrame, cells: dict[tuple[str, str], float]
+                ) -> list[tuple[str, str]]:
+    br = F4.label_brackets(hits, _copy_categories(bi), ("manual",))
+    why = F4.bracket_reasons(br, {c: round(v * 3.99) for c, v in cells.items()})
+    return sorted(c for c, w in why.items() if w.startswith("rule:"))
 
 
 def test_figure4b_cells_against_the_labelled_repositories(
         sheets: dict[str, pd.DataFrame]) -> None:
-    """Per-category cells of the chosen 4b rule, honest with 80 blank labels: a cell is
-    consistent when the paper's repositories lie in [labelled, labelled + unlabelled hits]."""
+    """Per-category cells of the chosen 4b rule, honest with 80 blank labels: checked per
+    type jointly, one unlabelled hit filling one category's cell only."""
     bi, temp = sheets["package_base_images"], sheets["package_base_types"]
     doc = F4.load_fig4(ROOT / "taxonomy")
     spec = R.load_spec(Paths(ROOT))
     hits = F4.type_hits(bi, temp, doc["figure4b_merge"], F4.TypeRule(2, F4.CLOSEST, "$"),
                         doc["figure4a"], doc["python_closest"])
-    first = bi.drop_duplicates("repo")
-    cats = pd.DataFrame({"repo": first["repo"],
-                         "category": first["raw_category"].map(lambda c: FULL.get(CATS.get(c, ""), "?")),
-                         "category_source": first["raw_category"].notna().map(
-                             {True: "manual", False: "predicted"})})
-    br = F4.label_brackets(hits, cats, ("manual",)).set_index(["category", "key"])
     types = read_yaml(ROOT / "taxonomy" / "base_image_types.yaml")["entries"]
     ids = {" ".join(e["paper_label"].split()): e["id"] for e in types}
-    bad = []
-    for pc, cells in spec["rq3_base_image_types"]["value"].items():
-        for label, v in cells.items():
-            key = ids[" ".join(label.split())]
-            lab, unl = br.loc[(canonical_category(pc), key)] if (
-                canonical_category(pc), key) in br.index else (0, 0)
-            if not lab <= round(v * 3.99) <= lab + unl:
-                bad.append((canonical_category(pc), key))
-    assert len(bad) == 5, bad
+    cells = {(canonical_category(pc), ids[" ".join(label.split())]): v
+             for pc, vals in spec["rq3_base_image_types"]["value"].items()
+             for label, v in vals.items()}
+    # each a type whose cells together need more unlabelled hits than the type has
+    # (before the joint check, 5 cells)
+    assert _rule_cells(hits, bi, cells) == [
+        ("Application System", "data_processing"), ("Application System", "database"),
+        ("Application System", "interactive_computing"),
+        ("Application System", "network_communication"), ("DL Framework", "data_processing"),
+        ("Documentation", "network_communication"), ("MLOps/AIOps", "data_processing"),
+        ("MLOps/AIOps", "database"), ("MLOps/AIOps", "interactive_computing"),
+        ("MLOps/AIOps", "network_communication"), ("MLOps/AIOps", "web_computing"),
+        ("Toolkit", "data_processing")]
+
+
+def test_figure4a_python_bar_fails_jointly(sheets: dict[str, pd.DataFrame]) -> None:
+    """The plain `python` bar: each category's cell alone is reachable, together they need
+    more repositories than the bar's unlabelled hits (study.md 4.4)."""
+    bi = sheets["package_base_images"]
+    spec = R.load_spec(Paths(ROOT))
+    hits = F4.keyword_hits(bi, {"python": ["python"]})
+    cells = {(canonical_category(pc), "python"): vals["python"]
+             for pc, vals in spec["rq3_base_images"]["value"].items() if "python" in vals}
+    per_cell = F4.label_brackets(hits, _copy_categories(bi), ("manual",)).set_index(
+        ["category", "key"])
+    alone = [c for c, v in cells.items()
+             if per_cell.loc[c, "labelled"] <= round(v * 3.99)
+             <= per_cell.loc[c, "labelled"] + per_cell.loc[c, "unlabelled"]]
+    assert len(alone) == len(cells) == 6
+    assert _rule_cells(hits, bi, cells) == sorted(cells)
+    why = F4.bracket_reasons(F4.label_brackets(hits, _copy_categories(bi), ("manual",)),
+                             {c: round(v * 3.99) for c, v in cells.items()})
+    assert why[("Model", "python")] == (
+        "rule: the paper's cells of this key together need 55 repositories beyond their "
+        "labelled ones, but the key has only 26 unlabelled hits (each fills one category's "
+        "cell)")
 
 
 def test_difference_causes() -> None:
     rep = pd.DataFrame({
-        "status_paper": ["differs", "differs", "differs", "differs", "reproduced"],
-        "status_corrected": ["differs"] * 5,
+        "status_paper": ["differs", "differs", "differs", "differs", "differs", "reproduced"],
+        "status_corrected": ["differs"] * 6,
         "reason": ["paper mode off by 1; paper: rule: the copy's labelled ...",
                    "paper: the copy leaves 3 of the 9 repositories behind this value unlabelled",
                    "paper mode off by 2; corrected: rule: x",
+                   "paper: method: paper mode's rule differs from the study's",
                    "paper: no cause named here", ""]})
     got = T.difference_causes(rep, "paper").set_index("cause")["targets"].to_dict()
-    assert got == {"rule": 1, "blank labels of the copy": 1, "unexplained": 2}
+    assert got == {"rule": 1, "method": 1, "blank labels of the copy": 1, "unexplained": 2}
+    table = M.cause_table(rep)
+    assert table.columns.tolist() == ["cause", *MODES]
+    assert table["corrected"].tolist() == [1, 0, 0, 5]
+
+
+def test_causes_method_when_the_other_mode_reproduces() -> None:
+    ours = T.Ours()
+    for m in MODES:
+        ours.mix[m]["x"] = "135 manual / 30 predicted"
+    statuses = {"paper": "reproduced", "corrected": "differs"}
+    method = ("corrected: method: corrected mode's rule differs from the study's (the other "
+              "mode reproduces with the same labels, 30 predicted)")
+    assert T._causes("x.value", statuses, ours) == [method]
+    assert T._labels(ours, "x.value") == "135 manual / 30 predicted"
+    # each mode's own mix (Figure 3b: the paper set has one labelled repository less)
+    ours.mix["paper"]["x"] = "134 manual / 30 predicted"
+    assert T._causes("x.value", statuses, ours) == [method]
+    assert T._labels(ours, "x.value") == (
+        "paper: 134 manual / 30 predicted; corrected: 135 manual / 30 predicted")
+    # with other blank labels the other mode's success proves nothing
+    ours.mix["paper"]["x"] = "134 manual / 29 predicted"
+    assert T._causes("x.value", statuses, ours) == [
+        "corrected: the copy leaves 30 of the 165 repositories behind this value unlabelled "
+        "(category predicted)"]
+    assert T._causes("x.value", dict.fromkeys(MODES, "differs"), ours) == [
+        f"{m}: the copy leaves {k} of the {n} repositories behind this value unlabelled "
+        "(category predicted)" for m, k, n in zip(MODES, (29, 30), (163, 165), strict=True)]
 
 
 def test_figure3b_paper_repositories_are_the_studys() -> None:
@@ -334,3 +421,28 @@ def test_figure3b_paper_repositories_are_the_studys() -> None:
     inp = R.Inputs(Paths(ROOT), {"repos": repos}, {})
     assert A.run_category_repos(inp, "paper") == {"Hydrospheredata/hydro-serving-ui", "a/b"}
     assert A.run_category_repos(inp, "corrected") == set(repos["repo"])
+
+
+def test_figure4_section_says_the_4b_rule_uses_the_closest_python_rule() -> None:
+    ranked = [(F4.TypeRule(2, F4.CLOSEST, "$"), 4, 21), (F4.TypeRule(2, "official", "$"), 3, 30)]
+    one = pd.DataFrame({"category": ["App"], "paper": [1]})
+    lines = F4.section_lines(ranked, one, one, lambda df: "table\n", ["python", "torch"])
+    assert ("The rule is chosen on the published type totals alone (category-free, so the "
+            "blank labels of a copy do not matter); its keywords include the python rule "
+            "fitted to Figure 4a (['python', 'torch'], `python_closest`), not `python` "
+            "alone.") in lines
+    lines = F4.section_lines(ranked[1:], one, one, lambda df: "table\n", ["python", "torch"])
+    assert not any("its keywords include" in x for x in lines)
+
+
+def test_sections_bounds_are_validated_at_load(tmp_path: Path) -> None:
+    from pipeline.errors import TaxonomyError
+
+    text = (ROOT / "targets" / "sections.yaml").read_text(encoding="utf-8")
+    assert load_sections().bounds() == {"rq4_text_claims.env_vars_more_than.value": "more_than"}
+    (tmp_path / "sections.yaml").write_text(
+        text.replace("env_vars_more_than.value: more_than", "env_vars_more_than.value: above"),
+        encoding="utf-8")
+    with pytest.raises(TaxonomyError, match=r"bounds \{'rq4_text_claims.env_vars_more_than"
+                       r".value': 'above'\}: each value must be one of more_than, less_than"):
+        load_sections(tmp_path)

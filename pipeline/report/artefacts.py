@@ -215,6 +215,17 @@ def paper_base_frame(inp: Inputs, kind: str, top: int | None = 10) -> pd.DataFra
                              n_repos=F4.n_repos(sheet))
 
 
+def closest_python_shares(inp: Inputs) -> pd.DataFrame | None:
+    """Figure 4a's python bar under the closest rule found (``python_closest`` of
+    taxonomy/figure4_paper.yaml), every category (no top 10); None without that rule."""
+    closest = fig4_doc(inp).get("python_closest")
+    if not closest:
+        return None
+    (sheet,) = inp.need("package_base_images")
+    return base_image_shares(F4.keyword_hits(sheet, {"python": closest}), inp.categories(),
+                             "key", top=None, n_repos=F4.n_repos(sheet))
+
+
 def type_rules(inp: Inputs) -> list[tuple[F4.TypeRule, int, int]]:
     """Figure 4b candidate rules scored against the published type totals, best first
     (searched once per report: figures, targets and the Figure 4 section all ask)."""

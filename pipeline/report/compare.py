@@ -8,6 +8,7 @@ Written to ``reports/compare/<name>.csv`` and one ``reports/compare/compare.md``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,10 @@ from ..config import Paths
 from ..tables import atomic_write_text
 from .artefacts import base_image_frame, instruction_frame, run_category_frame, table1_frame
 from .frames import median_shares
-from .inputs import Inputs, load_inputs
+from .inputs import SKIPPED, Inputs, load_inputs
 
 MODE = "corrected"
+log = logging.getLogger(__name__)
 
 
 def _table1(inp: Inputs) -> pd.DataFrame:
@@ -77,13 +79,20 @@ class _OtherRun(Paths):
 
 
 def compare(p: Paths, other_root: Path) -> dict[str, pd.DataFrame]:
-    """The compared frames of ``p`` (this run) and ``other_root``; written under reports/compare/."""
+    """The compared frames of ``p`` (this run) and ``other_root``; written under reports/compare/.
+    An artefact whose input table either root lacks is skipped with one line (log and
+    compare.md), the others compared."""
     a, b = load_inputs(p), load_inputs(_OtherRun(other_root, p.taxonomy))
     out: dict[str, pd.DataFrame] = {}
     md = [f"# {p.root} vs {other_root} ({MODE} mode)", ""]
     folder = p.reports / "compare"
     for name, (frame, keys) in PARTS.items():
-        df = side_by_side(frame(a), frame(b), keys)
+        try:
+            df = side_by_side(frame(a), frame(b), keys)
+        except SKIPPED as exc:  # a table one of the roots lacks: skip this artefact only
+            log.warning("compare: %s skipped: %s", name, exc)
+            md += [f"## {name}", "", f"skipped: {exc}", ""]
+            continue
         out[name] = df
         atomic_write_text(folder / f"{name}.csv", df.to_csv(index=False, lineterminator="\n"))
         md += [f"## {name}", "", df.to_markdown(index=False), ""]

@@ -253,11 +253,16 @@ def total_residual(shares: pd.DataFrame, paper: dict[str, float], n: int) -> pd.
 
 
 def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
-                  python: pd.DataFrame, to_md: Any) -> list[str]:
-    """The report's Figure 4 section: the 4b rule search and the python bar's residual."""
+                  python: pd.DataFrame, to_md: Any, closest: list[str] | None = None
+                  ) -> list[str]:
+    """The report's Figure 4 section: the 4b rule search and the python bar's residual
+    (``python``: :func:`python_residuals`)."""
     best, exact, res = ranked[0]
     table = pd.DataFrame([{"rule": r.describe(), "types exact": e, "abs. residual": s}
                           for r, e, s in ranked[:6]])
+    rule = (f"the substring rule `python` and, beside it, the closest rule found, FROM "
+            f"containing any of {closest} (`python_closest`)" if closest
+            else "the substring rule `python`")
     return [
         "## Figure 4 in paper mode", "",
         "From the study's own FROM extraction (xlsx sheet `baseimages`, study.md 4.4): a",
@@ -266,21 +271,49 @@ def section_lines(ranked: list[tuple[TypeRule, int, int]], totals: pd.DataFrame,
         f"Figure 4b rule (best of {len(ranked)} candidates scored on the published type "
         f"totals, in repositories): **{best.describe()}**; {exact} of {len(totals)} type "
         f"totals exact, absolute residual {res} repositories. Top candidates:", "",
-        to_md(table).rstrip(), "", "Type totals under that rule (repositories):", "",
+        to_md(table).rstrip(), "",
+        "The rule is chosen on the published type totals alone (category-free, so the blank "
+        "labels of a copy do not matter)" + (
+            f"; its keywords include the python rule fitted to Figure 4a ({closest}, "
+            "`python_closest`), not `python` alone" if best.keywords == CLOSEST else "")
+        + ".", "",
+        "Type totals under that rule (repositories):", "",
         to_md(totals).rstrip(), "",
-        "The python bar (study.md 4.4: no simple rule reproduces it) uses the substring",
-        "rule `python`; its residual per category (repositories, our categories):", "",
+        f"The python bar (study.md 4.4: no simple rule reproduces it): {rule}; residual per "
+        "category (repositories, our categories):", "",
         to_md(python).rstrip(), "",
     ]
 
 
-def section(ranked: list[tuple[TypeRule, int, int]], kw: pd.DataFrame, ty: pd.DataFrame,
-            spec: dict[str, Any], n: int, to_md: Any, canon: Any) -> list[str]:
-    """:func:`section_lines` from the paper-mode 4a/4b shares and the targets."""
+def python_residuals(kw: pd.DataFrame, closest: pd.DataFrame | None, paper: dict[str, float],
+                     n: int, words: list[str] | None) -> pd.DataFrame:
+    """The python bar per category under `python` (``kw``, Figure 4a's shares) and, when
+    given, under the closest rule (``closest``: its shares): paper, ours, residual, and a
+    total row."""
+    out = bar_residual(kw, "python", paper, n).rename(
+        columns={"ours": "python", "residual": "residual (python)"})
+    if closest is not None:
+        name = " or ".join(words or ["closest"])
+        other = bar_residual(closest, "python", paper, n)
+        out[name] = other["ours"].to_numpy()
+        out[f"residual ({name})"] = other["residual"].to_numpy()
+    total = out.drop(columns="category").sum()
+    return pd.concat([out, pd.DataFrame([{"category": "total", **total.to_dict()}])],
+                     ignore_index=True)
+
+
+def section(ranked: list[tuple[TypeRule, int, int]],
+            frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None],
+            spec: dict[str, Any], n: int, to_md: Any, canon: Any,
+            closest: list[str] | None = None) -> list[str]:
+    """:func:`section_lines` from the paper-mode 4a/4b shares (``frames``: 4a, 4b, the
+    python bar under ``closest``) and the targets."""
+    kw, ty, closest_shares = frames
     paper = {canon(c): v["python"] for c, v in spec["rq3_base_images"]["value"].items()
              if "python" in v}
     totals = total_residual(ty, spec["rq3_base_image_types"].get("totals", {}), n)
-    return section_lines(ranked, totals, bar_residual(kw, "python", paper, n), to_md)
+    python = python_residuals(kw, closest_shares, paper, n, closest)
+    return section_lines(ranked, totals, python, to_md, closest)
 
 
 def label_brackets(hits: pd.DataFrame, categories: pd.DataFrame,
@@ -300,14 +333,39 @@ def label_brackets(hits: pd.DataFrame, categories: pd.DataFrame,
     return out
 
 
-def bracket_reason(paper: int, labelled: int, unlabelled: int) -> str:
-    """One line: is the paper's cell (repositories) reachable by labelling the blanks?"""
-    if labelled <= paper <= labelled + unlabelled:
-        return (f"the copy leaves {unlabelled} of this cell's {labelled + unlabelled} "
-                f"repositories unlabelled; its {labelled} labelled ones are consistent with "
-                f"the paper's {paper}")
+def bracket_reasons(br: pd.DataFrame, paper: dict[tuple[str, str], int]
+                    ) -> dict[tuple[str, str], str]:
+    """Per paper cell ``(category, key)`` (repositories): one line, is it reachable by
+    labelling the copy's blanks? ``br`` is :func:`label_brackets`. One unlabelled
+    repository fills one category's cell only, so each key is checked jointly: every cell
+    needs labelled <= paper, and the cells' shortfalls (paper - labelled) must each and
+    together fit in the key's unlabelled hits; the cells of a key that fails get ``rule:``."""
+    got = br.set_index(["category", "key"])
+    unl = br.groupby("key")["unlabelled"].max()
+    by_key: dict[str, list[tuple[str, str]]] = {}
+    for cell in paper:
+        by_key.setdefault(cell[1], []).append(cell)
+    out: dict[tuple[str, str], str] = {}
+    for key, cells in by_key.items():
+        u = int(unl.get(key, 0))
+        lab = {c: int(got.loc[c, "labelled"]) if c in got.index else 0 for c in cells}
+        need = sum(max(paper[c] - lab[c], 0) for c in cells)
+        for c in cells:
+            out[c] = _cell_reason(paper[c], lab[c], u, need)
+    return out
+
+
+def _cell_reason(paper: int, labelled: int, unlabelled: int, need: int) -> str:
     if paper < labelled:
         return (f"rule: the copy's labelled repositories alone give {labelled}, above the "
                 f"paper's {paper}")
-    return (f"rule: with all {unlabelled} unlabelled hits the cell reaches "
-            f"{labelled + unlabelled}, below the paper's {paper}")
+    if paper > labelled + unlabelled:
+        return (f"rule: with all {unlabelled} unlabelled hits of the key the cell reaches "
+                f"{labelled + unlabelled}, below the paper's {paper}")
+    if need > unlabelled:
+        return (f"rule: the paper's cells of this key together need {need} repositories "
+                f"beyond their labelled ones, but the key has only {unlabelled} unlabelled "
+                f"hits (each fills one category's cell)")
+    return (f"the copy leaves {unlabelled} of the key's hits unlabelled; this cell's "
+            f"{labelled} labelled ones are consistent with the paper's {paper}, and the "
+            f"key's cells together need {need} of those hits")

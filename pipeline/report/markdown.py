@@ -17,7 +17,8 @@ from .inputs import MODES, SKIPPED, Inputs, sections
 from .targets import artefact_counts, difference_causes
 
 CAUSE_NOTE = ("*rule*: the copy's labelled repositories alone contradict the paper's cell, so "
-              "the rule differs; *blank labels*: the value rests on repositories whose "
+              "the rule differs; *method*: the other mode reproduces the value with the same labels, "
+              "so this mode's rule differs; *blank labels*: the value rests on repositories whose "
               "category the copy leaves blank (predicted), and for a Figure 4 cell the paper's "
               "value is reachable by labelling them")
 
@@ -82,9 +83,9 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
         "",
         to_markdown(artefact_counts(rep, MODES, sections(inp))).rstrip(),
         "",
-        f"Paper-mode differences by the cause their reason names ({CAUSE_NOTE}):",
+        f"Differing targets by the cause their reason names, per mode ({CAUSE_NOTE}):",
         "",
-        to_markdown(difference_causes(rep, "paper")).rstrip(),
+        to_markdown(cause_table(rep)).rstrip(),
         "",
         "## Summary",
         "",
@@ -107,6 +108,14 @@ def render_markdown(rep: pd.DataFrame, counts: pd.DataFrame,
                 "status_corrected", "labels", "reason"]]
     lines += [to_markdown(show).rstrip(), ""]
     return "\n".join(lines)
+
+
+def cause_table(rep: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~pipeline.report.targets.difference_causes` of every mode, one column each."""
+    out = difference_causes(rep, MODES[0]).rename(columns={"targets": MODES[0]})
+    for m in MODES[1:]:
+        out[m] = difference_causes(rep, m)["targets"]
+    return out
 
 
 def review_lines(cats: pd.DataFrame | None) -> list[str]:
@@ -146,17 +155,8 @@ def fig4_lines(inp: Inputs) -> list[str]:
         ranked = A.type_rules(inp)
         kw, ty = A.figure_4a(inp, "paper").frame, A.figure_4b(inp, "paper").frame
         (sheet,) = inp.need("package_base_images")
+        closest = A.closest_python_shares(inp)
     except SKIPPED:
         return []
-    lines = F4.section(ranked, kw, ty, inp.spec, F4.n_repos(sheet), to_markdown, canon)
-    closest = A.fig4_doc(inp).get("python_closest")
-    if closest:
-        n = int(F4.keyword_hits(sheet, {"p": closest})["repo"].nunique())
-        paper = round(sum(v.get("python", 0) for v in inp.spec["rq3_base_images"]["value"]
-                          .values()) * F4.n_repos(sheet) / 100)
-        lines += [f"Closest python rule found: FROM contains any of {closest} "
-                  f"(`python_closest` in taxonomy/figure4_paper.yaml): {n} repositories, the "
-                  f"paper's bar {paper}; tests/test_report_fig4.py finds a labelling of the "
-                  "copy's blanks under which all 16 bars are exact with it, and none with "
-                  "'python' alone.", ""]
-    return lines
+    return F4.section(ranked, (kw, ty, closest), inp.spec, F4.n_repos(sheet), to_markdown,
+                      canon, A.fig4_doc(inp).get("python_closest"))

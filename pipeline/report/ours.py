@@ -10,6 +10,7 @@ a defect and propagates.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,8 +132,8 @@ def category_counts(ctx: Ctx, mode: str) -> None:
         n = int(counts.get(canon(c), 0))
         ctx.ours.both(tid("rq1_category_counts", c, "value"), n)
         ctx.ours.both(tid("rq1_category_share", c, "value"), round(100.0 * n / total, 2))
-        for sec in ("rq1_category_counts", "rq1_category_share"):
-            ctx.ours.mix[tid(sec, c)] = mix.get(canon(c), "0 manual / 0 predicted")
+        for sec, m in itertools.product(("rq1_category_counts", "rq1_category_share"), MODES):
+            ctx.ours.mix[m][tid(sec, c)] = mix.get(canon(c), "0 manual / 0 predicted")
 
 
 @registers("rq1_raw_label_counts", per_mode=False)
@@ -173,7 +174,7 @@ def table1_medians(ctx: Ctx, mode: str) -> None:
     our_column = ctx.conf("rq1_table1_medians")["columns"]
     for c, cols in ctx.spec.get("rq1_table1_medians", {}).items():
         cc = canon(c)
-        ctx.ours.mix[tid("rq1_table1_medians", c)] = final_mix.get(cc, "")
+        ctx.ours.mix[mode][tid("rq1_table1_medians", c)] = final_mix.get(cc, "")
         for col in cols:
             if cc in t1.index:
                 ctx.ours.set(mode, tid("rq1_table1_medians", c, col, "value"),
@@ -189,7 +190,7 @@ def instruction_medians(ctx: Ctx, mode: str) -> None:
     mix = label_mix(ctx.inp.categories(), mode_repos(ctx.inp, mode))
     for c, instrs in ctx.spec[base]["per_category_median_pct"]["value"].items():
         cc = canon(c)
-        ctx.ours.mix[tid(base, "per_category_median_pct", "value", c)] = mix.get(cc, "")
+        ctx.ours.mix[mode][tid(base, "per_category_median_pct", "value", c)] = mix.get(cc, "")
         m = med[med["category"] == cc].set_index("instruction")["median"]
         for i in instrs:
             if i in m.index:
@@ -228,7 +229,7 @@ def run_command_medians(ctx: Ctx, mode: str) -> None:
     mix = label_mix(ctx.inp.categories(), set(df["repo"]))
     for c, vals in ctx.spec[base]["value"].items():
         cc = canon(c)
-        ctx.ours.mix[tid(base, "value", c)] = mix.get(cc, "")
+        ctx.ours.mix[mode][tid(base, "value", c)] = mix.get(cc, "")
         for k in vals:
             if (cc, k) in med.index:
                 ctx.ours.set(mode, tid(base, "value", c, k), round(float(med[(cc, k)]), 2))
@@ -250,7 +251,7 @@ def _base_shares(ctx: Ctx, mode: str, sh: pd.DataFrame, section: str, total_key:
     mix = label_mix(ctx.inp.categories(), mode_repos(ctx.inp, mode))
     for c, vals in ctx.spec[section]["value"].items():
         cc = canon(c)
-        ctx.ours.mix[tid(section, "value", c)] = mix.get(cc, "")
+        ctx.ours.mix[mode][tid(section, "value", c)] = mix.get(cc, "")
         g = sh[sh["category"] == cc].groupby("key_norm")["pct"].max()
         for k in vals:
             ctx.ours.set(mode, tid(section, "value", c, k), round(float(g.get(nkey(k), 0.0)), 2))
@@ -267,18 +268,18 @@ def _base_shares(ctx: Ctx, mode: str, sh: pd.DataFrame, section: str, total_key:
 def _bracket_causes(ctx: Ctx, mode: str, section: str, kind: str,
                     nkey: Callable[[Any], str]) -> None:
     """Paper-mode Figure 4 cells: is the paper's cell reachable by labelling the copy's
-    blanks (:func:`fig4.label_brackets`)? The answer is the cell's cause if it differs."""
+    blanks, checked per key jointly (:func:`fig4.bracket_reasons`)? The answer is the
+    cell's cause if it differs."""
     (sheet,) = ctx.inp.need("package_base_images")
     n = F4.n_repos(sheet)
     hits = A.paper_base_hits(ctx.inp, kind)
     br = F4.label_brackets(hits.assign(key=hits["key"].map(nkey)), ctx.inp.categories(),
-                           HUMAN_SOURCES).set_index(["category", "key"])
-    for c, vals in ctx.spec[section]["value"].items():
-        for k, v in vals.items():
-            lab, unl = (br.loc[(canon(c), nkey(k))] if (canon(c), nkey(k)) in br.index
-                        else (0, 0))
-            ctx.ours.why[mode][tid(section, "value", c, k)] = F4.bracket_reason(
-                round(float(v) * n / 100), int(lab), int(unl))
+                           HUMAN_SOURCES)
+    cells = {tid(section, "value", c, k): (canon(c), nkey(k), round(float(v) * n / 100))
+             for c, vals in ctx.spec[section]["value"].items() for k, v in vals.items()}
+    why = F4.bracket_reasons(br, {(c, k): v for c, k, v in cells.values()})
+    for target, (c, k, _) in cells.items():
+        ctx.ours.why[mode][target] = why[(c, k)]
 
 
 @registers("rq3_base_images")
@@ -327,7 +328,7 @@ def table2_cells(ctx: Ctx, mode: str) -> None:
         if canon(c) not in t2.index:
             continue
         row = t2.loc[canon(c)]
-        ctx.ours.mix[tid("rq4_table2", c)] = (
+        ctx.ours.mix[mode][tid("rq4_table2", c)] = (
             f"{int(row['n_manual'])} manual / {int(row['n_predicted'])} predicted")
         for col in cols:
             leaf = "data_value" if col in conf["data_value"] else "value"
@@ -349,13 +350,13 @@ def _table2_claims(ctx: Ctx, mode: str, t2: pd.DataFrame) -> None:
         if canon(c) in t2.index:
             for key, col in columns.items():
                 ctx.ours.set(mode, tid(contrib, "value", key, c), int(t2.loc[canon(c), col]))
-                ctx.ours.mix[tid(contrib, "value", key, c)] = (
+                ctx.ours.mix[mode][tid(contrib, "value", key, c)] = (
                     f"{int(t2.loc[canon(c), 'n_manual'])} manual / "
                     f"{int(t2.loc[canon(c), 'n_predicted'])} predicted")
     claims = "rq4_text_claims"
     all_mix = f"{int(t2['n_manual'].sum())} manual / {int(t2['n_predicted'].sum())} predicted"
     for claim in ("median_config_size_about", "env_vars_more_than"):
-        ctx.ours.mix[tid(claims, claim)] = all_mix
+        ctx.ours.mix[mode][tid(claims, claim)] = all_mix
     ctx.ours.set(mode, tid(claims, "median_config_size_about", "value"),
                  round(float(t2["conf_size"].median()), 2))
     ctx.ours.set(mode, tid(claims, "max_subdirectories_gt", "value"),
@@ -384,7 +385,7 @@ def file_composition(ctx: Ctx, mode: str) -> None:
     mix = label_mix(ctx.inp.categories(), set(df["repo"].dropna()))
     for c, types in ctx.spec[sec]["value"].items():
         for s5 in (sec, "rq4_fig5b_file_size"):
-            ctx.ours.mix[tid(s5, "value", c)] = mix.get(canon(c), "")
+            ctx.ours.mix[mode][tid(s5, "value", c)] = mix.get(canon(c), "")
         for t, vals in types.items():
             key, at = (canon(c), t), ("value", c, t)
             if key not in mean_num.index:

@@ -17,6 +17,8 @@ from ..taxonomy import read_yaml
 
 SECTIONS_YAML = "sections.yaml"
 CHECKOUT_TARGETS = Path(__file__).resolve().parents[2] / "targets"
+BOUND_KINDS = ("more_than", "less_than")
+"""How a bound claim of the paper may be checked (``bounds`` values)."""
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,8 @@ def load_sections(targets_dir: Path | None = None) -> Sections:
     missing = {"targets_file", "artefacts", "reasons"} - set(doc)
     if missing:
         raise TaxonomyError(str(path), f"missing keys {sorted(missing)}")
+    bad = {k: v for k, v in (doc.get("bounds") or {}).items() if v not in BOUND_KINDS}
+    if bad:
+        raise TaxonomyError(str(path), f"bounds {bad}: each value must be one of "
+                            f"{', '.join(BOUND_KINDS)}")
     return Sections(path, doc)

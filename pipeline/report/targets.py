@@ -26,7 +26,7 @@ from ..schemas import REPRODUCTION
 from ..taxonomy import normalise_keyword
 from .frames import canon
 from .inputs import MODES
-from .sections import Sections, load_sections
+from .sections import BOUND_KINDS, Sections, load_sections
 
 TARGETS_ENV = "MLDOCK_PAPER_TARGETS"
 UNREPRODUCIBLE = "unreproducible (data)"
@@ -110,7 +110,7 @@ class Ours:
     def __init__(self) -> None:
         self.values: dict[str, dict[str, Any]] = {m: {} for m in MODES}
         self.reasons: dict[str, dict[str, str]] = {m: {} for m in MODES}
-        self.mix: dict[str, str] = {}
+        self.mix: dict[str, dict[str, str]] = {m: {} for m in MODES}  # label mix per mode
         self.notes: dict[str, str] = {}
         self.why: dict[str, dict[str, str]] = {m: {} for m in MODES}  # per-target cause
 
@@ -146,6 +146,7 @@ def _norm_set(v: Any) -> set[str]:
 #: how a bound claim of the paper is checked (``bounds`` of targets/sections.yaml)
 BOUNDS = {"more_than": lambda ours, paper: ours > paper,
           "less_than": lambda ours, paper: ours < paper}
+assert set(BOUNDS) == set(BOUND_KINDS)
 
 
 def compare(paper: Any, ours: Any, tol: float, leaf: Leaf, bound: str = ""
@@ -209,7 +210,7 @@ def reproduction(spec: dict[str, Any], ours: Ours, sections: Sections | None = N
         reasons = [r for mode in MODES
                    if (r := _mode_columns(row, leaf, mode, (tol, bounds.get(leaf.id, "")), ours,
                                           fixed, static, defects))]
-        row["labels"] = _mix_for(ours, leaf.id)
+        row["labels"] = _labels(ours, leaf.id)
         row["reason"] = _reason(row, leaf, (tol, bounds.get(leaf.id, "")), reasons, ours)
         if UNREPRODUCIBLE in (row["status_paper"], row["status_corrected"]):
             row["reason"] = f"{defects[leaf.id]}; {row['reason']}"
@@ -243,33 +244,57 @@ def _static_reason(target: str, static: dict[str, str]) -> str:
     return ""
 
 
-def _mix_for(ours: Ours, target: str) -> str:
+def _mix_for(ours: Ours, mode: str, target: str) -> str:
+    """``mode``'s label mix of the longest prefix of ``target`` that has one."""
+    mixes = ours.mix[mode]
     best = ""
-    for prefix in ours.mix:
+    for prefix in mixes:
         if (target == prefix or target.startswith(prefix + ".")) and len(prefix) > len(best):
             best = prefix
-    return ours.mix.get(best, "")
+    return mixes.get(best, "")
 
 
-def _causes(row: dict[str, Any], target: str, ours: Ours) -> list[str]:
-    """Per differing mode, the cause found in the data: a computed per-target cause
-    (``ours.why``), else the category's predicted labels (``labels`` column)."""
+def _labels(ours: Ours, target: str) -> str:
+    """The ``labels`` column: the paper mode's mix, or each mode's when they differ."""
+    mixes = {m: _mix_for(ours, m, target) for m in MODES}
+    if len(set(mixes.values())) == 1:
+        return mixes[MODES[0]]
+    return "; ".join(f"{m}: {x}" for m, x in mixes.items() if x)
+
+
+def _causes(target: str, statuses: dict[str, str], ours: Ours) -> list[str]:
+    """Per differing mode (``statuses``: mode -> status), the cause found in the data: a
+    computed per-target cause (``ours.why``); else, when another mode reproduces it with
+    as many predicted labels (the modes' sets may differ in labelled repositories only),
+    the mode's rule (``method:``); else the mode's own predicted labels."""
     out = []
     for mode in MODES:
-        if row[f"status_{mode}"] != "differs":
+        if statuses[mode] != "differs":
             continue
-        why = ours.why[mode].get(target) or _label_cause(str(row.get("labels") or ""))
+        mix = _mix_for(ours, mode, target)
+        blanks = _counts(mix)[1]
+        same = [m for m in MODES if m != mode and statuses[m] == "reproduced"
+                and _counts(_mix_for(ours, m, target))[1] == blanks]
+        why = ours.why[mode].get(target) or (
+            f"method: {mode} mode's rule differs from the study's (the other mode "
+            f"reproduces with the same labels, {blanks or 0} predicted)" if same
+            else _label_cause(mix))
         if why and why not in out:
             out.append(why if len(MODES) == 1 else f"{mode}: {why}")
     return out
 
 
-def _label_cause(mix: str) -> str:
-    """``"n manual / m predicted"`` -> the blank-label cause when m > 0."""
+def _counts(mix: str) -> tuple[int, int | None]:
+    """``"n manual / m predicted"`` -> ``(n, m)``; ``(0, None)`` for no mix."""
     parts = [x.split() for x in mix.split(" / ")]
     if len(parts) != 2 or not all(p and p[0].isdigit() for p in parts):
-        return ""
-    n, m = int(parts[0][0]), int(parts[1][0])
+        return 0, None
+    return int(parts[0][0]), int(parts[1][0])
+
+
+def _label_cause(mix: str) -> str:
+    """``"n manual / m predicted"`` -> the blank-label cause when m > 0."""
+    n, m = _counts(mix)
     return (f"the copy leaves {m} of the {n + m} repositories behind this value unlabelled "
             f"(category predicted)") if m else ""
 
@@ -308,7 +333,7 @@ def _reason(row: dict[str, Any], leaf: Leaf, check: tuple[float, str], reasons: 
                 parts.extend(r for r in reasons if r.startswith(mode))
             else:
                 parts.append(f"{mode} mode reproduced")
-    parts += _causes(row, leaf.id, ours)
+    parts += _causes(leaf.id, {m: row[f"status_{m}"] for m in MODES}, ours)
     note = ours.notes.get(leaf.section, "")
     if note and "differs" in (sp, sc):
         parts.append(note)
@@ -350,6 +375,7 @@ def status_counts(rep: pd.DataFrame) -> pd.DataFrame:
 
 #: what a differing target's reason says, in the order the causes are told apart
 CAUSES = (("rule", ("rule:",)),
+          ("method", ("method:",)),
           ("blank labels of the copy", ("unlabelled", "labels are blank")))
 
 
