@@ -24,8 +24,8 @@ REPRODUCTION = register(
             C("ours_corrected", "str", "Our value in corrected mode (our default rules); empty when not recomputable"),
             C("diff_paper", "str", "ours_paper minus the reference (numbers), or the set difference (+ours only; -paper only)"),
             C("diff_corrected", "str", "ours_corrected minus the reference, or the set difference"),
-            C("status_paper", "str", "reproduced (within tolerance), differs, or not recomputable", False),
-            C("status_corrected", "str", "reproduced (within tolerance), differs, or not recomputable", False),
+            C("status_paper", "str", "reproduced (within tolerance), differs, unreproducible (data), or not recomputable", False),
+            C("status_corrected", "str", "reproduced (within tolerance), differs, unreproducible (data), or not recomputable", False),
             C("labels", "str", "For per-category targets: the category's label mix, 'n manual / m predicted' "
               "(as 'paper: ...; corrected: ...' when the two modes' sets differ)"),
             C("reason", "str", "One-line reason for the status", False),
