@@ -10,7 +10,10 @@ the caller's memory does not grow with the corpus.
 
 A partition that raises is retried ``retries`` times; if it still fails, each of its items
 runs alone and an item that fails on its own (a "poisoned" file) becomes
-``poisoned(item, exc)`` -- an error row -- instead of failing the stage.
+``poisoned(item, exc)`` -- an error row -- instead of failing the stage.  The exception's
+text differs across schedulers (``BrokenProcessPool`` in the pool, ``KilledWorker`` with a
+task name and a worker address on Dask), so it goes to the log only; the error rows use
+:func:`failure_code` and :func:`failure_text`, the same whatever the scheduler.
 
 The scheduler (:func:`scheduler`) is ``None``/``"pool"`` (the local process pool),
 ``"local"``/``"local:N"`` (a Dask ``LocalCluster`` of N one-thread worker processes that
@@ -77,6 +80,26 @@ def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
     if "://" in spec:
         return Scheduler("address", max(1, workers), spec)
     raise SchedulerError(f"--scheduler {spec!r}: use pool, local, local:N or tcp://host:port")
+
+
+# what a worker that died under an item (os._exit, a segfault, the OOM killer) raises:
+# the pool's BrokenProcessPool, Dask's distributed.scheduler.KilledWorker
+_WORKER_DEATHS = frozenset({"BrokenProcessPool", "KilledWorker"})
+
+
+def failure_code(exc: BaseException) -> str:
+    """The error type of an item that failed alone: ``WorkerFailed`` when it stopped its
+    worker, else the exception's type name (both the same on every scheduler)."""
+    name = type(exc).__name__
+    return "WorkerFailed" if name in _WORKER_DEATHS else name
+
+
+def failure_text(exc: BaseException, what: str = "item") -> str:
+    """A one-line, scheduler-independent message for an item that failed alone."""
+    code = failure_code(exc)
+    if code == "WorkerFailed":
+        return f"the {what} stopped its worker (WorkerFailed)"
+    return f"the {what} failed in its worker ({code})"
 
 
 def partitions(items: Sequence[T], size: int) -> list[list[T]]:
@@ -254,4 +277,5 @@ def _alone(backend: Any, fn: Callable[[list[T]], list[R]], item: T,
         out = backend.submit(fn, [item], 0).result()
         return out[0]  # type: ignore[no-any-return]
     except Exception as exc:
+        log.warning("%r failed on its own: %s: %s", item, type(exc).__name__, exc)
         return poisoned(item, exc)

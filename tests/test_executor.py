@@ -3,6 +3,7 @@ poisoned items; the --scheduler values; parse --from-tar / --from-list on real f
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import tarfile
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import executor, parse_corpus
+from pipeline import executor, parse, parse_corpus
 from pipeline.cli import main
 from pipeline.executor import Scheduler, map_partitions
 from tests.conftest import make_project
@@ -175,3 +176,34 @@ def test_a_poisoned_item_is_merged_inline_in_item_order(tmp_path: Path, shared_p
     assert merged.rows["dockerfiles"] == 6 and merged.read == 6
     assert (out / "dockerfiles.csv").read_text().splitlines()[4].split(",")[7] == "error"
     assert not list(folder.iterdir())  # merged shards are removed
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _KillingItem(parse.WorkItem):
+    """A work item whose read stops the worker process (as a segfault or the OOM killer)."""
+
+    def read(self) -> bytes:
+        os._exit(3)
+
+
+@pytest.mark.slow
+def test_a_poisoned_file_gives_the_same_bytes_on_the_pool_and_on_dask(
+        tmp_path: Path, shared_package: Path) -> None:
+    from pipeline import parse_shards
+    from pipeline.tables import ErrorLog
+
+    p = make_project(tmp_path / "root")
+    archive = tmp_path / "sample.tar.gz"
+    _sample_tar(shared_package, archive, n=5, step=997)
+    items = parse_corpus.tar_items(archive, ("corrected",), p.data / "cache")
+    bad = _KillingItem(*dataclasses.astuple(items[2]))
+    items = [*items[:2], bad, *items[3:]]
+    out: dict[str, dict[str, bytes]] = {}
+    for name, sched in {"pool": Scheduler("pool", 2), "local1": executor.scheduler("local:1")}.items():
+        errors = ErrorLog("parse")
+        parse_shards.run_sharded(p, tmp_path / name, items, errors, sched, partition_size=2)
+        out[name] = {**_tables(tmp_path / name), "errors": repr(errors.rows).encode()}
+    assert out["pool"] == out["local1"]
+    row = out["pool"]["dockerfiles.csv"].decode().splitlines()[3]
+    assert row.endswith(f",error,{bad.repo}/{bad.path}: the file stopped its worker (WorkerFailed)")
+    assert b"the file stopped its worker (WorkerFailed)" in out["pool"]["errors"]
