@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .errors import MldockError
+from .errors import SchedulerError
 from .progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,6 @@ R = TypeVar("R")
 SCHEDULER_ENV = "MLDOCK_SCHEDULER"
 DEFAULT_PARTITION = 1000
 INSTALL_DASK = "--scheduler needs Dask: pip install 'mldock[dask]' (or `make setup` in a checkout)"
-
-
-class SchedulerError(MldockError):
-    """A ``--scheduler`` value that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,10 @@ def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
         n = spec.partition(":")[2]
         if n and not (n.isdigit() and int(n) > 0):
             raise SchedulerError(f"--scheduler {spec}: N in local:N must be a positive integer")
+        _need_dask()
         return Scheduler("local", int(n) if n else max(1, workers))
     if "://" in spec:
+        _need_dask()
         return Scheduler("address", max(1, workers), spec)
     raise SchedulerError(f"--scheduler {spec!r}: use pool, local, local:N or tcp://host:port")
 
@@ -106,6 +104,14 @@ def partitions(items: Sequence[T], size: int) -> list[list[T]]:
     """``items`` in consecutive chunks of ``size`` (the last may be shorter)."""
     size = max(1, size)
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def _need_dask() -> None:
+    """Fail when the scheduler is chosen (not after the stage has read its inputs)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise SchedulerError(INSTALL_DASK) from exc
 
 
 class _Pool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import sys
 import tarfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from pipeline import executor, parse, parse_corpus
 from pipeline.cli import main
+from pipeline.errors import SchedulerError
 from pipeline.executor import Scheduler, map_partitions
 from tests.conftest import make_project
 
@@ -121,9 +123,24 @@ def test_scheduler_values(monkeypatch: pytest.MonkeyPatch) -> None:
     assert executor.scheduler("tcp://h:8786").address == "tcp://h:8786"
     monkeypatch.setenv(executor.SCHEDULER_ENV, "local")
     assert executor.scheduler(None, 2) == Scheduler("local", 2)
-    with pytest.raises(executor.SchedulerError, match="local:N"):
+    with pytest.raises(SchedulerError, match="local:N"):
         executor.scheduler("local:x")
     assert executor.partitions(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("stage", ["parse", "smells", "images --image alpine:3.19"])
+def test_without_dask_a_scheduler_gives_the_install_line(
+        stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    make_project(tmp_path)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    monkeypatch.setitem(sys.modules, "dask", None)
+    rc = main(["-q", "--root", str(tmp_path), *stage.split(), "--scheduler", "local:2"])
+    assert rc == 1
+    assert capsys.readouterr().err == f"mldock: error: {executor.INSTALL_DASK}\n"
+    with pytest.raises(SchedulerError, match="pip install 'mldock\\[dask\\]'"):
+        executor.scheduler("tcp://h:8786")
+    assert executor.scheduler("pool", 2) == Scheduler("pool", 2)
 
 
 def test_shards_of_a_killed_run_never_reach_a_rerun(tmp_path: Path, shared_package: Path) -> None:
