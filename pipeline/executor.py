@@ -24,6 +24,7 @@ environment variable ``MLDOCK_SCHEDULER`` gives the default.  Dask is the option
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import pickle
@@ -121,7 +122,7 @@ class _Pool:
         self.workers = workers
         self.ex = ProcessPoolExecutor(workers)
 
-    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+    def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
         try:
             return self.ex.submit(fn, part)
         except BrokenProcessPool:
@@ -145,7 +146,7 @@ class _Inline:
 
     workers = 1
 
-    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+    def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
         return self._Done(fn, part)
 
     def close(self) -> None:
@@ -155,7 +156,8 @@ class _Inline:
 class _Dask:
     """A ``distributed.Client``: on a LocalCluster it owns, or on a running scheduler."""
 
-    def __init__(self, sched: Scheduler) -> None:
+    def __init__(self, sched: Scheduler, retries: int) -> None:
+        self.retries = retries  # Dask retries a failed task itself
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:
@@ -174,8 +176,8 @@ class _Dask:
         n = len(self.client.scheduler_info().get("workers", {}))
         self.workers = max(1, n or sched.workers)
 
-    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
-        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=retries))
+    def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
+        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=self.retries))
 
     def close(self) -> None:
         self.client.close()
@@ -199,10 +201,10 @@ class _Unpack:
         return pickle.loads(self.future.result())
 
 
-def _backend(sched: Scheduler) -> _Pool | _Inline | _Dask:
+def _backend(sched: Scheduler, retries: int) -> _Pool | _Inline | _Dask:
     if sched.kind == "pool":
         return _Pool(sched.workers) if sched.workers > 1 else _Inline()
-    return _Dask(sched)
+    return _Dask(sched, retries)
 
 
 @dataclass
@@ -231,7 +233,7 @@ def map_partitions(fn: Callable[[list[T]], list[R]], items: Sequence[T], *,
         return list(items[k * size:(k + 1) * size])
 
     bar = progress(desc, len(items), unit)
-    backend = _backend(sched)
+    backend = _backend(sched, retries)
     try:
         window = max(2, 2 * backend.workers)
         todo: deque[_Task[T]] = deque()
@@ -239,7 +241,7 @@ def map_partitions(fn: Callable[[list[T]], list[R]], items: Sequence[T], *,
         for k in range(n_parts):
             while nxt < n_parts and len(todo) < window:
                 chunk = part(nxt)
-                todo.append(_Task(nxt, chunk, backend.submit(fn, chunk, retries)))
+                todo.append(_Task(nxt, chunk, backend.submit(fn, chunk)))
                 nxt += 1
             task = todo.popleft()
             assert task.index == k
@@ -268,19 +270,38 @@ def _result(backend: Any, fn: Callable[[list[T]], list[R]], task: _Task[T], retr
                 task.attempt += 1
                 log.warning("partition %d failed (%s); retry %d of %d", task.index,
                             type(exc).__name__, task.attempt, retries)
-                task.future = backend.submit(fn, task.part, retries)
+                task.future = backend.submit(fn, task.part)
                 continue
             if poisoned is None:
                 raise
             log.warning("partition %d failed after %d retries; running its items one by one",
                         task.index, retries)
-            return [_alone(backend, fn, item, poisoned) for item in task.part]
+            return _one_by_one(backend, fn, task.part, poisoned)
+
+
+def _one_by_one(backend: Any, fn: Callable[[list[T]], list[R]], part: list[T],
+                poisoned: Callable[[T, BaseException], R]) -> list[R]:
+    """Each item of ``part`` alone.  In the pool, on a fresh one-worker pool of their own:
+    in the shared pool another partition that kills a worker would break the pool under
+    an innocent item, which would become an error row.  (A Dask worker runs one task at a
+    time, and Dask retries a task whose worker died under another.)"""
+    if isinstance(backend, _Dask):
+        single = copy.copy(backend)  # the same client, not closed here; alone: no retries
+        single.retries = 0
+        return [_alone(single, fn, item, poisoned) for item in part]
+    if isinstance(backend, _Inline):
+        return [_alone(backend, fn, item, poisoned) for item in part]
+    alone = _Pool(1)
+    try:
+        return [_alone(alone, fn, item, poisoned) for item in part]
+    finally:
+        alone.close()
 
 
 def _alone(backend: Any, fn: Callable[[list[T]], list[R]], item: T,
            poisoned: Callable[[T, BaseException], R]) -> R:
     try:
-        out = backend.submit(fn, [item], 0).result()
+        out = backend.submit(fn, [item]).result()
         return out[0]  # type: ignore[no-any-return]
     except Exception as exc:
         log.warning("%r failed on its own: %s: %s", item, type(exc).__name__, exc)

@@ -8,6 +8,7 @@ import io
 import os
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,27 @@ def test_a_worker_killing_item_becomes_one_poisoned_result_in_order() -> None:
                               partition_size=7, retries=1,
                               poisoned=lambda item, exc: -item))
     assert got == [i // 2 if i != 13 else -13 for i in range(40)]
+
+
+def _bad_and_killer(items: list[int]) -> list[int]:
+    """Item 3 always raises; item 13 stops its worker 0.4 s in; the items of 0-6 alone
+    take 0.15 s each, so the pool breaks while they run."""
+    if 3 in items:
+        raise ValueError("bad item")
+    if 13 in items:
+        time.sleep(0.4)
+        os._exit(3)
+    if len(items) == 1 and items[0] < 7:
+        time.sleep(0.15)
+    return [i * 10 for i in items]
+
+
+def test_items_run_alone_survive_another_partition_that_kills_the_pool() -> None:
+    got = list(map_partitions(_bad_and_killer, list(range(14)), sched=Scheduler("pool", 2),
+                              partition_size=7, retries=0,
+                              poisoned=lambda item, exc: executor.failure_code(exc)))
+    assert got == [*(0, 10, 20, "ValueError", 40, 50, 60), *(i * 10 for i in range(7, 13)),
+                   "WorkerFailed"]
 
 
 _FLAKY = Path(os.environ.get("TMPDIR", "/tmp")) / f"mldock-flaky-{os.getpid()}"
