@@ -64,8 +64,9 @@ class Scheduler:
         return f"Dask scheduler {self.address}"
 
 
-def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
-    """The :class:`Scheduler` for a ``--scheduler`` value (else ``$MLDOCK_SCHEDULER``)."""
+def scheduler(spec: str | None = None, workers: int = 2, workers_given: bool = False) -> Scheduler:
+    """The :class:`Scheduler` for a ``--scheduler`` value (else ``$MLDOCK_SCHEDULER``);
+    ``workers_given``: the user set ``--jobs``, which a running cluster ignores (said once)."""
     spec = (spec or os.environ.get(SCHEDULER_ENV) or "").strip()
     if spec in ("", "pool"):
         return Scheduler("pool", max(1, workers))
@@ -77,6 +78,9 @@ def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
         return Scheduler("local", int(n) if n else max(1, workers))
     if "://" in spec:
         _need_dask()
+        if workers_given:
+            log.warning("--jobs is ignored with --scheduler %s: the cluster's workers do the work",
+                        spec)
         return Scheduler("address", max(1, workers), spec)
     raise SchedulerError(f"--scheduler {spec!r}: use pool, local, local:N or tcp://host:port")
 
@@ -99,12 +103,6 @@ def failure_text(exc: BaseException, what: str = "item") -> str:
     if code == "WorkerFailed":
         return f"the {what} stopped its worker (WorkerFailed)"
     return f"the {what} failed in its worker ({code})"
-
-
-def partitions(items: Sequence[T], size: int) -> list[list[T]]:
-    """``items`` in consecutive chunks of ``size`` (the last may be shorter)."""
-    size = max(1, size)
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
 def _need_dask() -> None:

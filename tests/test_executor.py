@@ -62,7 +62,7 @@ def test_parse_is_byte_identical_whatever_the_scheduler_and_partition_size(
 
 
 def test_from_list_cli_reads_real_files_and_names_a_missing_one(
-        tmp_path: Path, shared_package: Path) -> None:
+        tmp_path: Path, shared_package: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_project(tmp_path)
     with tarfile.open(shared_package / ARCHIVE) as src:
         for m in src:
@@ -74,8 +74,10 @@ def test_from_list_cli_reads_real_files_and_names_a_missing_one(
     listing.write_text("# the corpus\n" + "".join(f"{f.relative_to(top)}\n" for f in found)
                        + "BVLC/caffe/missing  # not there\n")
     rc = main(["-q", "--root", str(tmp_path), "parse", "--from-list", str(listing),
-               "--out", str(tmp_path / "out")])
+               "--out", str(tmp_path / "out"), "--force"])
     assert rc == 0
+    assert ("--force has no effect with --from-tar/--from-list: a corpus is always parsed "
+            "in full") in caplog.messages
     dockerfiles = (tmp_path / "out" / "dockerfiles.csv").read_text().splitlines()
     assert len(dockerfiles) == len(found) + 1
     assert all(r.split(",")[1] == "BVLC/caffe" for r in dockerfiles[1:])
@@ -138,16 +140,21 @@ def test_a_failed_partition_is_retried() -> None:
     assert got == list(range(1, 11))
 
 
-def test_scheduler_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scheduler_values(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.delenv(executor.SCHEDULER_ENV, raising=False)
     assert executor.scheduler(None, 3) == Scheduler("pool", 3)
     assert executor.scheduler("local:4") == Scheduler("local", 4)
     assert executor.scheduler("tcp://h:8786").address == "tcp://h:8786"
     monkeypatch.setenv(executor.SCHEDULER_ENV, "local")
     assert executor.scheduler(None, 2) == Scheduler("local", 2)
+    caplog.set_level("WARNING", "pipeline.executor")
+    executor.scheduler("tcp://h:8786", 2)
+    assert not caplog.messages
+    executor.scheduler("tcp://h:8786", 4, workers_given=True)
+    assert caplog.messages == ["--jobs is ignored with --scheduler tcp://h:8786: the cluster's "
+                               "workers do the work"]
     with pytest.raises(SchedulerError, match="local:N"):
         executor.scheduler("local:x")
-    assert executor.partitions(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
 
 
 @pytest.mark.parametrize("stage", ["parse", "smells", "images --image alpine:3.19"])
