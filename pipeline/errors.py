@@ -115,6 +115,10 @@ class InputTableMissing(MldockError):
         super().__init__(f"input table {table} missing{where}")
 
 
+class SchedulerError(MldockError):
+    """A ``--scheduler`` value that cannot be used (bad value, no Dask, no connection)."""
+
+
 class ToolMissing(MldockError):
     """An external program a stage runs (hadolint) is not installed or does not run."""
 

@@ -10,7 +10,10 @@ the caller's memory does not grow with the corpus.
 
 A partition that raises is retried ``retries`` times; if it still fails, each of its items
 runs alone and an item that fails on its own (a "poisoned" file) becomes
-``poisoned(item, exc)`` -- an error row -- instead of failing the stage.
+``poisoned(item, exc)`` -- an error row -- instead of failing the stage.  The exception's
+text differs across schedulers (``BrokenProcessPool`` in the pool, ``KilledWorker`` with a
+task name and a worker address on Dask), so it goes to the log only; the error rows use
+:func:`failure_code` and :func:`failure_text`, the same whatever the scheduler.
 
 The scheduler (:func:`scheduler`) is ``None``/``"pool"`` (the local process pool),
 ``"local"``/``"local:N"`` (a Dask ``LocalCluster`` of N one-thread worker processes that
@@ -21,6 +24,7 @@ environment variable ``MLDOCK_SCHEDULER`` gives the default.  Dask is the option
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import pickle
@@ -31,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .errors import MldockError
+from .errors import SchedulerError
 from .progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
@@ -42,10 +46,6 @@ R = TypeVar("R")
 SCHEDULER_ENV = "MLDOCK_SCHEDULER"
 DEFAULT_PARTITION = 1000
 INSTALL_DASK = "--scheduler needs Dask: pip install 'mldock[dask]' (or `make setup` in a checkout)"
-
-
-class SchedulerError(MldockError):
-    """A ``--scheduler`` value that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ class Scheduler:
         return f"Dask scheduler {self.address}"
 
 
-def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
-    """The :class:`Scheduler` for a ``--scheduler`` value (else ``$MLDOCK_SCHEDULER``)."""
+def scheduler(spec: str | None = None, workers: int = 2, workers_given: bool = False) -> Scheduler:
+    """The :class:`Scheduler` for a ``--scheduler`` value (else ``$MLDOCK_SCHEDULER``);
+    ``workers_given``: the user set ``--jobs``, which a running cluster ignores (said once)."""
     spec = (spec or os.environ.get(SCHEDULER_ENV) or "").strip()
     if spec in ("", "pool"):
         return Scheduler("pool", max(1, workers))
@@ -73,16 +74,43 @@ def scheduler(spec: str | None = None, workers: int = 2) -> Scheduler:
         n = spec.partition(":")[2]
         if n and not (n.isdigit() and int(n) > 0):
             raise SchedulerError(f"--scheduler {spec}: N in local:N must be a positive integer")
+        _need_dask()
         return Scheduler("local", int(n) if n else max(1, workers))
     if "://" in spec:
+        _need_dask()
+        if workers_given:
+            log.warning("--jobs is ignored with --scheduler %s: the cluster's workers do the work",
+                        spec)
         return Scheduler("address", max(1, workers), spec)
     raise SchedulerError(f"--scheduler {spec!r}: use pool, local, local:N or tcp://host:port")
 
 
-def partitions(items: Sequence[T], size: int) -> list[list[T]]:
-    """``items`` in consecutive chunks of ``size`` (the last may be shorter)."""
-    size = max(1, size)
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+# what a worker that died under an item (os._exit, a segfault, the OOM killer) raises:
+# the pool's BrokenProcessPool, Dask's distributed.scheduler.KilledWorker
+_WORKER_DEATHS = frozenset({"BrokenProcessPool", "KilledWorker"})
+
+
+def failure_code(exc: BaseException) -> str:
+    """The error type of an item that failed alone: ``WorkerFailed`` when it stopped its
+    worker, else the exception's type name (both the same on every scheduler)."""
+    name = type(exc).__name__
+    return "WorkerFailed" if name in _WORKER_DEATHS else name
+
+
+def failure_text(exc: BaseException, what: str = "item") -> str:
+    """A one-line, scheduler-independent message for an item that failed alone."""
+    code = failure_code(exc)
+    if code == "WorkerFailed":
+        return f"the {what} stopped its worker (WorkerFailed)"
+    return f"the {what} failed in its worker ({code})"
+
+
+def _need_dask() -> None:
+    """Fail when the scheduler is chosen (not after the stage has read its inputs)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise SchedulerError(INSTALL_DASK) from exc
 
 
 class _Pool:
@@ -92,7 +120,7 @@ class _Pool:
         self.workers = workers
         self.ex = ProcessPoolExecutor(workers)
 
-    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+    def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
         try:
             return self.ex.submit(fn, part)
         except BrokenProcessPool:
@@ -116,7 +144,7 @@ class _Inline:
 
     workers = 1
 
-    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
+    def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
         return self._Done(fn, part)
 
     def close(self) -> None:
@@ -126,7 +154,8 @@ class _Inline:
 class _Dask:
     """A ``distributed.Client``: on a LocalCluster it owns, or on a running scheduler."""
 
-    def __init__(self, sched: Scheduler) -> None:
+    def __init__(self, sched: Scheduler, retries: int) -> None:
+        self.retries = retries  # Dask retries a failed task itself
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:
@@ -145,8 +174,8 @@ class _Dask:
         n = len(self.client.scheduler_info().get("workers", {}))
         self.workers = max(1, n or sched.workers)
 
-    def submit(self, fn: Callable[..., Any], part: list[Any], retries: int) -> Any:
-        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=retries))
+    def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
+        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=self.retries))
 
     def close(self) -> None:
         self.client.close()
@@ -170,10 +199,10 @@ class _Unpack:
         return pickle.loads(self.future.result())
 
 
-def _backend(sched: Scheduler) -> _Pool | _Inline | _Dask:
+def _backend(sched: Scheduler, retries: int) -> _Pool | _Inline | _Dask:
     if sched.kind == "pool":
         return _Pool(sched.workers) if sched.workers > 1 else _Inline()
-    return _Dask(sched)
+    return _Dask(sched, retries)
 
 
 @dataclass
@@ -202,7 +231,7 @@ def map_partitions(fn: Callable[[list[T]], list[R]], items: Sequence[T], *,
         return list(items[k * size:(k + 1) * size])
 
     bar = progress(desc, len(items), unit)
-    backend = _backend(sched)
+    backend = _backend(sched, retries)
     try:
         window = max(2, 2 * backend.workers)
         todo: deque[_Task[T]] = deque()
@@ -210,7 +239,7 @@ def map_partitions(fn: Callable[[list[T]], list[R]], items: Sequence[T], *,
         for k in range(n_parts):
             while nxt < n_parts and len(todo) < window:
                 chunk = part(nxt)
-                todo.append(_Task(nxt, chunk, backend.submit(fn, chunk, retries)))
+                todo.append(_Task(nxt, chunk, backend.submit(fn, chunk)))
                 nxt += 1
             task = todo.popleft()
             assert task.index == k
@@ -239,19 +268,39 @@ def _result(backend: Any, fn: Callable[[list[T]], list[R]], task: _Task[T], retr
                 task.attempt += 1
                 log.warning("partition %d failed (%s); retry %d of %d", task.index,
                             type(exc).__name__, task.attempt, retries)
-                task.future = backend.submit(fn, task.part, retries)
+                task.future = backend.submit(fn, task.part)
                 continue
             if poisoned is None:
                 raise
             log.warning("partition %d failed after %d retries; running its items one by one",
                         task.index, retries)
-            return [_alone(backend, fn, item, poisoned) for item in task.part]
+            return _one_by_one(backend, fn, task.part, poisoned)
+
+
+def _one_by_one(backend: Any, fn: Callable[[list[T]], list[R]], part: list[T],
+                poisoned: Callable[[T, BaseException], R]) -> list[R]:
+    """Each item of ``part`` alone.  In the pool, on a fresh one-worker pool of their own:
+    in the shared pool another partition that kills a worker would break the pool under
+    an innocent item, which would become an error row.  (A Dask worker runs one task at a
+    time, and Dask retries a task whose worker died under another.)"""
+    if isinstance(backend, _Dask):
+        single = copy.copy(backend)  # the same client, not closed here; alone: no retries
+        single.retries = 0
+        return [_alone(single, fn, item, poisoned) for item in part]
+    if isinstance(backend, _Inline):
+        return [_alone(backend, fn, item, poisoned) for item in part]
+    alone = _Pool(1)
+    try:
+        return [_alone(alone, fn, item, poisoned) for item in part]
+    finally:
+        alone.close()
 
 
 def _alone(backend: Any, fn: Callable[[list[T]], list[R]], item: T,
            poisoned: Callable[[T, BaseException], R]) -> R:
     try:
-        out = backend.submit(fn, [item], 0).result()
+        out = backend.submit(fn, [item]).result()
         return out[0]  # type: ignore[no-any-return]
     except Exception as exc:
+        log.warning("%r failed on its own: %s: %s", item, type(exc).__name__, exc)
         return poisoned(item, exc)

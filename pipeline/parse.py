@@ -35,7 +35,7 @@ from .core import dockerfile as df_core
 from .core import orchestration as orch
 from .core import taxonomy as tax_core
 from .core.modes import MODE_NAMES, policy
-from .executor import DEFAULT_PARTITION, Scheduler, map_partitions
+from .executor import DEFAULT_PARTITION, Scheduler, failure_code, failure_text, map_partitions
 from .outputs import writes_set
 from .progress import Progress, no_progress
 from .schemas import TABLES
@@ -372,8 +372,8 @@ def parse_partition(taxonomy_dir: str, items: list[WorkItem]) -> list[Result]:
 
 def poisoned(item: WorkItem, exc: BaseException) -> Result:
     """The error rows of a file whose partition failed even alone (it killed its worker)."""
-    msg = f"{type(exc).__name__}: {exc}"
-    out: Result = {"errors": [{"item": f"{item.repo}/{item.path}", "error_type": "WorkerFailed",
+    msg = failure_text(exc, "file")  # the exception (scheduler-dependent text) is logged
+    out: Result = {"errors": [{"item": f"{item.repo}/{item.path}", "error_type": failure_code(exc),
                                "message": f"[{item.mode}] {msg}"}]}
     if item.kind != "compose":
         out["dockerfiles"] = [{"mode": item.mode, "repo": item.repo, "path": item.path,

@@ -15,8 +15,9 @@ when installed), so that every task carries an archive member -- the tar's path,
 offset and a size -- and reads it with one seek, on any worker that sees the project's
 ``data/`` folder.  The tables (``dockerfiles``, ``instructions``, ``base_images``,
 ``run_commands``, ``compose_services``, ``instruction_shares``, ``run_category_shares``,
-``parse_errors``) are written to ``--out`` (default ``data/corpus/<name>/``), sorted by
-(mode, repo, path), so they are byte-identical whatever the scheduler or partition size.
+``parse_errors``) are written to ``--out`` (default ``data/corpus/<name>/``), the row
+tables in the order of the work items -- (repo, path, mode) -- and the share tables by
+(mode, repo, key), so they are byte-identical whatever the scheduler or partition size.
 """
 
 from __future__ import annotations

@@ -3,15 +3,19 @@ poisoned items; the --scheduler values; parse --from-tar / --from-list on real f
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
-from pipeline import executor, parse_corpus
+from pipeline import executor, parse, parse_corpus
 from pipeline.cli import main
+from pipeline.errors import SchedulerError
 from pipeline.executor import Scheduler, map_partitions
 from tests.conftest import make_project
 
@@ -58,7 +62,7 @@ def test_parse_is_byte_identical_whatever_the_scheduler_and_partition_size(
 
 
 def test_from_list_cli_reads_real_files_and_names_a_missing_one(
-        tmp_path: Path, shared_package: Path) -> None:
+        tmp_path: Path, shared_package: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_project(tmp_path)
     with tarfile.open(shared_package / ARCHIVE) as src:
         for m in src:
@@ -70,8 +74,10 @@ def test_from_list_cli_reads_real_files_and_names_a_missing_one(
     listing.write_text("# the corpus\n" + "".join(f"{f.relative_to(top)}\n" for f in found)
                        + "BVLC/caffe/missing  # not there\n")
     rc = main(["-q", "--root", str(tmp_path), "parse", "--from-list", str(listing),
-               "--out", str(tmp_path / "out")])
+               "--out", str(tmp_path / "out"), "--force"])
     assert rc == 0
+    assert ("--force has no effect with --from-tar/--from-list: a corpus is always parsed "
+            "in full") in caplog.messages
     dockerfiles = (tmp_path / "out" / "dockerfiles.csv").read_text().splitlines()
     assert len(dockerfiles) == len(found) + 1
     assert all(r.split(",")[1] == "BVLC/caffe" for r in dockerfiles[1:])
@@ -90,6 +96,27 @@ def test_a_worker_killing_item_becomes_one_poisoned_result_in_order() -> None:
                               partition_size=7, retries=1,
                               poisoned=lambda item, exc: -item))
     assert got == [i // 2 if i != 13 else -13 for i in range(40)]
+
+
+def _bad_and_killer(items: list[int]) -> list[int]:
+    """Item 3 always raises; item 13 stops its worker 0.4 s in; the items of 0-6 alone
+    take 0.15 s each, so the pool breaks while they run."""
+    if 3 in items:
+        raise ValueError("bad item")
+    if 13 in items:
+        time.sleep(0.4)
+        os._exit(3)
+    if len(items) == 1 and items[0] < 7:
+        time.sleep(0.15)
+    return [i * 10 for i in items]
+
+
+def test_items_run_alone_survive_another_partition_that_kills_the_pool() -> None:
+    got = list(map_partitions(_bad_and_killer, list(range(14)), sched=Scheduler("pool", 2),
+                              partition_size=7, retries=0,
+                              poisoned=lambda item, exc: executor.failure_code(exc)))
+    assert got == [*(0, 10, 20, "ValueError", 40, 50, 60), *(i * 10 for i in range(7, 13)),
+                   "WorkerFailed"]
 
 
 _FLAKY = Path(os.environ.get("TMPDIR", "/tmp")) / f"mldock-flaky-{os.getpid()}"
@@ -113,16 +140,36 @@ def test_a_failed_partition_is_retried() -> None:
     assert got == list(range(1, 11))
 
 
-def test_scheduler_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scheduler_values(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.delenv(executor.SCHEDULER_ENV, raising=False)
     assert executor.scheduler(None, 3) == Scheduler("pool", 3)
     assert executor.scheduler("local:4") == Scheduler("local", 4)
     assert executor.scheduler("tcp://h:8786").address == "tcp://h:8786"
     monkeypatch.setenv(executor.SCHEDULER_ENV, "local")
     assert executor.scheduler(None, 2) == Scheduler("local", 2)
-    with pytest.raises(executor.SchedulerError, match="local:N"):
+    caplog.set_level("WARNING", "pipeline.executor")
+    executor.scheduler("tcp://h:8786", 2)
+    assert not caplog.messages
+    executor.scheduler("tcp://h:8786", 4, workers_given=True)
+    assert caplog.messages == ["--jobs is ignored with --scheduler tcp://h:8786: the cluster's "
+                               "workers do the work"]
+    with pytest.raises(SchedulerError, match="local:N"):
         executor.scheduler("local:x")
-    assert executor.partitions(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("stage", ["parse", "smells", "images --image alpine:3.19"])
+def test_without_dask_a_scheduler_gives_the_install_line(
+        stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    make_project(tmp_path)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    monkeypatch.setitem(sys.modules, "dask", None)
+    rc = main(["-q", "--root", str(tmp_path), *stage.split(), "--scheduler", "local:2"])
+    assert rc == 1
+    assert capsys.readouterr().err == f"mldock: error: {executor.INSTALL_DASK}\n"
+    with pytest.raises(SchedulerError, match="pip install 'mldock\\[dask\\]'"):
+        executor.scheduler("tcp://h:8786")
+    assert executor.scheduler("pool", 2) == Scheduler("pool", 2)
 
 
 def test_shards_of_a_killed_run_never_reach_a_rerun(tmp_path: Path, shared_package: Path) -> None:
@@ -175,3 +222,34 @@ def test_a_poisoned_item_is_merged_inline_in_item_order(tmp_path: Path, shared_p
     assert merged.rows["dockerfiles"] == 6 and merged.read == 6
     assert (out / "dockerfiles.csv").read_text().splitlines()[4].split(",")[7] == "error"
     assert not list(folder.iterdir())  # merged shards are removed
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _KillingItem(parse.WorkItem):
+    """A work item whose read stops the worker process (as a segfault or the OOM killer)."""
+
+    def read(self) -> bytes:
+        os._exit(3)
+
+
+@pytest.mark.slow
+def test_a_poisoned_file_gives_the_same_bytes_on_the_pool_and_on_dask(
+        tmp_path: Path, shared_package: Path) -> None:
+    from pipeline import parse_shards
+    from pipeline.tables import ErrorLog
+
+    p = make_project(tmp_path / "root")
+    archive = tmp_path / "sample.tar.gz"
+    _sample_tar(shared_package, archive, n=5, step=997)
+    items = parse_corpus.tar_items(archive, ("corrected",), p.data / "cache")
+    bad = _KillingItem(*dataclasses.astuple(items[2]))
+    items = [*items[:2], bad, *items[3:]]
+    out: dict[str, dict[str, bytes]] = {}
+    for name, sched in {"pool": Scheduler("pool", 2), "local1": executor.scheduler("local:1")}.items():
+        errors = ErrorLog("parse")
+        parse_shards.run_sharded(p, tmp_path / name, items, errors, sched, partition_size=2)
+        out[name] = {**_tables(tmp_path / name), "errors": repr(errors.rows).encode()}
+    assert out["pool"] == out["local1"]
+    row = out["pool"]["dockerfiles.csv"].decode().splitlines()[3]
+    assert row.endswith(f",error,{bad.repo}/{bad.path}: the file stopped its worker (WorkerFailed)")
+    assert b"the file stopped its worker (WorkerFailed)" in out["pool"]["errors"]

@@ -296,3 +296,35 @@ def test_gzip_module_interop() -> None:
         g.write(raw)
     s = scan_layer(io.BytesIO(buf.getvalue()))
     assert [(e.path, e.size, e.depth) for e in s.entries] == [("a/b", 3, 2)]
+
+
+def test_without_isal_gzip_layers_fall_back_to_zlib_with_the_same_listing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """pipeline/images/layers.py imported where isal is not importable (a fresh copy of the
+    module, so the rest of the session keeps its classes) inflates with zlib and lists the
+    same entries, plain and multi-member gzip, as with isal."""
+    import dataclasses
+    import importlib.util
+    import sys
+
+    from pipeline.images import layers
+
+    monkeypatch.setitem(sys.modules, "isal", None)  # `from isal import ...` fails
+    monkeypatch.setitem(sys.modules, "isal.isal_zlib", None)
+    name = "pipeline.images._layers_without_isal"
+    spec = importlib.util.spec_from_file_location(name, layers.__file__)
+    assert spec is not None and spec.loader is not None
+    fallback = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, fallback)
+    spec.loader.exec_module(fallback)
+    assert fallback._zlib is zlib and layers._zlib is not zlib
+    for raw in (make_tar(lay) for lay in three_layers()):
+        half = len(raw) // 2
+        for blob in (gz(raw), gz(raw[:half]) + gz(raw[half:]) + b"\0" * 512):
+            with_isal = scan_layer(io.BytesIO(blob), expected_digest=digest_of(blob))
+            with_zlib = fallback.scan_layer(io.BytesIO(blob), expected_digest=digest_of(blob))
+            assert with_isal.compression == "gzip" and with_isal.entries
+            listing = [dataclasses.astuple(e) for e in with_zlib.entries]  # its own Entry
+            assert listing == [dataclasses.astuple(e) for e in with_isal.entries]
+            assert (with_zlib.whiteouts, with_zlib.opaque_dirs, with_zlib.uncompressed_size) == (
+                with_isal.whiteouts, with_isal.opaque_dirs, len(raw))

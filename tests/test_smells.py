@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import parse, smells
+from pipeline import executor, parse, smells
 from pipeline.config import Paths
 from pipeline.core import dockerfile as df_core
 from pipeline.core import smells as core
 from pipeline.errors import TaxonomyError, ToolMissing
+from pipeline.executor import Scheduler
 from pipeline.smells import frames as F
 from pipeline.smells import hadolint as H
 from pipeline.tables import read_table, save_figure
@@ -273,3 +274,21 @@ def test_the_per_release_corpus_is_linted_release_by_release(
     again, relinted = smells.releases.lint_corpus(p, H.executable(), TAX / "hadolint.yaml",
                                                   cache, ErrorLog("smells"), workers=1)
     assert (relinted.linted, relinted.calls) == (0, 0) and again.equals(rel)
+
+
+@pytest.mark.slow
+def test_smells_are_byte_identical_on_the_pool_and_on_dask(smelled: Paths, tmp_path: Path) -> None:
+    """The three files, one per hadolint batch, with an empty cache each time (so hadolint
+    really runs on the scheduler): the same tables and report on the pool and local:2."""
+    shutil.copytree(smelled.root, tmp_path / "root", symlinks=True)
+    p = Paths(tmp_path / "root")
+    out = {}
+    for name, sched in {"pool": Scheduler("pool", 2), "local2": executor.scheduler("local:2")}.items():
+        shutil.rmtree(p.cache / "hadolint", ignore_errors=True)
+        counts = smells.run(p, batch=1, force=True, sched=sched)
+        assert (counts["hadolint_calls"], counts["linted"], counts["smells"]) == (3, 3, 36)
+        out[name] = {f.name: f.read_bytes() for f in sorted(p.processed.glob("smell*.csv"))}
+        out[name]["smells.md"] = (p.reports / "smells.md").read_bytes()
+    assert set(out["pool"]) == {"smells.csv", "smell_files.csv", "smell_densities.csv",
+                                "smell_tests.csv", "smell_top.csv", "smells.md"}
+    assert out["pool"] == out["local2"]

@@ -11,6 +11,7 @@ from ..images import fetch, live, package
 from ..images.layers import DEFAULT_MAX_UNCOMPRESSED
 from ..images.registry import RegistryClient
 from . import bars, ctx_paths
+from .parse import given
 
 
 @click.command("images")
@@ -57,7 +58,7 @@ def cli(replication: bool, refs: tuple[str, ...], from_repos: bool, platform: st
         todo += live.references_from_repos(p)
     if not todo:
         raise click.UsageError("give --replication, --image REF or --from-repos")
-    sched = executor.scheduler(scheduler, jobs)
+    sched = executor.scheduler(scheduler, jobs, given("jobs"))
     client = RegistryClient(endpoint=registry_url,
                             cache_dir=Path(cache_dir) if cache_dir else p.cache / "registry",
                             limit=fetch.limit_for(sched, registry_limit))

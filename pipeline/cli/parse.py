@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -9,6 +10,14 @@ import click
 
 from .. import executor, parse
 from . import bars, ctx_paths
+
+log = logging.getLogger(__name__)
+
+
+def given(name: str) -> bool:
+    """Whether the user set option ``name`` on the command line (not its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is click.core.ParameterSource.COMMANDLINE
 
 
 @click.command("parse")
@@ -38,7 +47,7 @@ def cli(mode: str, jobs: int, scheduler: str | None, partition_size: int, archiv
     (no ingest needed) into --out; see docs/scale.md.
     """
     modes = parse.MODES if mode == "both" else (mode,)
-    sched = executor.scheduler(scheduler, jobs)
+    sched = executor.scheduler(scheduler, jobs, given("jobs"))
     p = ctx_paths()
     if archive and listing:
         raise click.UsageError("give --from-tar or --from-list, not both")
@@ -47,6 +56,9 @@ def cli(mode: str, jobs: int, scheduler: str | None, partition_size: int, archiv
 
         src = archive or listing
         assert src is not None
+        if force:
+            log.warning("--force has no effect with --from-tar/--from-list: a corpus is always "
+                        "parsed in full")
         name = src.name.split(".")[0] or "corpus"
         folder = out or p.data / "corpus" / name
         counts = parse_corpus.run(p, folder, archive=archive, listing=listing, modes=modes,

@@ -6,6 +6,7 @@ import click
 
 from .. import executor, smells
 from . import bars, ctx_paths
+from .parse import given
 
 
 @click.command("smells")
@@ -26,5 +27,5 @@ def cli(jobs: int, batch: int, scheduler: str | None, force: bool) -> None:
     and reports/smells.md. hadolint runs once per distinct file content; its results are
     cached, so a rerun is fast."""
     counts = smells.run(ctx_paths(), progress=bars(), workers=jobs, batch=batch, force=force,
-                        sched=executor.scheduler(scheduler, jobs))
+                        sched=executor.scheduler(scheduler, jobs, given("jobs")))
     click.echo("smells: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.imageref import ImageRef
 from ..errors import MldockError, RateLimited
-from ..executor import Scheduler, map_partitions
+from ..executor import Scheduler, failure_code, failure_text, map_partitions
 from ..progress import Progress, no_progress
 from .layers import DigestMismatch, LayerError, LayerScan, scan_layer
 from .manifests import parse_reference
@@ -177,7 +177,7 @@ def scan_partition(client: RegistryClient, max_bytes: int, threads: int,
 
 
 def _poisoned(job: LayerJob, exc: BaseException) -> ScanFailure:
-    return ScanFailure(type(exc).__name__, f"{job.digest}: {exc}")
+    return ScanFailure(failure_code(exc), f"{job.digest}: {failure_text(exc, 'layer')}")
 
 
 def scan_layers(client: RegistryClient, jobs: Sequence[LayerJob], max_bytes: int, *,

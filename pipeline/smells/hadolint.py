@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ToolMissing
-from ..executor import Scheduler, map_partitions
+from ..executor import Scheduler, failure_text, map_partitions
 from ..progress import Progress, no_progress
 from ..tables import atomic_write_text
 
@@ -131,7 +131,7 @@ def lint_partition(exe: str, config: str, items: list[tuple[str, Path]]
 
 
 def _poisoned(item: tuple[str, Path], exc: BaseException) -> tuple[str, int]:
-    return f"hadolint failed: {type(exc).__name__}: {exc}", 0
+    return f"hadolint failed: {failure_text(exc, 'file')}", 0
 
 
 BatchResult = list[tuple[str, list[dict[str, Any]] | str, int]]
