@@ -43,7 +43,9 @@ def _outputs(p: Paths) -> dict[str, bytes]:
     return {name: (p.data / name).read_bytes() for name in OUTPUTS}
 
 
-def test_layer_scans_same_bytes_in_process_pool_and_dask(registry: Registry, tmp_path: Path) -> None:
+def test_layer_scans_same_bytes_in_process_pool_and_dask(registry: Registry, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="pipeline.executor")
     refs = _push(registry.url)
     runs = {}
     for name, spec, workers, threads in [("inline", None, 1, 1), ("pool", "pool", 2, 3),
@@ -58,6 +60,9 @@ def test_layer_scans_same_bytes_in_process_pool_and_dask(registry: Registry, tmp
         runs[name] = _outputs(p)
     assert runs["pool"] == runs["inline"]
     assert runs["dask"] == runs["inline"]
+    # no partition failed and fell back to one item at a time (the download threads find
+    # the Dask worker, so its semaphore binds)
+    assert [r.getMessage() for r in caplog.records if r.name == "pipeline.executor"] == []
     errors = runs["inline"]["interim/images_errors.csv"].decode().splitlines()
     assert [line.split(",")[2] for line in errors[1:]] == ["layer_truncated", "RegistryError"]
 
@@ -101,3 +106,19 @@ def test_a_pause_heard_by_one_client_stops_the_others(registry: Registry) -> Non
     limit.pause("soon.test", time.time() + 5)
     third.resolve(live.parse_reference("soon.test/fx/paused:1"))
     assert len(waits) == 1 and 4 < waits[0] <= 5
+
+
+def test_a_workers_copy_of_the_client_leaves_downloads_in_progress(tmp_path: Path) -> None:
+    """Each partition unpickles the client: that copy must not remove the partial downloads
+    other workers are writing into the shared cache (only the stage's own client does)."""
+    import pickle
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    partial = cache / ".tmp-inflight"
+    partial.write_bytes(b"half a layer")
+    client = RegistryClient(cache_dir=cache)  # the stage's own client cleans at its start
+    assert not partial.exists()
+    partial.write_bytes(b"half a layer")
+    copy = pickle.loads(pickle.dumps(client))
+    assert copy.cache_dir == cache and partial.read_bytes() == b"half a layer"

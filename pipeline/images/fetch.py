@@ -17,6 +17,7 @@ row, or a rate limit that stops the stage), in the order of the jobs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import threading
 import time
@@ -62,7 +63,10 @@ class RegistryLimit:
                 if self.dask:
                     from distributed import Semaphore
 
-                    sem = Semaphore(max_leases=self.requests, name=f"mldock-registry-{registry}")
+                    # the limit in the name: a run with another --registry-limit on the same
+                    # cluster gets its own semaphore (Dask refuses other max_leases for a name)
+                    sem = Semaphore(max_leases=self.requests,
+                                    name=f"mldock-registry-{registry}-{self.requests}")
                 else:
                     sem = threading.BoundedSemaphore(self.requests)
                 _semaphores[key] = sem
@@ -169,11 +173,20 @@ def _scan_job(client: RegistryClient, max_bytes: int, job: LayerJob) -> LayerSca
 
 def scan_partition(client: RegistryClient, max_bytes: int, threads: int,
                    jobs: list[LayerJob]) -> list[LayerScan | ScanFailure]:
-    """The executor's function: the partition's layers, ``threads`` at a time, in order."""
+    """The executor's function: the partition's layers, ``threads`` at a time, in order.
+
+    On Dask the semaphores are made here, in the task's thread, and every download thread
+    runs in a copy of the task's context: Dask finds its worker (and so the cluster-wide
+    semaphore and pause) only through that context."""
     if threads <= 1 or len(jobs) <= 1:
         return [_scan_job(client, max_bytes, j) for j in jobs]
+    if client.limit is not None:
+        for registry in sorted({j.key[0] for j in jobs}):
+            client.limit._semaphore(registry)
     with ThreadPoolExecutor(min(threads, len(jobs))) as ex:
-        return list(ex.map(functools.partial(_scan_job, client, max_bytes), jobs))
+        futures = [ex.submit(contextvars.copy_context().run, _scan_job, client, max_bytes, j)
+                   for j in jobs]
+        return [f.result() for f in futures]
 
 
 def _poisoned(job: LayerJob, exc: BaseException) -> ScanFailure:

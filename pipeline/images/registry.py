@@ -102,11 +102,12 @@ class RegistryClient:
         password: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         limit: RegistryLimit | None = None,
+        clean: bool = True,
     ) -> None:
         self.limit = limit
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        if self.cache_dir:
+        if self.cache_dir and clean:  # a worker's copy never cleans: others are downloading
             remove_partial_downloads(self.cache_dir)
         self.session = session or requests.Session()
         self.max_retries = max_retries
@@ -421,7 +422,9 @@ class RegistryClient:
 
 
 def _client_from_spec(spec: dict[str, Any]) -> RegistryClient:
-    return RegistryClient(**spec)
+    """A worker's client: it leaves the shared cache's partial downloads alone (only the
+    stage's own process removes a killed run's leftovers, at its start)."""
+    return RegistryClient(**spec, clean=False)
 
 
 def remove_partial_downloads(cache_dir: Path) -> int:
