@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,15 @@ def test_registry_limit_bounds_concurrent_leases() -> None:
     assert fetch.limit_for(scheduler("local:3", 2), 8) == fetch.RegistryLimit(8, dask=True)
 
 
-def test_a_pause_heard_by_one_client_stops_the_others(registry: Registry) -> None:
+@pytest.fixture
+def no_pauses() -> Iterator[None]:
+    """The pauses are process-wide: none is left for the tests that follow."""
+    yield
+    with fetch._lock:
+        fetch._paused.clear()
+
+
+def test_a_pause_heard_by_one_client_stops_the_others(registry: Registry, no_pauses: None) -> None:
     limit = fetch.RegistryLimit(4)
     heard = RegistryClient(endpoint=registry.url, limit=limit)
     other = RegistryClient(endpoint=registry.url, limit=limit, max_wait=60)

@@ -214,14 +214,14 @@ class RegistryClient:
                 wait = self._retry_after(resp, attempt)
                 code = resp.status_code
                 resp.close()
+                if code == 429 and self.limit is not None:  # the others wait too
+                    self.limit.pause(ref.registry, time.time() + wait)
                 if attempt >= self.max_retries or wait > self.max_wait:
                     if code == 429:
                         raise _rate_limited(ref, time.time() + wait)
                     raise RegistryError(
                         f"{method} {url}: HTTP {code} after {attempt + 1} attempts; rerun later"
                     )
-                if code == 429 and self.limit is not None:
-                    self.limit.pause(ref.registry, time.time() + wait)
                 self._wait(wait, f"HTTP {code}")
                 attempt += 1
                 continue
