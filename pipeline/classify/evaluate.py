@@ -184,7 +184,7 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
         for name, blocks in variants.items():
             preds[name] = fits.predict(blocks)
         if "model" in methods:
-            preds.update(learning_curve(Xtr, ytr, X.iloc[te], seed))
+            preds.update(learning_curve(Xtr, ytr, X.iloc[te], seed, fits))
         pick = None
         if nested:
             pick = nested_pick(Xtr, ytr, nested, seed)
@@ -198,16 +198,20 @@ def _category_fold(X: pd.DataFrame, y: pd.Series, rules: pd.Series, tr: np.ndarr
     return preds, pick, sels
 
 
-def learning_curve(Xtr: pd.DataFrame, ytr: pd.Series, Xte: pd.DataFrame, seed: int) -> dict[str, np.ndarray]:
+def learning_curve(Xtr: pd.DataFrame, ytr: pd.Series, Xte: pd.DataFrame, seed: int,
+                   full: _CategoryFits) -> dict[str, np.ndarray]:
     """The fixed model (C=1, equal weights) trained on a stratified share of the training
-    fold, per :data:`CURVE_SHARES`, answering the same test fold: does more data help?"""
+    fold, per :data:`CURVE_SHARES`, answering the same test fold: does more data help?
+    ``full`` is the fold's fit on the whole training fold (the 100 % point, not refitted)."""
     from sklearn.model_selection import train_test_split
 
     out: dict[str, np.ndarray] = {}
     for share in CURVE_SHARES:
-        idx = np.arange(len(ytr))
-        if share < 1.0:
-            idx, _ = train_test_split(idx, train_size=share, stratify=ytr, random_state=seed)
+        if share >= 1.0:
+            out[curve_method(share)] = full.predict(CATEGORY_BLOCKS)
+            continue
+        idx, _ = train_test_split(np.arange(len(ytr)), train_size=share, stratify=ytr,
+                                  random_state=seed)
         out[curve_method(share)] = _CategoryFits(Xtr.iloc[idx], ytr.iloc[idx], Xte).predict(CATEGORY_BLOCKS)
     return out
 
