@@ -157,14 +157,12 @@ class _Dask:
     def __init__(self, sched: Scheduler, retries: int) -> None:
         self.retries = retries  # Dask retries a failed task itself
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError as exc:
             raise SchedulerError(INSTALL_DASK) from exc
         self.cluster: Any = None
         if sched.kind == "local":
-            self.cluster = LocalCluster(n_workers=sched.workers, threads_per_worker=1,
-                                        processes=True, dashboard_address=None,
-                                        silence_logs=logging.ERROR)
+            self.cluster = _local_cluster(sched.workers)
             self.client = Client(self.cluster)
         else:
             try:
@@ -181,6 +179,18 @@ class _Dask:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _local_cluster(workers: int) -> Any:
+    """A LocalCluster of one-thread worker processes, without the dashboard and without the
+    workers' statistical profiler (which only the dashboard shows, and whose history grows
+    with the run's length)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR)
 
 
 def _packed(fn: Callable[[list[Any]], list[Any]], part: list[Any]) -> bytes:
