@@ -48,10 +48,6 @@ def archive_path() -> Path:
     return (Path(env) if env else ROOT.parent / "shared" / "ease2022") / ARCHIVE_REL
 
 
-def _count(results: Any) -> int:
-    return sum(sum(len(v) for v in r.values()) for r in results)
-
-
 _REAL: list[bytes] = []
 
 
@@ -116,13 +112,13 @@ def _corpus(sched: Any) -> tuple[int, int]:
     shards, in a scratch folder); returns (rows, files)."""
     import tempfile
 
-    from pipeline import parse_corpus
+    from pipeline import parse_corpus, parse_shards
     from pipeline.config import Paths
 
     logging.getLogger("pipeline.tables").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="mldock-bench-corpus-") as tmp:
         counts = parse_corpus.run(Paths(ROOT), Path(tmp), archive=archive_path(), sched=sched)
-    return sum(counts[n] for n in ("dockerfiles", "instructions", "base_images", "run_commands")), counts["files"]
+    return sum(counts[n] for n in parse_shards.ROW_TABLES), counts["files"]
 
 
 def _sharded(spec: dict[str, Any], sched: Any, tax: str) -> tuple[int, int]:

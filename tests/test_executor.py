@@ -253,3 +253,20 @@ def test_a_poisoned_file_gives_the_same_bytes_on_the_pool_and_on_dask(
     row = out["pool"]["dockerfiles.csv"].decode().splitlines()[3]
     assert row.endswith(f",error,{bad.repo}/{bad.path}: the file stopped its worker (WorkerFailed)")
     assert b"the file stopped its worker (WorkerFailed)" in out["pool"]["errors"]
+
+
+def _profiling(dask_worker: object) -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_the_local_cluster_runs_its_workers_without_the_profiler() -> None:
+    cluster = executor._local_cluster(1)
+    try:
+        from distributed import Client
+
+        with Client(cluster) as client:
+            assert list(client.run(_profiling).values()) == [False]
+    finally:
+        cluster.close()
