@@ -19,7 +19,9 @@ The scheduler (:func:`scheduler`) is ``None``/``"pool"`` (the local process pool
 ``"local"``/``"local:N"`` (a Dask ``LocalCluster`` of N one-thread worker processes that
 mldock starts and stops), or ``"tcp://host:port"`` (an existing Dask scheduler); the
 environment variable ``MLDOCK_SCHEDULER`` gives the default.  Dask is the optional extra
-``mldock[dask]``.
+``mldock[dask]``.  A Dask cluster that has no worker left stops the stage with a
+:class:`SchedulerError` (mldock's own LocalCluster, after :data:`NO_WORKER_GRACE` seconds)
+instead of waiting for ever.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import copy
 import logging
 import os
 import pickle
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -45,6 +48,10 @@ R = TypeVar("R")
 
 SCHEDULER_ENV = "MLDOCK_SCHEDULER"
 DEFAULT_PARTITION = 1000
+# how long a Dask cluster may have no worker before mldock stops waiting (its own
+# LocalCluster) or says so (a running cluster), and how often it looks
+NO_WORKER_GRACE = 120.0
+_POLL = 5.0
 INSTALL_DASK = "--scheduler needs Dask: pip install 'mldock[dask]' (or `make setup` in a checkout)"
 
 
@@ -161,9 +168,15 @@ class _Dask:
         except ImportError as exc:
             raise SchedulerError(INSTALL_DASK) from exc
         self.cluster: Any = None
+        self._config: Any = None
         if sched.kind == "local":
-            self.cluster = _local_cluster(sched.workers)
-            self.client = Client(self.cluster)
+            self._config = _keep_lost_workers()
+            try:
+                self.cluster = _local_cluster(sched.workers)
+                self.client = Client(self.cluster)
+            except BaseException:
+                self._config.__exit__(None, None, None)
+                raise
         else:
             try:
                 self.client = Client(sched.address, timeout=30)
@@ -171,14 +184,52 @@ class _Dask:
                 raise SchedulerError(f"--scheduler {sched.address}: cannot connect ({exc})") from exc
         n = len(self.client.scheduler_info().get("workers", {}))
         self.workers = max(1, n or sched.workers)
+        self._empty_since: float | None = None
 
     def submit(self, fn: Callable[..., Any], part: list[Any]) -> Any:
-        return _Unpack(self.client.submit(_packed, fn, part, pure=False, retries=self.retries))
+        future = self.client.submit(_packed, fn, part, pure=False, retries=self.retries)
+        return _Unpack(future, self)
 
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self._config is not None:
+            self._config.__exit__(None, None, None)
+            self._config = None
+
+    def workerless_for(self) -> float:
+        """Seconds since the cluster was first seen without a worker (0 while it has one)."""
+        now = time.monotonic()
+        if self.client.nthreads():
+            self._empty_since = None
+            return 0.0
+        since = self._empty_since = self._empty_since or now
+        return now - since
+
+    def check_workers(self) -> None:
+        """Fail when a cluster mldock started has had no worker for :data:`NO_WORKER_GRACE`
+        seconds (its nannies gave up: waiting would hang); say so on a running cluster,
+        whose workers may still be queued by its batch system."""
+        gone = self.workerless_for()
+        if gone < NO_WORKER_GRACE:
+            return
+        if self.cluster is not None:
+            raise SchedulerError(f"the Dask LocalCluster has had no worker for {gone:.0f} s "
+                                 "(its worker processes could not be restarted); "
+                                 "rerun the stage, or use --scheduler pool")
+        log.warning("the Dask scheduler has had no worker for %.0f s; waiting for one", gone)
+        self._empty_since = None  # said again after another grace
+
+
+def _keep_lost_workers() -> Any:
+    """Dask's config, set until :meth:`_Dask.close`, so that the LocalCluster never closes
+    a worker's nanny: it does so ``lost-worker-timeout`` after any earlier loss of that
+    worker if the worker is away at that moment -- restarting after another file killed it
+    -- and a LocalCluster without workers waits for ever."""
+    import dask
+
+    return dask.config.set({"distributed.deploy.lost-worker-timeout": "3650 days"})
 
 
 def _local_cluster(workers: int) -> Any:
@@ -202,11 +253,15 @@ def _packed(fn: Callable[[list[Any]], list[Any]], part: list[Any]) -> bytes:
 class _Unpack:
     """A Dask future of :func:`_packed`, whose ``result()`` is ``fn(part)`` again."""
 
-    def __init__(self, future: Any) -> None:
-        self.future = future
+    def __init__(self, future: Any, owner: _Dask) -> None:
+        self.future, self.owner = future, owner
 
     def result(self) -> Any:
-        return pickle.loads(self.future.result())
+        while True:
+            try:
+                return pickle.loads(self.future.result(timeout=_POLL))
+            except TimeoutError:
+                self.owner.check_workers()
 
 
 def _backend(sched: Scheduler, retries: int) -> _Pool | _Inline | _Dask:
@@ -272,6 +327,8 @@ def _result(backend: Any, fn: Callable[[list[T]], list[R]], task: _Task[T], retr
                 raise RuntimeError(f"partition {task.index}: {len(out)} results "
                                    f"for {len(task.part)} items")
             return list(out)
+        except SchedulerError:
+            raise  # the cluster, not the partition: no retry, no error rows
         except Exception as exc:
             own_retries = not isinstance(backend, _Dask)
             if own_retries and task.attempt < retries:
@@ -311,6 +368,8 @@ def _alone(backend: Any, fn: Callable[[list[T]], list[R]], item: T,
     try:
         out = backend.submit(fn, [item]).result()
         return out[0]  # type: ignore[no-any-return]
+    except SchedulerError:
+        raise
     except Exception as exc:
         log.warning("%r failed on its own: %s: %s", item, type(exc).__name__, exc)
         return poisoned(item, exc)

@@ -270,3 +270,49 @@ def test_the_local_cluster_runs_its_workers_without_the_profiler() -> None:
             assert list(client.run(_profiling).values()) == [False]
     finally:
         cluster.close()
+
+
+def _plus_one(items: list[int]) -> list[int]:
+    return [i + 1 for i in items]
+
+
+def test_a_local_cluster_keeps_a_worker_that_is_away_when_dask_would_give_it_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's LocalCluster closes a worker's nanny when the worker is away (restarting after
+    a file killed it) ``lost-worker-timeout`` after an earlier loss; then no worker is left
+    and the stage waited for ever.  With a timeout of 0 that is certain; mldock's cluster
+    keeps its nanny, and the next partition runs on the restarted worker."""
+    import dask
+    import distributed  # noqa: F401  (its defaults loaded before the config is set)
+
+    monkeypatch.setattr(executor, "NO_WORKER_GRACE", 30.0)
+    monkeypatch.setattr(executor, "_POLL", 0.5)
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "0s"}):
+        backend = executor._Dask(Scheduler("local", 1), retries=0)
+        try:
+            pid = next(iter(backend.client.run(os.getpid).values()))
+            os.kill(pid, 9)
+            assert backend.submit(_plus_one, [1, 2]).result() == [2, 3]
+            assert next(iter(backend.client.run(os.getpid).values())) != pid
+        finally:
+            backend.close()
+        assert dask.config.get("distributed.deploy.lost-worker-timeout") == "0s"
+
+
+def test_a_local_cluster_without_workers_stops_the_stage_instead_of_waiting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor, "NO_WORKER_GRACE", 1.0)
+    monkeypatch.setattr(executor, "_POLL", 0.25)
+    real = executor._local_cluster
+
+    def workerless(workers: int) -> object:
+        cluster = real(workers)
+        cluster.scale(0)
+        return cluster
+
+    monkeypatch.setattr(executor, "_local_cluster", workerless)
+    got = map_partitions(_plus_one, list(range(4)), sched=Scheduler("local", 1),
+                         partition_size=2, poisoned=lambda item, exc: -1)
+    with pytest.raises(SchedulerError, match=r"^the Dask LocalCluster has had no worker for "
+                       r"\d+ s \(its worker processes could not be restarted\); rerun"):
+        list(got)
