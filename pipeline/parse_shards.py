@@ -20,12 +20,13 @@ import contextlib
 import functools
 import io
 import os
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -114,7 +115,9 @@ def write_shards(folder: str, results: list[parse.Result], run_ids: set[str]) ->
         if not table_rows:
             continue
         target = Path(folder) / f"{stem}.{name}.csv"
-        with atomic_path(target, "w", encoding="utf-8", newline="") as fh:
+        # scratch: not synced, never renamed -- a partition's shards are merged only once
+        # its summary came back, and a killed run's are dropped with the staging folder
+        with open(target, "w", encoding="utf-8", newline="") as fh:
             fh.write(csv_rows(name, table_rows))
         summary.shards[name] = str(target)
     return [summary, *([None] * (len(results) - 1))]
@@ -142,10 +145,10 @@ def merge(p: Paths, out: Path, summaries: Iterable[ShardSummary | None], errors:
     merged = Merged()
     later: list[dict[str, str]] = []
     with contextlib.ExitStack() as stack:
-        files: dict[str, TextIO] = {}
+        files: dict[str, BinaryIO] = {}
         for name in ROW_TABLES:
-            fh = stack.enter_context(atomic_path(out / f"{name}.csv", "w", encoding="utf-8", newline=""))
-            fh.write(header(name))
+            fh = stack.enter_context(atomic_path(out / f"{name}.csv", "wb"))
+            fh.write(header(name).encode("utf-8"))
             files[name] = fh
         for s in summaries:
             if s is None:
@@ -165,14 +168,13 @@ def merge(p: Paths, out: Path, summaries: Iterable[ShardSummary | None], errors:
     return merged
 
 
-def _append(s: ShardSummary, files: dict[str, TextIO]) -> None:
+def _append(s: ShardSummary, files: dict[str, BinaryIO]) -> None:
     for name, path in s.shards.items():
-        with open(path, encoding="utf-8", newline="") as src:
-            for chunk in iter(lambda: src.read(1 << 20), ""):  # noqa: B023 - read at once
-                files[name].write(chunk)
+        with open(path, "rb") as src:
+            shutil.copyfileobj(src, files[name], 1 << 20)
         os.unlink(path)
     for name, rows in s.inline.items():
-        files[name].write(csv_rows(name, rows))
+        files[name].write(csv_rows(name, rows).encode("utf-8"))
 
 
 def shares(counts: Counter[tuple[str, str, str]], totals: Counter[tuple[str, str]], what: str) -> pd.DataFrame:
