@@ -26,6 +26,7 @@ instead of waiting for ever.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -168,15 +169,13 @@ class _Dask:
         except ImportError as exc:
             raise SchedulerError(INSTALL_DASK) from exc
         self.cluster: Any = None
-        self._config: Any = None
+        self._config = contextlib.ExitStack()  # Dask settings held until close()
         if sched.kind == "local":
-            self._config = _keep_lost_workers()
-            try:
+            with contextlib.ExitStack() as config:
+                config.enter_context(_keep_lost_workers())
                 self.cluster = _local_cluster(sched.workers)
                 self.client = Client(self.cluster)
-            except BaseException:
-                self._config.__exit__(None, None, None)
-                raise
+                self._config = config.pop_all()
         else:
             try:
                 self.client = Client(sched.address, timeout=30)
@@ -194,9 +193,7 @@ class _Dask:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-        if self._config is not None:
-            self._config.__exit__(None, None, None)
-            self._config = None
+        self._config.close()
 
     def workerless_for(self) -> float:
         """Seconds since the cluster was first seen without a worker (0 while it has one)."""

@@ -86,15 +86,19 @@ def _opener(magic: bytes) -> Any:
     return None
 
 
+def _cache_key(path: Path) -> str:
+    """A name for what the cache keeps of ``path``: changes when the file is replaced."""
+    st = path.stat()
+    return hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
 def uncompressed(archive: Path, cache: Path) -> Path:
     """A seekable plain tar of ``archive``: itself, or its decompressed copy in ``cache``."""
     with open(archive, "rb") as f:
         opener = _opener(f.read(6))
     if opener is None:
         return archive
-    st = archive.stat()
-    h = hashlib.sha256(f"{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    target = cache / "corpus" / f"{h}.tar"
+    target = cache / "corpus" / f"{_cache_key(archive)}.tar"
     if not target.exists():
         with opener(archive, "rb") as src, atomic_path(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
@@ -106,9 +110,7 @@ def members(plain: Path, cache: Path) -> list[tuple[str, int, int]]:
     archive order.  Walking a tar's headers is the one serial step of a corpus run (2 s
     for the 31,594 files of the per-release corpus), so the list is kept in
     ``cache/corpus/<hash>.members.json`` and read back (milliseconds) on the next run."""
-    st = plain.stat()
-    h = hashlib.sha256(f"{plain.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    index = cache / "corpus" / f"{h}.members.json"
+    index = cache / "corpus" / f"{_cache_key(plain)}.members.json"
     if index.exists():
         return [(n, o, z) for n, o, z in json.loads(index.read_text(encoding="utf-8"))]
     with tarfile.open(plain) as tf:
